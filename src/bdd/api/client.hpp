@@ -1,0 +1,77 @@
+#pragma once
+
+#include <bdd/core/result.hpp>
+#include <bdd/model/event.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bdd::api {
+
+struct ClientOptions {
+  std::string base_url; // without trailing '/'
+  std::string api_key;  // sent only as "Authorization: Bearer <key>"; never logged
+  std::string study;
+  std::chrono::milliseconds timeout{30'000}; // whole request
+  int max_retries = 3;                       // retries after the first attempt
+  std::chrono::milliseconds retry_delay{1'000}; // first backoff; doubles, with jitter, capped
+  bool verify_tls = true;
+  // Checked while waiting and during transfers; when it becomes true, requests stop early and
+  // fail with Errc::interrupted. May be null.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// One page as the server sent it.
+struct Page {
+  std::uint64_t offset = 0;
+  std::optional<std::uint64_t> total; // nullopt if the server sent none
+  std::vector<model::Event> events;   // normalised, in server order
+  std::uint64_t bytes = 0;            // body size
+  int attempts = 1;                   // requests made, retries included
+};
+
+// Fetches pages of one study's events. One Client is one connection: not thread-safe.
+class Client {
+public:
+  virtual ~Client() = default;
+  // GET {base_url}/v1/studies/{study}/events?offset=&limit= with retries: 429 waits Retry-After,
+  // 5xx, timeouts, resets and unusable bodies back off exponentially with jitter; 400/401/403/404/
+  // 422 fail at once (Errc::bad_request/auth/not_found). The error message names the request
+  // (without the key), the HTTP status, the server's `detail`, and the attempts made.
+  virtual Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) = 0;
+};
+
+// The libcurl client.
+std::unique_ptr<Client> make_client(const ClientOptions& options);
+
+// The events of a study in server order, from `start_offset` to the end, fetched with up to
+// `concurrency` requests in flight (one Client each). Used from one thread.
+//
+// Paging ends when the next offset reaches the latest `total` seen or a page comes back empty;
+// never because a page was short (servers cap `limit`). Events appended while paging are
+// followed up to the last `total` seen.
+class PageStream {
+public:
+  virtual ~PageStream() = default;
+  // The next page in order, or nullopt at the end. Pages are contiguous: each starts where the
+  // previous one ended. After an error the stream is finished.
+  virtual Result<std::optional<Page>> next() = 0;
+};
+
+struct StreamOptions {
+  std::uint64_t start_offset = 0;
+  std::uint64_t page_size = 1000;
+  int concurrency = 3;
+};
+
+// Creates the stream. `make` builds one Client per connection (tests may pass their own).
+std::unique_ptr<PageStream> make_page_stream(const StreamOptions& options,
+                                             std::function<std::unique_ptr<Client>()> make);
+
+} // namespace bdd::api

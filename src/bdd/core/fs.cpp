@@ -1,0 +1,159 @@
+#include "fs.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace bdd::fs {
+
+namespace {
+
+// Close-on-scope file descriptor.
+class Fd {
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  int get() const { return m_fd; }
+  int release() {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+
+private:
+  int m_fd;
+};
+
+Result<void> write_all(int fd, std::string_view data, const stdfs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Error(Errc::storage, describe_errno("cannot write", path, errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ok();
+}
+
+} // namespace
+
+std::string describe_errno(std::string_view action, const stdfs::path& path, int err) {
+  std::string text(action);
+  text += " \"";
+  text += path.string();
+  text += "\": ";
+  std::string reason = std::strerror(err);
+  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z') {
+    reason[0] = static_cast<char>(reason[0] - 'A' + 'a'); // our messages are lower case
+  }
+  text += reason;
+  if (err == ENOSPC || err == EDQUOT) {
+    text += " (free some space, then run the same command again)";
+  } else if (err == EACCES || err == EPERM || err == EROFS) {
+    text += " (check the permissions of the data directory)";
+  }
+  return text;
+}
+
+Result<void> write_file_atomic(const stdfs::path& path, std::string_view content) {
+  stdfs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      return Error(Errc::storage, describe_errno("cannot create", tmp, errno));
+    }
+    if (auto written = write_all(fd.get(), content, tmp); !written) {
+      ::unlink(tmp.c_str());
+      return written;
+    }
+    if (::fsync(fd.get()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return Error(Errc::storage, describe_errno("cannot write", tmp, err));
+    }
+    if (::close(fd.release()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return Error(Errc::storage, describe_errno("cannot write", tmp, err));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Error(Errc::storage, describe_errno("cannot replace", path, err));
+  }
+  return sync_directory(path.has_parent_path() ? path.parent_path() : stdfs::path("."));
+}
+
+Result<std::string> read_file(const stdfs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return Error(Errc::storage, describe_errno("cannot open", path, errno));
+  }
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Error(Errc::storage, describe_errno("cannot read", path, errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Result<void> create_directories(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  if (ec) {
+    return Error(Errc::storage, describe_errno("cannot create directory", dir, ec.value()));
+  }
+  return ok();
+}
+
+Result<void> sync_directory(const stdfs::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return Error(Errc::storage, describe_errno("cannot open directory", dir, errno));
+  }
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
+    return Error(Errc::storage, describe_errno("cannot sync directory", dir, errno));
+  }
+  return ok();
+}
+
+Result<void> truncate_file(const stdfs::path& path, std::uint64_t size) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return Error(Errc::storage, describe_errno("cannot open", path, errno));
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0 || ::fsync(fd.get()) != 0) {
+    return Error(Errc::storage, describe_errno("cannot truncate", path, errno));
+  }
+  return ok();
+}
+
+std::uint64_t file_size_or_zero(const stdfs::path& path) {
+  std::error_code ec;
+  auto size = stdfs::file_size(path, ec);
+  return ec ? 0 : static_cast<std::uint64_t>(size);
+}
+
+} // namespace bdd::fs

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <bdd/core/result.hpp>
+#include <bdd/model/event.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bdd::storage {
+
+// One level of `storage.folder_structure`.
+enum class Level { by_user_id, by_date, by_event_type };
+
+struct WriterOptions {
+  std::filesystem::path study_dir; // <data_directory>/<study>; exists before the writer is made
+  std::string study_name;
+  std::vector<Level> folder_structure; // outermost first; empty means one file for the study
+};
+
+// A leaf file as it stands after a commit: its path relative to `study_dir` and its size in
+// bytes. The download engine records these so that a crash can be rolled back.
+struct FileExtent {
+  std::string relative_path;
+  std::uint64_t size = 0;
+};
+
+// Called by `Writer::commit` with the pre-commit extent of every file it is about to modify,
+// before it modifies any. It must make that list durable (the rollback journal) and succeed, or
+// the commit is abandoned.
+using JournalFn = std::function<Result<void>(const std::vector<FileExtent>& before)>;
+
+// A destination for downloaded events in one format. Used from one thread only.
+//
+// Crash safety works with the engine's journal: `commit()` first reports, through `journal`, the
+// size of every file it will touch, then writes and fsyncs. If the process dies before the engine
+// records the commit as done, the next run calls `rollback()` with those sizes and the files are
+// exactly as after the previous commit.
+class Writer {
+public:
+  virtual ~Writer() = default;
+
+  // Queue `event` for the next commit. Events are written in the order given. Cheap: no I/O.
+  virtual Result<void> write(const model::Event& event) = 0;
+
+  // Make every queued event durable. Returns the extent of each file the commit changed, after
+  // the change. On failure files may hold part of the batch; the caller rolls them back.
+  virtual Result<std::vector<FileExtent>> commit(const JournalFn& journal) = 0;
+
+  // Restore `file` to `extent.size` bytes as it was after a commit (size 0: remove the file).
+  virtual Result<void> rollback(const FileExtent& extent) = 0;
+
+  // Release open files. Queued events that were not committed are dropped.
+  virtual Result<void> close() = 0;
+};
+
+// Create the writer for `format` ("json", "jsonl", "csv", "sqlite"). Fails with Errc::config for
+// an unknown format, Errc::storage if the destination cannot be opened.
+Result<std::unique_ptr<Writer>> make_writer(std::string_view format, const WriterOptions& options);
+
+// The names `make_writer` accepts, in the order help texts list them.
+std::vector<std::string_view> writer_formats();
+
+// Parse a folder_structure level name ("by_user_id", ...). nullopt if unknown.
+std::optional<Level> parse_level(std::string_view name);
+std::string_view level_name(Level level);
+
+} // namespace bdd::storage
