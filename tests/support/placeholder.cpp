@@ -1,0 +1,1 @@
+// Placeholder so the module links before its sources exist; delete when adding real files.

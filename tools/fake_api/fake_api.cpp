@@ -1,0 +1,1 @@
+// Placeholder: the fake API is being written.
