@@ -45,9 +45,16 @@ public:
   // 422 fail at once (Errc::bad_request/auth/not_found). The error message names the request
   // (without the key), the HTTP status, the server's `detail`, and the attempts made.
   virtual Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) = 0;
+
+  // Makes the request in progress, and every later one, fail promptly with Errc::interrupted
+  // (transfers and retry waits are woken up). Unlike the rest of Client, safe to call from another
+  // thread while `fetch_page` runs; there is no way back. The default does nothing, for fakes.
+  virtual void cancel() {}
 };
 
-// The libcurl client.
+// The libcurl client: one easy handle per Client, so consecutive requests reuse the connection.
+// Sends `Accept: application/json`, `User-Agent: bdd/<version>`, accepts compressed bodies and
+// follows no redirects (a 3xx fails with Errc::config), so the key never reaches another host.
 std::unique_ptr<Client> make_client(const ClientOptions& options);
 
 // The events of a study in server order, from `start_offset` to the end, fetched with up to
@@ -62,15 +69,30 @@ public:
   // The next page in order, or nullopt at the end. Pages are contiguous: each starts where the
   // previous one ended. After an error the stream is finished.
   virtual Result<std::optional<Page>> next() = 0;
+
+  // True when the stream ended because a page at the next offset came back empty although the
+  // latest `total` said more events exist (a server inconsistency the caller should warn about).
+  virtual bool ended_before_total() const { return false; }
+
+  // The latest `total` the server reported (from the most recently sent request that has been
+  // answered), or nullopt if no response carried one.
+  virtual std::optional<std::uint64_t> latest_total() const { return std::nullopt; }
 };
 
 struct StreamOptions {
   std::uint64_t start_offset = 0;
-  std::uint64_t page_size = 1000;
-  int concurrency = 3;
+  std::uint64_t page_size = 1000; // the `limit` asked for; 0 counts as 1
+  int concurrency = 3;            // requests in flight at most, one Client each; clamped to 1..64
+  // Usually the same flag as ClientOptions::stop. When it becomes true, `next` fails promptly with
+  // Errc::interrupted even if a Client does not notice. May be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
-// Creates the stream. `make` builds one Client per connection (tests may pass their own).
+// Creates the stream and starts fetching at once. `make` builds one Client per connection (tests
+// may pass their own); it is called `concurrency` times, here, on the calling thread. At most about
+// 2 * `concurrency` pages are held in memory. The first error ends the stream: `next` returns it
+// and the other requests are cancelled. The destructor cancels requests in flight and joins the
+// workers without waiting for the server.
 std::unique_ptr<PageStream> make_page_stream(const StreamOptions& options,
                                              std::function<std::unique_ptr<Client>()> make);
 

@@ -13,7 +13,13 @@ namespace bdd::config {
 
 // Where the API key came from, for `bdd config` and for error messages. Never holds the key.
 struct KeyOrigin {
-  std::string description; // e.g. "BEHAVERSE_API_KEY_DEMO_STUDY", "study_configs/demo.json api.api_key"
+  // The source that won, e.g. "BEHAVERSE_API_KEY_DEMO_STUDY", "BEHAVERSE_API_KEY (from .env)",
+  // "study_configs/demo.json api.api_key"; empty when there is no key.
+  std::string description;
+  // The sources looked at before the winner (all four when there is no key), highest priority
+  // first, each with why it gave no key when that is not obvious, e.g.
+  // "study_configs/demo.json api.api_key (a placeholder)".
+  std::vector<std::string> tried;
 };
 
 // Every setting of one study, resolved and validated. Plain data: no I/O.
@@ -31,38 +37,55 @@ struct Config {
   int page_size = 1000;
   int max_concurrent_requests = 3;
   // storage
-  std::filesystem::path data_directory = "data"; // relative paths are relative to the work dir
-  std::string format = "json";                    // json | jsonl | csv | sqlite
+  // `resolve` joins a relative storage.data_directory to `Sources::work_dir`, so this is usable
+  // as is; an absolute one is kept as given.
+  std::filesystem::path data_directory = "data";
+  std::string format = "json"; // json | jsonl | csv | sqlite
   std::vector<std::string> folder_structure = {"by_user_id", "by_date"};
-  // Which files were read, lowest priority first (for messages and `bdd config`).
+  // The JSON config files that were read, lowest priority first (for messages and `bdd config`).
+  // `.env` is not listed.
   std::vector<std::filesystem::path> files_read;
 };
 
 // What `resolve` reads. Built from the process by the CLI; built by hand in tests.
 struct Sources {
-  std::filesystem::path work_dir;                 // settings/ and study_configs/ live here
-  std::optional<std::filesystem::path> config;    // --config: a file path or a study config name
-  std::map<std::string, std::string> environment; // the process environment (after .env, see below)
+  std::filesystem::path work_dir; // .env, settings/ and study_configs/ live here
+  // --config: a path to a JSON file (relative paths are relative to `work_dir`) when it contains
+  // '/' or ends in ".json", else a study config name meaning `study_configs/<name>.json`.
+  std::optional<std::filesystem::path> config;
+  std::map<std::string, std::string> environment; // the process environment
 };
 
-// Resolve the configuration of `study`:
+// Resolve the configuration of `study` (which must pass `validate_study_name`):
+//  0. `<work_dir>/.env` is merged into a copy of `sources.environment` (see `load_dotenv`), so
+//     callers need not load it first;
 //  1. built-in defaults (the initialisers of `Config`);
 //  2. `<work_dir>/settings/default_config.json`, if it exists;
-//  3. the study config: `sources.config` if given (a path, or a name meaning
-//     `study_configs/<name>.json`; it must exist), else `study_configs/<study>.json` if it exists.
-// String values have `${VAR}` expanded from `sources.environment`. The API key is the first
-// non-empty of: `BEHAVERSE_API_KEY_<STUDY>` (upper case, '-' and '.' to '_'), the study config's
-// api.api_key, `BEHAVERSE_API_KEY`, the default config's api.api_key. With `require_key` and no key,
-// fails with Errc::config listing every variable and file tried. Unknown keys, wrong types and
-// invalid values fail with Errc::config naming the file, the key and what is allowed.
+//  3. the study config: `sources.config` if given (it must exist; if not, the error suggests
+//     `bdd create-config <name>`), else `study_configs/<study>.json` if it exists.
+// Later files override earlier ones key by key. `Config::study_name` is `study`, whatever the
+// files say. String values have `${VAR}` (only that form) expanded from the environment; an unset
+// or empty variable is an error naming the file, the key and the variable, except in api.api_key
+// where it means "no key here". The API key is the first usable of: `BEHAVERSE_API_KEY_<STUDY>`
+// (see `study_key_variable`), the study config's api.api_key, `BEHAVERSE_API_KEY`, the default
+// config's api.api_key; empty values and placeholders such as "your-api-key-here" are skipped.
+// With `require_key` and no key, fails with Errc::config listing every source tried and how to
+// set one. Invalid JSON, a file that is not an object, unknown keys (with a "did you mean"), wrong
+// types and invalid values fail with Errc::config as "<file>: <key> ...", the file shown relative
+// to `work_dir` when under it. No message ever contains the key.
 Result<Config> resolve(const std::string& study, const Sources& sources, bool require_key);
 
 // The environment variable that holds the key of `study`: "BEHAVERSE_API_KEY_" + upper-cased
-// study with every character outside [A-Z0-9] turned into '_'.
+// study with every character outside [A-Z0-9] turned into '_' ("my-new.study" gives
+// "BEHAVERSE_API_KEY_MY_NEW_STUDY").
 std::string study_key_variable(const std::string& study);
 
-// Read `<work_dir>/.env` (KEY=VALUE lines, '#' comments, optional quotes, optional `export `) into
-// `environment`, never overriding a variable already present. A missing file is not an error.
+// Read `<work_dir>/.env` into `environment`, never overriding a variable already present.
+// Syntax: `NAME=VALUE` lines with an optional `export ` prefix; blank lines and lines starting
+// with '#' are skipped; values may be 'single quoted' (literal) or "double quoted" (with \n, \t,
+// \r, \" and \\ escapes); unquoted values are trimmed and lose a ` #` comment. `${VAR}` is not
+// expanded inside .env. A missing file is not an error; a malformed line fails with Errc::config
+// naming the file and the line number (never the line, which may hold a key).
 Result<void> load_dotenv(const std::filesystem::path& work_dir,
                          std::map<std::string, std::string>& environment);
 
@@ -70,13 +93,29 @@ Result<void> load_dotenv(const std::filesystem::path& work_dir,
 // starting with '.' or '-'. Fails with Errc::usage explaining the rule.
 Result<void> validate_study_name(const std::string& study);
 
-// Study names that have a `study_configs/<name>.json` under `work_dir`, sorted.
+// Study names that have a `study_configs/<name>.json` under `work_dir`, sorted. Files whose stem
+// is not a valid study name are skipped; a missing directory gives an empty list.
 std::vector<std::string> list_study_configs(const std::filesystem::path& work_dir);
 
-// Create `study_configs/<study>.json` from `settings/config_template.json` (or a built-in
-// template when that file is missing), with the study name and `${BEHAVERSE_API_KEY_<STUDY>}`
-// filled in. Fails with Errc::config if the file already exists. Returns the path written.
+// Create `study_configs/<study>.json` (and the directory if missing) from
+// `settings/config_template.json`, or a built-in template when that file is missing, with
+// `study_name` set to `study` and `api.api_key` set to "${BEHAVERSE_API_KEY_<STUDY>}". Writes
+// atomically and never overwrites: fails with Errc::config if the file already exists or the
+// template is not a JSON object, Errc::usage if `study` is invalid, Errc::storage if the file
+// cannot be written. Returns the path written.
 Result<std::filesystem::path> create_study_config(const std::filesystem::path& work_dir,
                                                   const std::string& study);
+
+// How `bdd config` shows the key of a resolved `config`, never the key itself:
+// "set (from BEHAVERSE_API_KEY_DEMO)" or "not set (tried BEHAVERSE_API_KEY_DEMO, ...)".
+std::string key_status(const Config& config);
+
+// The files among `<work_dir>/.env`, `settings/default_config.json` and the study config of
+// `study` (selected as `resolve` does) that hold an API key in clear (not only `${VAR}`
+// references or placeholders) and have any group or other permission bit set (mode & 077), for a
+// security warning. Shown relative to `work_dir` when under it. Never fails: unreadable or invalid
+// files are skipped.
+std::vector<std::string> world_readable_secret_files(const Sources& sources,
+                                                     const std::string& study);
 
 } // namespace bdd::config

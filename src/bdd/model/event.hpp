@@ -12,8 +12,8 @@ namespace bdd::model {
 // shared/spec/behaverse-api.md, "Events") plus the raw event itself, unchanged.
 struct Event {
   std::string id;                        // API id, "<userId>_<index>", or "sha256:<hex>" of `raw`
-  std::string user_id;                   // never empty: "unknown" when the event has none
-  std::string event_type;                // never empty: "unknown" when the event has none
+  std::string user_id;    // "unknown" when the event has none; a present "" is kept as ""
+  std::string event_type; // "unknown" when the event has none; a present "" is kept as ""
   std::optional<std::string> element_id; // non-string JSON values as their compact JSON text
   std::optional<std::string> timestamp;
   std::optional<std::string> stored_timestamp;
@@ -28,12 +28,24 @@ Event normalise(const nlohmann::json& raw_event);
 
 // The UTC calendar day ("YYYY-MM-DD") of an ISO-8601 timestamp such as
 // "2025-11-18T23:30:00-02:00" (which is 2025-11-19), or of a number of epoch seconds or
-// milliseconds. Returns nullopt when `timestamp` is not a recognisable time.
+// milliseconds. Accepted: "YYYY-MM-DD", optionally followed by 'T' or ' ', "HH:MM[:SS[.frac]]"
+// and "Z", "±HH:MM", "±HHMM" or "±HH" (no offset is taken as UTC); a decimal number, read as
+// seconds if its magnitude is below 1e11, else milliseconds. Returns nullopt when `timestamp` is
+// not a recognisable time or falls outside years 0000-9999.
 std::optional<std::string> utc_day(std::string_view timestamp);
 
 // The normalised event as one compact JSON object with keys, in this order: id, study_name,
 // user_id, event_type, element_id, timestamp, stored_timestamp, page_url, data. `data` is `raw`
-// embedded verbatim. No trailing newline.
+// embedded verbatim (null if `raw` is empty). No trailing newline. Invalid UTF-8 in the string
+// fields is replaced by U+FFFD so the output is always valid JSON.
 std::string to_normalised_json(const Event& event, std::string_view study_name);
+
+// `to_normalised_json` appended to `out`, for writers that build large buffers without a
+// temporary string per event.
+void append_normalised_json(std::string& out, const Event& event, std::string_view study_name);
+
+// `text` as a JSON string literal (quotes included) appended to `out`; invalid UTF-8 becomes
+// U+FFFD.
+void append_json_string(std::string& out, std::string_view text);
 
 } // namespace bdd::model

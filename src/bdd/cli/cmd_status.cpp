@@ -1,0 +1,120 @@
+#include "command.hpp"
+
+#include <bdd/ops/study.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace bdd::cli {
+
+namespace {
+
+std::string or_unknown(const std::optional<std::uint64_t>& value) {
+  return value ? std::to_string(*value) : std::string("unknown");
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  if (parts.empty()) {
+    return "[] (one file)";
+  }
+  std::string out;
+  for (const auto& part : parts) {
+    out += (out.empty() ? "" : " / ") + part;
+  }
+  return out;
+}
+
+class StatusCommand final : public Command {
+public:
+  void configure(CLI::App& app) override {
+    app.add_option("study", m_study, "the study to describe")->required();
+  }
+
+  Result<int> run(Context& context) override {
+    BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
+    BDD_TRY_ASSIGN(auto status, ops::study_status(config));
+    if (!status.metadata) {
+      return Error(Errc::usage,
+                   "no local data for study \"" + m_study + "\" in \""
+                       + status.study_dir.string() + "\" (run `bdd download " + m_study + "`)");
+    }
+    const auto& m = *status.metadata;
+    std::cout << "study:            " << m.study_name << '\n'
+              << "location:         " << status.study_dir.string() << '\n'
+              << "format:           " << m.format << '\n'
+              << "folder structure: " << join(m.folder_structure) << '\n'
+              << "events stored:    " << m.events_stored << '\n'
+              << "remote total:     " << or_unknown(m.remote_total) << " (at the last download)\n"
+              << "newest event:     "
+              << (m.newest_stored_timestamp.empty() ? "none" : m.newest_stored_timestamp) << '\n'
+              << "first download:   " << m.first_download << '\n'
+              << "last update:      " << m.last_update << '\n';
+    if (status.last_run) {
+      std::cout << "last run:         " << status.last_run->started_at << ' '
+                << status.last_run->status;
+      if (!status.last_run->error.empty()) {
+        std::cout << ": " << status.last_run->error;
+      }
+      std::cout << '\n';
+    }
+    return 0;
+  }
+
+private:
+  std::string m_study;
+};
+
+class LogCommand final : public Command {
+public:
+  void configure(CLI::App& app) override {
+    app.add_option("study", m_study, "the study whose download history to show")->required();
+    app.add_option("-n,--max-count", m_limit, "show only the newest N runs");
+  }
+
+  Result<int> run(Context& context) override {
+    BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
+    BDD_TRY_ASSIGN(auto runs, ops::study_history(config));
+    if (runs.empty()) {
+      std::cout << "no downloads recorded for " << m_study << '\n';
+      return 0;
+    }
+    std::size_t shown = 0;
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+      if (m_limit > 0 && shown++ >= m_limit) {
+        break;
+      }
+      const auto& run = *it;
+      std::cout << "run " << run.run_id << '\n'
+                << "  type:     " << run.type << '\n'
+                << "  status:   " << run.status << '\n'
+                << "  started:  " << run.started_at << '\n'
+                << "  ended:    " << (run.ended_at.empty() ? "-" : run.ended_at) << '\n'
+                << "  events:   " << run.events_added << " added, " << run.events_received
+                << " received, " << run.duplicates_skipped << " duplicates skipped\n"
+                << "  transfer: " << run.pages << " pages, " << run.bytes << " bytes from offset "
+                << run.start_offset << ", remote total " << or_unknown(run.remote_total) << '\n';
+      if (!run.error.empty()) {
+        std::cout << "  error:    " << run.error << '\n';
+      }
+      std::cout << '\n';
+    }
+    return 0;
+  }
+
+private:
+  std::string m_study;
+  std::size_t m_limit = 0;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_status_command() {
+  return std::make_unique<StatusCommand>();
+}
+
+std::unique_ptr<Command> make_log_command() {
+  return std::make_unique<LogCommand>();
+}
+
+} // namespace bdd::cli

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <bdd/config/config.hpp>
+#include <bdd/core/result.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace CLI {
+class App;
+}
+
+namespace bdd::cli {
+
+// What every subcommand gets from the global options and the process.
+struct Context {
+  std::map<std::string, std::string> environment;   // the process environment plus .env
+  std::optional<std::filesystem::path> config_flag; // --config
+  bool quiet = false;                               // -q: errors only
+  bool stdin_is_terminal = false;
+  bool stderr_is_terminal = false;
+  const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM
+
+  // The resolved configuration of `study` (see config::resolve).
+  Result<config::Config> resolve(const std::string& study, bool require_key) const;
+};
+
+// One git-style subcommand. Implementations live in cmd_<name>.cpp and own their flag values.
+class Command {
+public:
+  virtual ~Command() = default;
+  // Declare flags and positionals on `app`, bound to members of this object.
+  virtual void configure(CLI::App& app) = 0;
+  // Do the work (usually one ops:: call). Returns the exit code; failures go up as Error.
+  virtual Result<int> run(Context& context) = 0;
+};
+
+struct CommandInfo {
+  std::string_view name;
+  std::string_view summary; // one line, lower case, no period: shown by `bdd --help`
+  std::unique_ptr<Command> (*make)();
+};
+
+// Every subcommand, in --help order.
+std::span<const CommandInfo> commands();
+
+} // namespace bdd::cli

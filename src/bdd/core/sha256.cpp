@@ -1,0 +1,159 @@
+#include "sha256.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bdd {
+
+namespace {
+
+// First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4
+// section 4.2.2).
+constexpr std::array<std::uint32_t, 64> k_round_constants = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+// First 32 bits of the fractional parts of the square roots of the first 8 primes.
+constexpr std::array<std::uint32_t, 8> k_initial_state = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+constexpr std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
+
+} // namespace
+
+void Sha256::reset() {
+  m_state = k_initial_state;
+  m_block_used = 0;
+  m_total_bytes = 0;
+}
+
+void Sha256::compress(const std::uint8_t* block) {
+  std::array<std::uint32_t, 64> w{};
+  for (std::size_t i = 0; i < 16; ++i) {
+    w[i] = (std::uint32_t{block[4 * i]} << 24) | (std::uint32_t{block[4 * i + 1]} << 16)
+           | (std::uint32_t{block[4 * i + 2]} << 8) | std::uint32_t{block[4 * i + 3]};
+  }
+  for (std::size_t i = 16; i < 64; ++i) {
+    std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+
+  std::uint32_t a = m_state[0];
+  std::uint32_t b = m_state[1];
+  std::uint32_t c = m_state[2];
+  std::uint32_t d = m_state[3];
+  std::uint32_t e = m_state[4];
+  std::uint32_t f = m_state[5];
+  std::uint32_t g = m_state[6];
+  std::uint32_t h = m_state[7];
+  for (std::size_t i = 0; i < 64; ++i) {
+    std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+    std::uint32_t choice = (e & f) ^ (~e & g);
+    std::uint32_t t1 = h + s1 + choice + k_round_constants[i] + w[i];
+    std::uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+    std::uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
+    std::uint32_t t2 = s0 + majority;
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  m_state[0] += a;
+  m_state[1] += b;
+  m_state[2] += c;
+  m_state[3] += d;
+  m_state[4] += e;
+  m_state[5] += f;
+  m_state[6] += g;
+  m_state[7] += h;
+}
+
+void Sha256::update(std::string_view data) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+  std::size_t size = data.size();
+  m_total_bytes += size;
+
+  // Top up a partial block first; then hash whole blocks straight from the caller's buffer so
+  // large inputs (file manifests) are not copied.
+  if (m_block_used > 0) {
+    std::size_t take = std::min(size, m_block.size() - m_block_used);
+    std::memcpy(m_block.data() + m_block_used, bytes, take);
+    m_block_used += take;
+    bytes += take;
+    size -= take;
+    if (m_block_used < m_block.size()) {
+      return;
+    }
+    compress(m_block.data());
+    m_block_used = 0;
+  }
+  while (size >= m_block.size()) {
+    compress(bytes);
+    bytes += m_block.size();
+    size -= m_block.size();
+  }
+  if (size > 0) {
+    std::memcpy(m_block.data(), bytes, size);
+    m_block_used = size;
+  }
+}
+
+std::array<std::uint8_t, 32> Sha256::finish() {
+  const std::uint64_t bit_length = m_total_bytes * 8;
+
+  // Padding: a 1 bit, zeros up to 56 bytes mod 64, then the message length as 64-bit big endian.
+  m_block[m_block_used++] = 0x80;
+  if (m_block_used > 56) {
+    std::memset(m_block.data() + m_block_used, 0, m_block.size() - m_block_used);
+    compress(m_block.data());
+    m_block_used = 0;
+  }
+  std::memset(m_block.data() + m_block_used, 0, 56 - m_block_used);
+  for (std::size_t i = 0; i < 8; ++i) {
+    m_block[56 + i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
+  }
+  compress(m_block.data());
+
+  std::array<std::uint8_t, 32> digest{};
+  for (std::size_t i = 0; i < 8; ++i) {
+    digest[4 * i] = static_cast<std::uint8_t>(m_state[i] >> 24);
+    digest[4 * i + 1] = static_cast<std::uint8_t>(m_state[i] >> 16);
+    digest[4 * i + 2] = static_cast<std::uint8_t>(m_state[i] >> 8);
+    digest[4 * i + 3] = static_cast<std::uint8_t>(m_state[i]);
+  }
+  reset();
+  return digest;
+}
+
+std::string Sha256::finish_hex() {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  const auto digest = finish();
+  std::string out(digest.size() * 2, '0');
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = k_hex[digest[i] >> 4];
+    out[2 * i + 1] = k_hex[digest[i] & 0x0f];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  Sha256 hasher;
+  hasher.update(data);
+  return hasher.finish_hex();
+}
+
+} // namespace bdd

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bdd {
+
+// Incremental SHA-256 (FIPS 180-4). Feed bytes with `update()` in any number of pieces, then
+// read the digest once with `finish()` or `finish_hex()`; either resets the object so it can
+// hash a new message. Not thread-safe; cheap to construct.
+class Sha256 {
+public:
+  Sha256() { reset(); }
+
+  // Append `data` to the message.
+  void update(std::string_view data);
+
+  // The 32-byte digest of everything passed to `update()` since construction or the last
+  // finish; then reset.
+  std::array<std::uint8_t, 32> finish();
+
+  // `finish()` as 64 lower-case hexadecimal digits.
+  std::string finish_hex();
+
+private:
+  void reset();
+  void compress(const std::uint8_t* block);
+
+  std::array<std::uint32_t, 8> m_state{};
+  std::array<std::uint8_t, 64> m_block{};
+  std::size_t m_block_used = 0;
+  std::uint64_t m_total_bytes = 0;
+};
+
+// The SHA-256 of `data` as 64 lower-case hexadecimal digits.
+std::string sha256_hex(std::string_view data);
+
+} // namespace bdd

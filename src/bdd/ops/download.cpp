@@ -1,0 +1,472 @@
+#include "download.hpp"
+
+#include "study_paths.hpp"
+
+#include <bdd/api/client.hpp>
+#include <bdd/core/clock.hpp>
+#include <bdd/core/file_lock.hpp>
+#include <bdd/core/fs.hpp>
+#include <bdd/storage/writer.hpp>
+#include <bdd/tracking/state.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <unistd.h>
+#include <unordered_set>
+
+namespace bdd::ops {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// A commit makes a batch durable; smaller batches lose less on a crash, larger ones cost fewer
+// fsyncs. Commit when either limit is reached.
+constexpr std::uint64_t k_commit_events = 20'000;
+constexpr auto k_commit_interval = std::chrono::seconds(2);
+
+Result<void> remove_tree(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::remove_all(dir, ec);
+  if (ec) {
+    return Error(Errc::storage, fs::describe_errno("cannot remove", dir, ec.value()));
+  }
+  return ok();
+}
+
+Result<void> rename_path(const stdfs::path& from, const stdfs::path& to) {
+  std::error_code ec;
+  stdfs::rename(from, to, ec);
+  if (ec) {
+    return Error(Errc::storage, fs::describe_errno("cannot rename", from, ec.value()));
+  }
+  return ok();
+}
+
+// A `--fresh` swap renames the study to `.<study>.old`, the rebuilt folder to `<study>`, then
+// deletes the old one. Finish or undo a swap that a crash cut short.
+Result<void> repair_interrupted_swap(const config::Config& config) {
+  const StudyPaths paths = study_paths(config);
+  const stdfs::path& study_dir = paths.study_dir;
+  const stdfs::path& old_dir = paths.old_dir;
+  std::error_code ec;
+  if (!stdfs::exists(old_dir, ec)) {
+    return ok();
+  }
+  if (stdfs::exists(study_dir, ec)) {
+    return remove_tree(old_dir); // the swap completed; only the clean-up was lost
+  }
+  spdlog::warn("restoring \"{}\" from an interrupted --fresh download", study_dir.string());
+  return rename_path(old_dir, study_dir);
+}
+
+Result<std::vector<storage::Level>> parse_levels(const std::vector<std::string>& names) {
+  std::vector<storage::Level> levels;
+  for (const auto& name : names) {
+    auto level = storage::parse_level(name);
+    if (!level) {
+      return Error(Errc::config, "storage.folder_structure: unknown level \"" + name + "\"");
+    }
+    levels.push_back(*level);
+  }
+  return levels;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    out += (i ? ", " : "") + parts[i];
+  }
+  return out + "]";
+}
+
+// Data laid out one way cannot be extended in another: refuse instead of mixing layouts.
+Result<void> check_layout(const config::Config& config,
+                          const std::optional<tracking::Metadata>& metadata) {
+  if (!metadata || metadata->events_stored == 0) {
+    return ok();
+  }
+  bool same_format = metadata->format == config.format;
+  bool same_folders =
+      config.format == "sqlite" || metadata->folder_structure == config.folder_structure;
+  if (same_format && same_folders) {
+    return ok();
+  }
+  return Error(Errc::config,
+               "study \"" + config.study_name + "\" is stored as " + metadata->format + " "
+                   + join(metadata->folder_structure) + " but the config now asks for "
+                   + config.format + " " + join(config.folder_structure)
+                   + "; run `bdd download " + config.study_name
+                   + " --fresh` to rebuild it in the new layout");
+}
+
+// Files must be exactly as the last commit left them: a shorter, longer or missing file means
+// someone edited or deleted it, and appending to it would build on data we cannot vouch for.
+Result<void> check_files(const config::Config& config,
+                         const stdfs::path& dir,
+                         tracking::State& state) {
+  BDD_TRY_ASSIGN(auto files, state.files());
+  for (const auto& file : files) {
+    stdfs::path path = dir / file.path;
+    std::error_code ec;
+    bool exists = stdfs::exists(path, ec);
+    std::uint64_t size = fs::file_size_or_zero(path);
+    if (exists && size == file.size) {
+      continue;
+    }
+    std::string what = exists ? "changed since bdd wrote it (" + std::to_string(file.size)
+                                    + " bytes expected, " + std::to_string(size) + " found)"
+                              : "missing";
+    return Error(Errc::storage,
+                 "data file \"" + path.string() + "\" is " + what
+                     + "; run `bdd download " + config.study_name
+                     + " --fresh` to download the study again");
+  }
+  return ok();
+}
+
+// Undo the part of a commit that a crash cut short (see tracking::State).
+Result<std::size_t> roll_back_unfinished_commit(tracking::State& state, storage::Writer& writer) {
+  BDD_TRY_ASSIGN(auto pending, state.pending());
+  for (const auto& file : pending) {
+    BDD_TRY(writer.rollback({file.path, file.size}));
+  }
+  if (!pending.empty()) {
+    BDD_TRY(state.clear_pending());
+  }
+  return pending.size();
+}
+
+std::string make_run_id() {
+  return utc_now() + "-" + std::to_string(::getpid());
+}
+
+// Runs recorded as "running" whose process is gone (we hold the lock) were interrupted.
+Result<void> close_stale_runs(const stdfs::path& study_dir) {
+  BDD_TRY_ASSIGN(auto runs, tracking::read_history(study_dir));
+  bool changed = false;
+  for (auto& run : runs) {
+    if (run.status == "running") {
+      run.status = "interrupted";
+      run.error = "the process ended before the run finished (killed or power loss)";
+      changed = true;
+    }
+  }
+  if (!changed) {
+    return ok();
+  }
+  return tracking::write_history(study_dir, runs);
+}
+
+// One download run: the state it works on and the counters it reports.
+class Run {
+public:
+  Run(const config::Config& config, const DownloadOptions& options, stdfs::path work_dir)
+      : m_config(config), m_options(options), m_work_dir(std::move(work_dir)) {}
+
+  Result<void> prepare(tracking::RunRecord& record) {
+    BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir));
+    BDD_TRY_ASSIGN(auto levels, parse_levels(m_config.folder_structure));
+    BDD_TRY_ASSIGN(m_writer,
+                   storage::make_writer(m_config.format,
+                                        {m_work_dir, m_config.study_name, std::move(levels)}));
+    BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(m_work_dir));
+    BDD_TRY(check_layout(m_config, metadata));
+    if (metadata) {
+      m_first_download = metadata->first_download;
+    }
+    BDD_TRY_ASSIGN(std::size_t rolled_back, roll_back_unfinished_commit(*m_state, *m_writer));
+    if (rolled_back > 0) {
+      warn("rolled back an unfinished commit of an interrupted run (" + std::to_string(rolled_back)
+           + " files); its events will be downloaded again");
+    }
+    if (m_config.format != "sqlite") {
+      BDD_TRY(check_files(m_config, m_work_dir, *m_state));
+    }
+    BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
+    record.start_offset = m_cursor.offset;
+    if (record.type != "fresh") {
+      record.type = m_cursor.offset == 0 && m_cursor.events_stored == 0 ? "full" : "incremental";
+    }
+    return ok();
+  }
+
+  // Page through the server from the cursor, committing as we go. On error, what was consumed
+  // before it is committed first, so progress is never thrown away.
+  Result<void> transfer(tracking::RunRecord& record) {
+    Result<void> outcome = page_all(record);
+    Result<void> committed = commit();
+    record.remote_total = m_cursor.remote_total;
+    if (!outcome) {
+      return outcome;
+    }
+    return committed;
+  }
+
+  std::uint64_t events_stored() const { return m_cursor.events_stored; }
+  const std::vector<std::string>& warnings() const { return m_warnings; }
+
+private:
+  std::unique_ptr<api::PageStream> open_stream(std::uint64_t from) {
+    api::ClientOptions client;
+    client.base_url = m_config.base_url;
+    client.api_key = m_config.api_key;
+    client.study = m_config.study_name;
+    client.timeout = m_config.timeout;
+    client.max_retries = m_config.max_retries;
+    client.retry_delay = m_config.retry_delay;
+    client.verify_tls = m_config.verify_tls;
+    client.stop = m_options.stop;
+    api::StreamOptions stream;
+    stream.start_offset = from;
+    stream.page_size = static_cast<std::uint64_t>(m_config.page_size);
+    stream.concurrency = m_config.max_concurrent_requests;
+    return api::make_page_stream(stream, [client] { return api::make_client(client); });
+  }
+
+  Result<void> page_all(tracking::RunRecord& record) {
+    // Re-read the last committed event: if it is no longer where we left it, the server's list
+    // changed before our offset (deletions, insertions, reordering) and the offset cannot be
+    // trusted; a scan from the start, de-duplicated by id, adds exactly what is missing.
+    bool check_boundary = m_cursor.offset > 0 && !m_cursor.last_id.empty();
+    std::uint64_t from = check_boundary ? m_cursor.offset - 1 : m_cursor.offset;
+    auto stream = open_stream(from);
+    m_next_offset = from;
+    m_last_commit = Clock::now();
+    for (;;) {
+      BDD_TRY_ASSIGN(auto page, stream->next());
+      if (!page) {
+        return ok();
+      }
+      if (check_boundary) {
+        check_boundary = false;
+        if (page->events.empty() || page->events.front().id != m_cursor.last_id) {
+          warn("the server's event list changed before offset " + std::to_string(m_cursor.offset)
+               + " (events deleted, inserted or reordered); scanning the whole study to add "
+                 "what is missing");
+          stream = open_stream(0);
+          m_next_offset = 0;
+          continue;
+        }
+      }
+      if (page->total && *page->total < m_cursor.offset && !m_reported_shrink) {
+        m_reported_shrink = true;
+        warn("the server now holds " + std::to_string(*page->total) + " events, fewer than the "
+             + std::to_string(m_cursor.offset)
+             + " already downloaded: events were deleted on the server (local data is kept)");
+      }
+      BDD_TRY(consume(*page, record));
+      if (m_options.on_progress) {
+        m_options.on_progress({record.events_received,
+                               record.events_added,
+                               record.start_offset,
+                               m_next_offset,
+                               m_remote_total,
+                               record.bytes});
+      }
+      if (m_batch_received >= k_commit_events || Clock::now() - m_last_commit >= k_commit_interval) {
+        BDD_TRY(commit());
+      }
+      if (m_options.stop && m_options.stop->load()) {
+        return Error(Errc::interrupted, "interrupted");
+      }
+    }
+  }
+
+  Result<void> consume(const api::Page& page, tracking::RunRecord& record) {
+    record.pages += 1;
+    record.bytes += page.bytes;
+    if (page.total) {
+      m_remote_total = page.total;
+    }
+    for (const auto& event : page.events) {
+      record.events_received += 1;
+      m_batch_received += 1;
+      BDD_TRY_ASSIGN(bool stored, is_stored(event.id));
+      if (stored) {
+        record.duplicates_skipped += 1;
+        continue;
+      }
+      BDD_TRY(m_writer->write(event));
+      if (event.stored_timestamp && *event.stored_timestamp > m_newest_stored) {
+        m_newest_stored = *event.stored_timestamp;
+      }
+      m_batch_ids.insert(event.id);
+      m_batch_order.push_back(event.id);
+      record.events_added += 1;
+    }
+    if (!page.events.empty()) {
+      m_last_id = page.events.back().id;
+    }
+    m_next_offset = page.offset + page.events.size();
+    return ok();
+  }
+
+  Result<bool> is_stored(const std::string& id) {
+    if (m_batch_ids.count(id) != 0) {
+      return true;
+    }
+    return m_state->contains(id);
+  }
+
+  Result<void> commit() {
+    if (m_next_offset == m_cursor.offset && m_batch_order.empty()) {
+      return ok(); // nothing consumed since the last commit
+    }
+    auto journal = [this](const std::vector<storage::FileExtent>& before) {
+      std::vector<tracking::FileRecord> files;
+      files.reserve(before.size());
+      for (const auto& extent : before) {
+        files.push_back({extent.relative_path, extent.size});
+      }
+      return m_state->begin_commit(files);
+    };
+    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal));
+
+    tracking::CommitRecord commit;
+    commit.cursor = m_cursor;
+    commit.cursor.offset = m_next_offset;
+    if (!m_last_id.empty()) {
+      commit.cursor.last_id = m_last_id;
+    }
+    commit.cursor.events_stored += m_batch_order.size();
+    commit.cursor.remote_total = m_remote_total ? m_remote_total : m_cursor.remote_total;
+    if (m_newest_stored > commit.cursor.newest_stored) {
+      commit.cursor.newest_stored = m_newest_stored;
+    }
+    commit.new_ids = std::move(m_batch_order);
+    for (const auto& extent : extents) {
+      commit.files.push_back({extent.relative_path, extent.size});
+    }
+    BDD_TRY(m_state->finish_commit(commit));
+    m_cursor = commit.cursor;
+    m_batch_order.clear();
+    m_batch_ids.clear();
+    m_batch_received = 0;
+    m_last_commit = Clock::now();
+    return write_metadata();
+  }
+
+  Result<void> write_metadata() {
+    tracking::Metadata metadata;
+    metadata.study_name = m_config.study_name;
+    metadata.format = m_config.format;
+    metadata.folder_structure = m_config.folder_structure;
+    metadata.events_stored = m_cursor.events_stored;
+    metadata.remote_total = m_cursor.remote_total;
+    metadata.last_update = utc_now();
+    metadata.first_download = m_first_download.empty() ? metadata.last_update : m_first_download;
+    m_first_download = metadata.first_download;
+    metadata.newest_stored_timestamp = m_cursor.newest_stored;
+    metadata.bdd_version = BDD_VERSION;
+    return tracking::write_metadata(m_work_dir, metadata);
+  }
+
+  void warn(const std::string& message) {
+    spdlog::warn("{}", message);
+    m_warnings.push_back(message);
+  }
+
+  const config::Config& m_config;
+  const DownloadOptions& m_options;
+  stdfs::path m_work_dir;
+  std::unique_ptr<tracking::State> m_state;
+  std::unique_ptr<storage::Writer> m_writer;
+  tracking::Cursor m_cursor;
+  std::string m_first_download;
+  std::vector<std::string> m_warnings;
+
+  // Consumed since the last commit.
+  std::uint64_t m_next_offset = 0;
+  std::string m_last_id;
+  std::optional<std::uint64_t> m_remote_total;
+  std::string m_newest_stored;
+  std::unordered_set<std::string> m_batch_ids;
+  std::vector<std::string> m_batch_order;
+  std::uint64_t m_batch_received = 0;
+  bool m_reported_shrink = false;
+  Clock::time_point m_last_commit;
+};
+
+// Move the rebuilt study into place, keeping the history of the old one.
+Result<void> swap_in_fresh(const config::Config& config, const stdfs::path& fresh_dir) {
+  const StudyPaths paths = study_paths(config);
+  const stdfs::path& study_dir = paths.study_dir;
+  const stdfs::path& old_dir = paths.old_dir;
+  BDD_TRY_ASSIGN(auto runs, tracking::read_history(study_dir));
+  BDD_TRY(tracking::write_history(fresh_dir, runs));
+  std::error_code ec;
+  if (stdfs::exists(study_dir, ec)) {
+    BDD_TRY(rename_path(study_dir, old_dir));
+  }
+  BDD_TRY(rename_path(fresh_dir, study_dir));
+  BDD_TRY(fs::sync_directory(config.data_directory));
+  return remove_tree(old_dir);
+}
+
+} // namespace
+
+Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options) {
+  BDD_TRY(fs::create_directories(config.data_directory));
+  const StudyPaths paths = study_paths(config);
+  BDD_TRY_ASSIGN(FileLock lock,
+                 FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
+  BDD_TRY(repair_interrupted_swap(config));
+  const stdfs::path& study_dir = paths.study_dir;
+  stdfs::path work_dir = options.fresh ? paths.fresh_dir : study_dir;
+  if (options.fresh) {
+    BDD_TRY(remove_tree(work_dir)); // a leftover of an interrupted --fresh run
+  }
+  BDD_TRY(fs::create_directories(work_dir));
+  BDD_TRY(fs::create_directories(study_dir));
+  BDD_TRY(close_stale_runs(study_dir));
+
+  tracking::RunRecord record;
+  record.run_id = make_run_id();
+  record.started_at = utc_now();
+  record.type = options.fresh ? "fresh" : "incremental";
+  record.status = "running";
+  record.bdd_version = BDD_VERSION;
+
+  Run run(config, options, work_dir);
+  Result<void> outcome = run.prepare(record);
+  if (outcome) {
+    BDD_TRY(tracking::save_run(study_dir, record));
+    outcome = run.transfer(record);
+  }
+  record.ended_at = utc_now();
+  if (outcome) {
+    record.status = record.events_added > 0 ? "success" : "no_new_events";
+  } else if (outcome.error().code == Errc::interrupted) {
+    outcome = Error(Errc::interrupted,
+                    "interrupted; " + std::to_string(record.events_added)
+                        + " new events were saved (run the same command to continue)");
+    record.status = "interrupted";
+    record.error = outcome.error().message;
+  } else {
+    record.status = "failed";
+    record.error = outcome.error().message;
+  }
+  BDD_TRY(tracking::save_run(study_dir, record));
+  if (outcome && options.fresh) {
+    outcome = swap_in_fresh(config, work_dir);
+    if (!outcome) {
+      record.status = "failed";
+      record.error = outcome.error().message;
+      BDD_TRY(tracking::save_run(study_dir, record));
+    }
+  }
+  if (!outcome) {
+    return std::move(outcome).error();
+  }
+  DownloadReport report;
+  report.run = record;
+  report.study_dir = study_dir;
+  report.events_stored = run.events_stored();
+  report.warnings = run.warnings();
+  return report;
+}
+
+} // namespace bdd::ops

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <bdd/config/config.hpp>
+#include <bdd/core/result.hpp>
+#include <bdd/tracking/records.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bdd::ops {
+
+// A snapshot of a running download, reported after every page.
+struct DownloadProgress {
+  std::uint64_t events_received = 0; // this run, duplicates included
+  std::uint64_t events_added = 0;
+  std::uint64_t start_offset = 0;
+  std::uint64_t offset = 0; // server positions consumed so far (absolute)
+  std::optional<std::uint64_t> remote_total;
+  std::uint64_t bytes = 0;
+};
+
+struct DownloadOptions {
+  bool fresh = false; // rebuild the study from scratch in a new folder, swapped in when complete
+  std::function<void(const DownloadProgress&)> on_progress; // may be empty
+  const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM: commit, record, stop
+};
+
+struct DownloadReport {
+  tracking::RunRecord run;
+  std::filesystem::path study_dir;
+  std::uint64_t events_stored = 0;
+  std::vector<std::string> warnings; // also logged as they happen
+};
+
+// Download the new events of `config.study_name` into `<data_directory>/<study>/`.
+//
+// Incremental: resumes from the committed cursor, re-reading the event just before it to check
+// that the server's list did not change there; if it did, rescans the study from the start and
+// adds only what is missing (events are de-duplicated by id). Commits every few thousand events
+// or every second: after a commit the data files, `.metadata.json` and the state agree, so an
+// interrupt at any instant loses at most the uncommitted pages and the next run continues exactly.
+// Every run that gets past the lock leaves a record in `.download_history.json`, failed and
+// interrupted runs included; the error returned is the one recorded.
+Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options);
+
+} // namespace bdd::ops

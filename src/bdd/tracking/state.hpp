@@ -1,0 +1,71 @@
+#pragma once
+
+#include <bdd/core/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bdd::tracking {
+
+// A data file's size as recorded in the state: relative path (with '/') and bytes.
+struct FileRecord {
+  std::string path;
+  std::uint64_t size = 0;
+};
+
+// Where the last commit left the study: enough to resume without re-downloading.
+struct Cursor {
+  std::uint64_t offset = 0;           // server list positions consumed so far
+  std::string last_id;                // id of the event at position offset-1 ("" if none)
+  std::uint64_t events_stored = 0;    // distinct events in the local files
+  std::optional<std::uint64_t> remote_total; // the server's total at the last commit
+  std::string newest_stored;          // greatest stored_timestamp seen ("" if none)
+};
+
+// What one commit adds to the state, applied in a single transaction.
+struct CommitRecord {
+  Cursor cursor;                       // the new cursor
+  std::vector<std::string> new_ids;    // ids of the events this commit stored
+  std::vector<FileRecord> files;       // every file the commit changed, with its new size
+};
+
+// The durable per-study download state: `<study_dir>/.bdd/state.sqlite` (SQLite, schema version
+// in PRAGMA user_version). It holds the cursor, the id of every stored event (for
+// de-duplication without keeping ids in memory), each data file's committed size, and the
+// rollback journal of the commit in progress. Used from one thread.
+//
+// Commit protocol, with `storage::Writer`:
+//  1. `begin_commit(before)` makes the pre-commit sizes of the files about to change durable;
+//  2. the writer appends and fsyncs;
+//  3. `finish_commit(record)` stores ids, cursor and sizes and clears the journal, atomically.
+// A crash between 1 and 3 leaves the journal: the next run reads `pending()` and rolls the files
+// back to those sizes, so the files match the cursor again and nothing is stored twice.
+class State {
+public:
+  virtual ~State() = default;
+
+  virtual Result<Cursor> cursor() = 0;
+  // The rollback journal left by an unfinished commit (empty after a clean run).
+  virtual Result<std::vector<FileRecord>> pending() = 0;
+  virtual Result<void> begin_commit(const std::vector<FileRecord>& before) = 0;
+  virtual Result<void> finish_commit(const CommitRecord& record) = 0;
+  // Forget the journal once the files were rolled back.
+  virtual Result<void> clear_pending() = 0;
+  // True if an event with `id` is stored.
+  virtual Result<bool> contains(const std::string& id) = 0;
+  // Every data file with its committed size.
+  virtual Result<std::vector<FileRecord>> files() = 0;
+};
+
+// Open (creating if needed) the state of the study stored in `study_dir`. Fails with
+// Errc::storage if the database cannot be opened or was written by a newer bdd.
+Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir);
+
+// The state database's path inside `study_dir`.
+std::filesystem::path state_path(const std::filesystem::path& study_dir);
+
+} // namespace bdd::tracking

@@ -1,0 +1,62 @@
+#include <bdd/core/sha256.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+TEST_CASE("sha256_hex matches the FIPS 180-4 test vectors", "[core]") {
+  CHECK(bdd::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(bdd::sha256_hex("abc")
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(bdd::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(bdd::sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklm"
+                        "nopqklmnopqrlmnopqrsmnopqrstnopqrstu")
+        == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  CHECK(bdd::sha256_hex(std::string(1'000'000, 'a'))
+        == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("sha256_hex pads correctly around the block boundary", "[core]") {
+  // Expected values from coreutils sha256sum. 55 and 56 bytes straddle the point where the
+  // length no longer fits in the last block.
+  CHECK(bdd::sha256_hex(std::string(55, 'x'))
+        == "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072");
+  CHECK(bdd::sha256_hex(std::string(56, 'x'))
+        == "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e");
+  CHECK(bdd::sha256_hex(std::string(63, 'x'))
+        == "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2");
+  CHECK(bdd::sha256_hex(std::string(64, 'x'))
+        == "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c");
+  CHECK(bdd::sha256_hex(std::string(65, 'x'))
+        == "9537c5fdf120482f7d58d25e9ed583f52c02b4e304ea814db1633ad565aed7e9");
+  CHECK(bdd::sha256_hex(std::string(119, 'x'))
+        == "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c");
+}
+
+TEST_CASE("Sha256 gives the same digest however the input is split", "[core]") {
+  std::string message;
+  for (int i = 0; i < 1000; ++i) {
+    message += static_cast<char>((i * 37) & 0xff); // every byte value, including NUL
+  }
+  const std::string expected = bdd::sha256_hex(message);
+
+  for (std::size_t chunk : {1U, 3U, 63U, 64U, 65U, 127U, 500U}) {
+    bdd::Sha256 hasher;
+    for (std::size_t at = 0; at < message.size(); at += chunk) {
+      hasher.update(std::string_view(message).substr(at, chunk));
+    }
+    CHECK(hasher.finish_hex() == expected);
+  }
+}
+
+TEST_CASE("Sha256::finish_hex resets the hasher for the next message", "[core]") {
+  bdd::Sha256 hasher;
+  hasher.update("ab");
+  hasher.update("");
+  hasher.update("c");
+  CHECK(hasher.finish_hex() == bdd::sha256_hex("abc"));
+  CHECK(hasher.finish_hex() == bdd::sha256_hex(""));
+  hasher.update("abc");
+  CHECK(hasher.finish_hex() == bdd::sha256_hex("abc"));
+}
