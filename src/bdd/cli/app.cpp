@@ -49,7 +49,7 @@ std::map<std::string, std::string> process_environment() {
   for (char** entry = environ; entry && *entry; ++entry) {
     const char* equals = std::strchr(*entry, '=');
     if (equals) {
-      environment.emplace(std::string(*entry, equals), std::string(equals + 1));
+      environment.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)), std::string(equals + 1));
     }
   }
   return environment;

@@ -73,12 +73,11 @@ struct FileKey {
 Result<Json> parse_config_json(std::string_view text, const std::string& display);
 
 // Validate the parsed config file `document` (from `display`) and apply its settings on top of
-// `config`, expanding `${VAR}` from `environment`. Relative data directories are joined to
-// `work_dir`. Returns what the file says about the API key.
+// `config`, expanding `${VAR}` from `environment`. storage.data_directory is stored as written
+// (after expansion). Returns what the file says about the API key.
 Result<FileKey> apply_config(const Json& document,
                              const std::string& display,
                              const Environment& environment,
-                             const std::filesystem::path& work_dir,
                              Config& config);
 
 } // namespace bdd::config::detail

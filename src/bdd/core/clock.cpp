@@ -11,7 +11,7 @@ std::string format_utc(std::chrono::system_clock::time_point time) {
   std::time_t seconds = static_cast<std::time_t>(millis / 1000);
   std::tm parts{};
   gmtime_r(&seconds, &parts);
-  char text[40];
+  char text[64];
   std::snprintf(text,
                 sizeof text,
                 "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",

@@ -1,0 +1,205 @@
+#include "client.hpp"
+
+#include "transport.hpp"
+#include "url.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+namespace bdd::api {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// How often a retry wait looks at `ClientOptions::stop` (cancel() wakes it at once).
+constexpr milliseconds k_stop_poll{20};
+
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+}
+
+Failure protocol_failure(std::string what) {
+  Failure failure;
+  failure.code = Errc::protocol;
+  failure.retryable = true;
+  failure.what = std::move(what);
+  return failure;
+}
+
+class HttpClient final : public Client {
+public:
+  HttpClient(std::unique_ptr<Transport> transport, const ClientOptions& options)
+      : m_transport(std::move(transport)), m_options(options),
+        m_max_attempts(1 + std::max(0, options.max_retries)), m_rng(std::random_device{}()) {
+    m_policy.first_delay = std::max(milliseconds::zero(), options.retry_delay);
+  }
+
+  Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) override {
+    const std::string url = events_url(m_options.base_url, m_options.study, offset, limit);
+    const std::string shown_url = redact_userinfo(url);
+    if (has_control_character(m_options.api_key)) {
+      // It would corrupt the request headers; never send it.
+      Failure failure;
+      failure.code = Errc::config;
+      failure.what = "the API key contains a line break or another control character";
+      return to_error(failure, shown_url, 1, m_options.api_key);
+    }
+    for (int attempt = 1;; ++attempt) {
+      if (stopping()) {
+        return interrupted(shown_url);
+      }
+      auto outcome = attempt_once(url, offset);
+      if (auto* page = std::get_if<Page>(&outcome)) {
+        page->attempts = attempt;
+        return std::move(*page);
+      }
+      const Failure& failure = std::get<Failure>(outcome);
+      if (failure.code == Errc::interrupted) {
+        return interrupted(shown_url);
+      }
+      if (!failure.retryable || attempt >= m_max_attempts) {
+        return to_error(failure, shown_url, attempt, m_options.api_key);
+      }
+      const milliseconds delay =
+          failure.retry_after ? *failure.retry_after : backoff_delay(m_policy, attempt, m_rng);
+      if (!wait(delay)) {
+        return interrupted(shown_url);
+      }
+    }
+  }
+
+  void cancel() override {
+    {
+      const std::lock_guard lock(m_mutex);
+      m_cancelled = true;
+    }
+    m_wake.notify_all();
+    m_transport->cancel();
+  }
+
+private:
+  std::variant<Page, Failure> attempt_once(const std::string& url, std::uint64_t offset) {
+    auto outcome = m_transport->get(url);
+    if (auto* failure = std::get_if<Failure>(&outcome)) {
+      return std::move(*failure);
+    }
+    const auto& response = std::get<HttpResponse>(outcome);
+    if (response.status >= 200 && response.status <= 299) {
+      return parse_page_body(response.body, offset);
+    }
+    return classify_status(response.status,
+                           response.body,
+                           response.retry_after,
+                           response.location,
+                           m_options.api_key,
+                           m_policy);
+  }
+
+  bool stopping() const {
+    if (m_options.stop != nullptr && m_options.stop->load()) {
+      return true;
+    }
+    const std::lock_guard lock(m_mutex);
+    return m_cancelled;
+  }
+
+  // Sleeps `delay`; false if stopped or cancelled first.
+  bool wait(milliseconds delay) {
+    const auto deadline = std::chrono::steady_clock::now() + delay;
+    std::unique_lock lock(m_mutex);
+    while (!m_cancelled) {
+      if (m_options.stop != nullptr && m_options.stop->load()) {
+        return false;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return true;
+      }
+      const auto until = m_options.stop != nullptr ? std::min(deadline, now + k_stop_poll) : deadline;
+      m_wake.wait_until(lock, until);
+    }
+    return false;
+  }
+
+  Error interrupted(std::string_view shown_url) const {
+    Failure failure;
+    failure.code = Errc::interrupted;
+    failure.what = "interrupted";
+    return to_error(failure, shown_url, 1, m_options.api_key);
+  }
+
+  std::unique_ptr<Transport> m_transport;
+  ClientOptions m_options;
+  RetryPolicy m_policy;
+  int m_max_attempts;
+  std::mt19937_64 m_rng;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_cancelled = false;
+};
+
+} // namespace
+
+std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport, const ClientOptions& options) {
+  return std::make_unique<HttpClient>(std::move(transport), options);
+}
+
+std::unique_ptr<Client> make_client(const ClientOptions& options) {
+  return make_client(make_curl_transport(options), options);
+}
+
+std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t offset) {
+  const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return protocol_failure(body.empty() ? "HTTP 200 with an empty body"
+                                         : "HTTP 200 with a body that is not valid JSON");
+  }
+  if (!json.is_object()) {
+    return protocol_failure("HTTP 200 with a body that is not a JSON object");
+  }
+  const auto events = json.find("events");
+  if (events == json.end() || !events->is_array()) {
+    return protocol_failure("HTTP 200 with no \"events\" array in the body");
+  }
+  Page page;
+  page.offset = offset;
+  page.bytes = body.size();
+  if (const auto total = json.find("total"); total != json.end() && !total->is_null()) {
+    if (total->is_number_unsigned()) {
+      page.total = total->get<std::uint64_t>();
+    } else if (total->is_number_integer() && total->get<std::int64_t>() >= 0) {
+      page.total = static_cast<std::uint64_t>(total->get<std::int64_t>());
+    } else {
+      return protocol_failure("HTTP 200 with a \"total\" that is not a non-negative integer: "
+                              + sanitise_server_text(total->dump(), "", 40));
+    }
+  }
+  page.events.reserve(events->size());
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    const auto& raw = (*events)[i];
+    if (!raw.is_object()) {
+      return protocol_failure("HTTP 200 with event " + std::to_string(i)
+                              + " of the page not a JSON object");
+    }
+    try {
+      page.events.push_back(model::normalise(raw));
+    } catch (const std::exception& e) {
+      // normalise() promises not to fail; if it does, that is a bug, not a bad page.
+      Failure failure;
+      failure.code = Errc::internal;
+      failure.what = "cannot normalise event " + std::to_string(i) + " of the page: " + e.what();
+      return failure;
+    }
+  }
+  return page;
+}
+
+} // namespace bdd::api
