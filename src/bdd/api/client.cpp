@@ -37,8 +37,10 @@ Failure protocol_failure(std::string what) {
 class HttpClient final : public Client {
 public:
   HttpClient(std::unique_ptr<Transport> transport, const ClientOptions& options)
-      : m_transport(std::move(transport)), m_options(options),
-        m_max_attempts(1 + std::max(0, options.max_retries)), m_rng(std::random_device{}()) {
+      : m_transport(std::move(transport)),
+        m_options(options),
+        m_max_attempts(1 + std::max(0, options.max_retries)),
+        m_rng(std::random_device{}()) {
     m_policy.first_delay = std::max(milliseconds::zero(), options.retry_delay);
   }
 
@@ -123,7 +125,8 @@ private:
       if (now >= deadline) {
         return true;
       }
-      const auto until = m_options.stop != nullptr ? std::min(deadline, now + k_stop_poll) : deadline;
+      const auto until =
+          m_options.stop != nullptr ? std::min(deadline, now + k_stop_poll) : deadline;
       m_wake.wait_until(lock, until);
     }
     return false;
@@ -148,7 +151,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport, const ClientOptions& options) {
+std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport,
+                                    const ClientOptions& options) {
   return std::make_unique<HttpClient>(std::move(transport), options);
 }
 

@@ -18,8 +18,8 @@ struct ClientOptions {
   std::string base_url; // without trailing '/'
   std::string api_key;  // sent only as "Authorization: Bearer <key>"; never logged
   std::string study;
-  std::chrono::milliseconds timeout{30'000}; // whole request
-  int max_retries = 3;                       // retries after the first attempt
+  std::chrono::milliseconds timeout{30'000};    // whole request
+  int max_retries = 3;                          // retries after the first attempt
   std::chrono::milliseconds retry_delay{1'000}; // first backoff; doubles, with jitter, capped
   bool verify_tls = true;
   // Checked while waiting and during transfers; when it becomes true, requests stop early and

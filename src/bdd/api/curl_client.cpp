@@ -65,7 +65,8 @@ std::string lower_first(std::string text) {
 class CurlTransport final : public Transport {
 public:
   explicit CurlTransport(const ClientOptions& options)
-      : m_stop(options.stop), m_timeout(options.timeout),
+      : m_stop(options.stop),
+        m_timeout(options.timeout),
         m_server(redact_userinfo(options.base_url)) {
     while (!m_server.empty() && m_server.back() == '/') {
       m_server.pop_back();
@@ -95,16 +96,20 @@ public:
     // Never follow a redirect: the Authorization header would go along to the other host.
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_FOLLOWLOCATION, 0L);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_PROTOCOLS_STR, "http,https");
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+    m_setup =
+        m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
+    m_setup =
+        m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_TCP_KEEPALIVE, 1L);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_ERRORBUFFER, m_error_text);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_WRITEDATA, this);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
+    m_setup =
+        m_setup != CURLE_OK ? m_setup : set(CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_HEADERDATA, this);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_NOPROGRESS, 0L);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_XFERINFOFUNCTION, &CurlTransport::on_progress);
+    m_setup =
+        m_setup != CURLE_OK ? m_setup : set(CURLOPT_XFERINFOFUNCTION, &CurlTransport::on_progress);
     m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_XFERINFODATA, this);
   }
 
@@ -125,9 +130,9 @@ public:
     if (m_easy == nullptr || m_multi == nullptr || m_setup != CURLE_OK) {
       Failure failure;
       failure.code = Errc::internal;
-      failure.what = m_setup != CURLE_OK ? std::string("cannot set up libcurl: ")
-                                               + curl_easy_strerror(m_setup)
-                                         : "cannot initialise libcurl";
+      failure.what = m_setup != CURLE_OK
+                         ? std::string("cannot set up libcurl: ") + curl_easy_strerror(m_setup)
+                         : "cannot initialise libcurl";
       return failure;
     }
     if (should_stop()) {
@@ -201,9 +206,7 @@ private:
     return curl_easy_setopt(m_easy, option, value);
   }
 
-  bool should_stop() const {
-    return m_cancelled.load() || (m_stop != nullptr && m_stop->load());
-  }
+  bool should_stop() const { return m_cancelled.load() || (m_stop != nullptr && m_stop->load()); }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self) {
     auto* transport = static_cast<CurlTransport*>(self);

@@ -118,7 +118,8 @@ Error to_error(const Failure& failure,
   return error;
 }
 
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937_64& rng) {
+std::chrono::milliseconds
+backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937_64& rng) {
   using std::chrono::milliseconds;
   if (policy.first_delay <= milliseconds::zero()) {
     return milliseconds::zero();
@@ -133,9 +134,10 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
   return milliseconds{half + jitter(rng)};
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now,
-                                                           std::chrono::milliseconds cap) {
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value,
+                  std::chrono::system_clock::time_point now,
+                  std::chrono::milliseconds cap) {
   using std::chrono::milliseconds;
   value = trim(value);
   const auto cap_seconds = static_cast<std::uint64_t>(cap.count() / 1000);
@@ -156,33 +158,60 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 
 std::string_view reason_phrase(long status) {
   switch (status) {
-  case 300: return "Multiple Choices";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 308: return "Permanent Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 422: return "Unprocessable Entity";
-  case 429: return "Too Many Requests";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  default: return "";
+  case 300:
+    return "Multiple Choices";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 308:
+    return "Permanent Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 406:
+    return "Not Acceptable";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Entity";
+  case 429:
+    return "Too Many Requests";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "";
   }
 }
 
@@ -203,9 +232,8 @@ Failure classify_status(long status,
     failure.code = Errc::network;
     failure.retryable = true;
     if (retry_after_header) {
-      failure.retry_after = parse_retry_after(*retry_after_header,
-                                              std::chrono::system_clock::now(),
-                                              policy.max_retry_after);
+      failure.retry_after = parse_retry_after(
+          *retry_after_header, std::chrono::system_clock::now(), policy.max_retry_after);
     }
   } else if (status == 401) {
     failure.code = Errc::auth;
@@ -218,7 +246,8 @@ Failure classify_status(long status,
     failure.hint = "no such study, or the API key has no access to it";
   } else if (status >= 300 && status <= 399) {
     failure.code = Errc::config;
-    failure.hint = "bdd follows no redirects, so that the API key stays on this host; check base_url";
+    failure.hint =
+        "bdd follows no redirects, so that the API key stays on this host; check base_url";
     if (location_header && !location_header->empty()) {
       failure.hint += "; the server points to "
                       + sanitise_server_text(*location_header, secret, k_max_detail_bytes);
@@ -230,7 +259,8 @@ Failure classify_status(long status,
   return failure;
 }
 
-std::string sanitise_server_text(std::string_view text, std::string_view secret, std::size_t max_bytes) {
+std::string
+sanitise_server_text(std::string_view text, std::string_view secret, std::size_t max_bytes) {
   std::string clean;
   clean.reserve(text.size());
   for (const char c : text) {

@@ -15,10 +15,10 @@ namespace bdd::api {
 // that `Client::fetch_page` returns once it gives up.
 struct Failure {
   Errc code = Errc::network;
-  bool retryable = false;  // the same request may succeed if sent again
-  std::string what;        // e.g. "HTTP 503 Service Unavailable", "connection refused"
-  std::string detail;      // server-provided text (already redacted and shortened), or empty
-  std::string hint;        // advice for the user, or empty
+  bool retryable = false; // the same request may succeed if sent again
+  std::string what;       // e.g. "HTTP 503 Service Unavailable", "connection refused"
+  std::string detail;     // server-provided text (already redacted and shortened), or empty
+  std::string hint;       // advice for the user, or empty
   std::optional<std::chrono::milliseconds> retry_after; // server-requested wait, capped
 };
 
@@ -34,21 +34,23 @@ Error to_error(const Failure& failure,
 // How long to wait between attempts.
 struct RetryPolicy {
   std::chrono::milliseconds first_delay{1'000};
-  std::chrono::milliseconds max_delay{60'000};       // cap of the exponential backoff
+  std::chrono::milliseconds max_delay{60'000};        // cap of the exponential backoff
   std::chrono::milliseconds max_retry_after{600'000}; // cap of a server's Retry-After
 };
 
 // The wait after failed attempt number `attempt` (1-based) without a Retry-After:
 // `first_delay * 2^(attempt-1)` capped at `max_delay`, with equal jitter (a uniformly random value
 // between half of that and all of it), so that parallel workers do not retry in lockstep.
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937_64& rng);
+std::chrono::milliseconds
+backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937_64& rng);
 
 // The wait a `Retry-After` header value asks for: a non-negative number of seconds, or an HTTP
 // date (IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT") relative to `now`; a date in the past
 // means no wait. Returns nullopt for anything else. The result is capped at `cap`.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now,
-                                                           std::chrono::milliseconds cap);
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value,
+                  std::chrono::system_clock::time_point now,
+                  std::chrono::milliseconds cap);
 
 // The standard reason phrase of an HTTP status ("Not Found"), or "" for an unusual one.
 std::string_view reason_phrase(long status);
@@ -68,6 +70,7 @@ Failure classify_status(long status,
 
 // `text` made fit for one line of a message: control characters become spaces, `secret` is
 // redacted, and it is cut at a UTF-8 boundary to at most `max_bytes` bytes plus "...".
-std::string sanitise_server_text(std::string_view text, std::string_view secret, std::size_t max_bytes);
+std::string
+sanitise_server_text(std::string_view text, std::string_view secret, std::size_t max_bytes);
 
 } // namespace bdd::api

@@ -17,7 +17,7 @@ namespace bdd::api {
 // A complete HTTP response, whatever its status.
 struct HttpResponse {
   long status = 0;
-  std::string body; // decoded (gzip/deflate already undone)
+  std::string body;                       // decoded (gzip/deflate already undone)
   std::optional<std::string> retry_after; // the Retry-After header, if any
   std::optional<std::string> location;    // the Location header, if any
 };
@@ -40,7 +40,8 @@ std::unique_ptr<Transport> make_curl_transport(const ClientOptions& options);
 
 // A `Client` that sends its requests through `transport` and retries as `Client::fetch_page`
 // says, waiting `options.retry_delay`-based backoff between attempts.
-std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport, const ClientOptions& options);
+std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport,
+                                    const ClientOptions& options);
 
 // The page in a 200 response body requested at `offset`: a JSON object with an `events` array of
 // objects and an optional `total` (a non-negative integer, or null for none); other members are

@@ -40,7 +40,7 @@ Result<std::optional<stdfs::path>> select_study_config(const std::string& study,
   }
   std::string value = sources.config->string();
   bool is_name = value.find('/') == std::string::npos && !value.ends_with(".json")
-              && validate_study_name(value).has_value();
+                 && validate_study_name(value).has_value();
   auto path = is_name ? study_config_path(work_dir, value)
                       : (sources.config->is_absolute() ? *sources.config : work_dir / value);
   auto type = stdfs::status(path, ec).type();
@@ -196,7 +196,7 @@ bool dotenv_holds_key(const stdfs::path& path) {
   return std::any_of(pairs->begin(), pairs->end(), [](const auto& pair) {
     std::string_view value = detail::trim(pair.second);
     return pair.first.starts_with(detail::k_key_prefix) && !value.empty()
-        && !detail::is_placeholder_key(value);
+           && !detail::is_placeholder_key(value);
   });
 }
 

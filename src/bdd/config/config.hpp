@@ -27,7 +27,7 @@ struct Config {
   std::string study_name;
   // api
   std::string base_url = "https://api.behaverse.org"; // no trailing '/'
-  std::string api_key;                                 // secret: never print, log or store
+  std::string api_key;                                // secret: never print, log or store
   KeyOrigin api_key_origin;
   std::chrono::milliseconds timeout{30'000};
   int max_retries = 3;

@@ -36,8 +36,9 @@ constexpr double k_max_timeout_seconds = 86'400;
 constexpr double k_max_retry_delay_seconds = 3'600;
 
 std::string malformed_reference(const std::string& key) {
-  return key + " has a \"${\" that does not start a ${NAME} reference (NAME made of letters, "
-               "digits and '_')";
+  return key
+         + " has a \"${\" that does not start a ${NAME} reference (NAME made of letters, "
+           "digits and '_')";
 }
 
 // `value` as a string with `${VAR}` expanded; `expected` describes the allowed values.
@@ -315,8 +316,8 @@ std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::
   std::string_view read = text.substr(0, std::min(byte, text.size()));
   std::size_t line = 1 + static_cast<std::size_t>(std::count(read.begin(), read.end(), '\n'));
   auto last_newline = read.rfind('\n');
-  std::size_t column = last_newline == std::string_view::npos ? read.size()
-                                                              : read.size() - last_newline - 1;
+  std::size_t column =
+      last_newline == std::string_view::npos ? read.size() : read.size() - last_newline - 1;
   return {line, column};
 }
 
@@ -376,8 +377,8 @@ Result<FileKey> apply_config(const Json& document,
       continue; // a comment
     }
     if (name.find('.') != std::string::npos) {
-      return ctx.fail("unknown key " + quote(name) + " (nest it instead: \"" + std::string(section_of(name))
-                      + "\": {...})");
+      return ctx.fail("unknown key " + quote(name) + " (nest it instead: \""
+                      + std::string(section_of(name)) + "\": {...})");
     }
     if (!is_section(name)) {
       BDD_TRY(apply_member(ctx, name, value));

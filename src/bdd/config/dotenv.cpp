@@ -46,22 +46,32 @@ std::string parse_value(std::string_view raw, std::string& value) {
       return "unterminated single quote";
     }
     value = text.substr(1, close - 1);
-    return only_comment_left(text.substr(close + 1)) ? "" : "unexpected text after the quoted value";
+    return only_comment_left(text.substr(close + 1)) ? ""
+                                                     : "unexpected text after the quoted value";
   }
   if (text[0] == '"') {
     for (std::size_t i = 1; i < text.size(); ++i) {
       char c = text[i];
       if (c == '"') {
-        return only_comment_left(text.substr(i + 1)) ? "" : "unexpected text after the quoted value";
+        return only_comment_left(text.substr(i + 1)) ? ""
+                                                     : "unexpected text after the quoted value";
       }
       if (c == '\\' && i + 1 < text.size()) {
         char escaped = text[++i];
         switch (escaped) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
         case '"':
-        case '\\': value += escaped; break;
+        case '\\':
+          value += escaped;
+          break;
         default: // unknown escapes are kept as written
           value += '\\';
           value += escaped;

@@ -29,7 +29,8 @@ std::string describe_value(const Json& value);
 std::string describe_type(const Json& value);
 
 // The candidate closest to `word` by edit distance, if close enough to be a plausible typo.
-std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
+std::optional<std::string> nearest(std::string_view word,
+                                   const std::vector<std::string>& candidates);
 
 // `text` without leading and trailing spaces, tabs, CR and LF.
 std::string_view trim(std::string_view text);

@@ -11,7 +11,7 @@ namespace bdd::model {
 // One event as bdd stores it: the normalised fields derived from the raw API event (see
 // shared/spec/behaverse-api.md, "Events") plus the raw event itself, unchanged.
 struct Event {
-  std::string id;                        // API id, "<userId>_<index>", or "sha256:<hex>" of `raw`
+  std::string id;         // API id, "<userId>_<index>", or "sha256:<hex>" of `raw`
   std::string user_id;    // "unknown" when the event has none; a present "" is kept as ""
   std::string event_type; // "unknown" when the event has none; a present "" is kept as ""
   std::optional<std::string> element_id; // non-string JSON values as their compact JSON text

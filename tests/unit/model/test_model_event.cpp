@@ -69,15 +69,17 @@ TEST_CASE("model::normalise falls back for id as the spec says", "[model]") {
     CHECK(from_text(R"({"base": {"userId": "u", "index": 7}})").id == "u_7");
   }
   SECTION("base wins over object when both qualify") {
-    CHECK(from_text(R"({"base": {"userId": "b", "index": 1}, "object": {"userId": "o", "index": 2}})")
-              .id
-          == "b_1");
+    CHECK(
+        from_text(R"({"base": {"userId": "b", "index": 1}, "object": {"userId": "o", "index": 2}})")
+            .id
+        == "b_1");
   }
   SECTION("an integral float index is printed as an integer, a numeric userId as JSON") {
     CHECK(from_text(R"({"object": {"userId": 99, "index": 42.0}})").id == "99_42");
   }
   SECTION("a top-level timestamp disables the composite id, so the event is hashed") {
-    const char* text = R"({"timestamp": "2025-01-01T00:00:00Z", "base": {"userId": "u", "index": 7}})";
+    const char* text =
+        R"({"timestamp": "2025-01-01T00:00:00Z", "base": {"userId": "u", "index": 7}})";
     CHECK(from_text(text).id == hash_id(text));
   }
   SECTION("a null timestamp counts as absent") {
@@ -130,8 +132,9 @@ TEST_CASE("model::normalise falls back for event_type as the spec says", "[model
 
 TEST_CASE("model::normalise falls back for the timestamps as the spec says", "[model]") {
   SECTION("timestamp: timestamp, object.tsGenerated, base.tsGenerated, stored") {
-    CHECK(from_text(R"({"timestamp": "t", "object": {"tsGenerated": "o"}, "stored": "s"})").timestamp
-          == "t");
+    CHECK(
+        from_text(R"({"timestamp": "t", "object": {"tsGenerated": "o"}, "stored": "s"})").timestamp
+        == "t");
     CHECK(from_text(R"({"object": {"tsGenerated": "o"}, "base": {"tsGenerated": "b"}})").timestamp
           == "o");
     CHECK(from_text(R"({"base": {"tsGenerated": "b"}, "stored": "s"})").timestamp == "b");
@@ -139,9 +142,9 @@ TEST_CASE("model::normalise falls back for the timestamps as the spec says", "[m
     CHECK(from_text(R"({})").timestamp == std::nullopt);
   }
   SECTION("stored_timestamp: stored, stored_timestamp, timestamp") {
-    CHECK(from_text(R"({"stored": "s", "stored_timestamp": "st", "timestamp": "t"})")
-              .stored_timestamp
-          == "s");
+    CHECK(
+        from_text(R"({"stored": "s", "stored_timestamp": "st", "timestamp": "t"})").stored_timestamp
+        == "s");
     CHECK(from_text(R"({"stored": null, "stored_timestamp": "st", "timestamp": "t"})")
               .stored_timestamp
           == "st");
@@ -162,11 +165,12 @@ TEST_CASE("model::to_normalised_json writes the documented keys in order", "[mod
   const json page = json::parse(k_example_page);
   const Event event = normalise(page["events"][1]);
   const std::string text = to_normalised_json(event, "my study");
-  CHECK(text
-        == R"({"id":"P-007_42","study_name":"my study","user_id":"P-007","event_type":"TrialEnded",)"
-           R"("element_id":null,"timestamp":"2025-11-18T10:04:59.870Z",)"
-           R"("stored_timestamp":"2025-11-18T10:05:00.000Z","page_url":null,"data":)"
-               + event.raw + "}");
+  CHECK(
+      text
+      == R"({"id":"P-007_42","study_name":"my study","user_id":"P-007","event_type":"TrialEnded",)"
+         R"("element_id":null,"timestamp":"2025-11-18T10:04:59.870Z",)"
+         R"("stored_timestamp":"2025-11-18T10:05:00.000Z","page_url":null,"data":)"
+             + event.raw + "}");
   CHECK(text.find('\n') == std::string::npos);
 }
 
@@ -244,9 +248,9 @@ TEST_CASE("model::utc_day reads ISO-8601 date-times", "[model]") {
 
 TEST_CASE("model::utc_day reads epoch seconds and milliseconds", "[model]") {
   CHECK(utc_day("0") == "1970-01-01");
-  CHECK(utc_day("1763460001") == "2025-11-18");       // seconds
-  CHECK(utc_day("1763460001.532") == "2025-11-18");   // fractional seconds
-  CHECK(utc_day("1763460001532") == "2025-11-18");    // milliseconds
+  CHECK(utc_day("1763460001") == "2025-11-18");        // seconds
+  CHECK(utc_day("1763460001.532") == "2025-11-18");    // fractional seconds
+  CHECK(utc_day("1763460001532") == "2025-11-18");     // milliseconds
   CHECK(utc_day("1.763460001532e12") == "2025-11-18"); // a number's JSON text
   CHECK(utc_day("-1") == "1969-12-31");
   CHECK(utc_day("99999999999") == "5138-11-16"); // just below the milliseconds threshold

@@ -1,0 +1,326 @@
+#include "leaf_file_writer.hpp"
+
+#include <bdd/core/fs.hpp>
+#include <bdd/storage/layout.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <initializer_list>
+
+namespace bdd::storage {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Close-on-scope file descriptor; `close()` reports the error a deferred write may surface.
+class Fd {
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  int get() const { return m_fd; }
+  bool close() {
+    const int fd = m_fd;
+    m_fd = -1;
+    return ::close(fd) == 0;
+  }
+
+private:
+  int m_fd;
+};
+
+Error storage_error(std::string_view action, const stdfs::path& path, int err) {
+  return Error(Errc::storage, fs::describe_errno(action, path, err));
+}
+
+Result<void> pwrite_all(int fd,
+                        std::uint64_t offset,
+                        std::initializer_list<std::string_view> pieces,
+                        const stdfs::path& path) {
+  for (std::string_view piece : pieces) {
+    while (!piece.empty()) {
+      const ssize_t n = ::pwrite(fd, piece.data(), piece.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return storage_error("cannot write", path, errno);
+      }
+      piece.remove_prefix(static_cast<std::size_t>(n));
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+  return ok();
+}
+
+Result<std::string>
+pread_exact(int fd, std::uint64_t offset, std::size_t size, const stdfs::path& path) {
+  std::string out(size, '\0');
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return storage_error("cannot read", path, errno);
+    }
+    if (n == 0) {
+      break; // shrank under us: the comparison below fails and reports it
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+// The size of an existing leaf (0 if it does not exist), after checking that it ends like a
+// complete file of this format: appending to a cut-off or edited file would corrupt it further.
+Result<std::uint64_t> inspect_leaf(const stdfs::path& path, std::string_view required_ending) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      return std::uint64_t{0};
+    }
+    return storage_error("cannot open", path, errno);
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    return storage_error("cannot read", path, errno);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return Error(Errc::storage, "cannot append to \"" + path.string() + "\": not a regular file");
+  }
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  if (size == 0) {
+    return size;
+  }
+  const std::size_t check = required_ending.size();
+  std::string ending;
+  if (size >= check) {
+    BDD_TRY_ASSIGN(ending, pread_exact(fd.get(), size - check, check, path));
+  }
+  if (ending != required_ending) {
+    return Error(Errc::storage,
+                 "cannot append to \"" + path.string()
+                     + "\": it does not end with a complete event (was it edited or cut short?)");
+  }
+  return size;
+}
+
+// Create the missing directories of `relative_dir` under `root`.
+Result<void> make_directories(const stdfs::path& root, const stdfs::path& relative_dir) {
+  stdfs::path current = root;
+  for (const auto& part : relative_dir) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
+      return storage_error("cannot create directory", current, errno);
+    }
+  }
+  return ok();
+}
+
+// Every directory whose entries lead from `root` to `relative_file`, `root` included: the ones
+// to fsync so that a new file is still reachable after a power loss. Syncing the existing ones
+// too covers a directory made by an earlier commit that failed before its own sync.
+void add_ancestors(const stdfs::path& root,
+                   const stdfs::path& relative_file,
+                   std::vector<stdfs::path>& out) {
+  stdfs::path current = root;
+  out.push_back(current);
+  for (const auto& part : relative_file.parent_path()) {
+    current /= part;
+    out.push_back(current);
+  }
+}
+
+Result<void> sync_directories(std::vector<stdfs::path>& dirs) {
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  for (const auto& dir : dirs) {
+    BDD_TRY(fs::sync_directory(dir));
+  }
+  return ok();
+}
+
+bool is_plain_relative(const stdfs::path& path) {
+  if (path.empty() || path.is_absolute() || path.has_root_name()) {
+    return false;
+  }
+  return std::none_of(path.begin(), path.end(), [](const stdfs::path& part) {
+    return part == ".." || part == "." || part.empty();
+  });
+}
+
+} // namespace
+
+LeafFileWriter::LeafFileWriter(WriterOptions options, std::string_view extension)
+    : m_options(std::move(options)),
+      m_file_name("events." + std::string(extension)) {}
+
+Result<void> LeafFileWriter::write(const model::Event& event) {
+  if (m_closed) {
+    return Error(Errc::internal, "storage writer used after close");
+  }
+  std::string leaf_dir;
+  if (!m_options.folder_structure.empty()) {
+    leaf_dir = leaf_directory_string(event, m_options.folder_structure);
+  }
+  auto [slot, inserted] = m_pending_index.try_emplace(std::move(leaf_dir), m_pending.size());
+  if (inserted) {
+    const std::string& dir = slot->first;
+    m_pending.push_back(
+        {dir.empty() ? m_file_name : dir + "/" + m_file_name, file_head(event), {}});
+  }
+  append_event(m_pending[slot->second].body, event);
+  return ok();
+}
+
+Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal) {
+  if (m_closed) {
+    return Error(Errc::internal, "storage writer used after close");
+  }
+  const stdfs::path& root = m_options.study_dir;
+
+  // 1. Sizes before the commit, and a check that each existing file is intact. Nothing written.
+  std::vector<FileExtent> before;
+  before.reserve(m_pending.size());
+  for (const PendingLeaf& leaf : m_pending) {
+    BDD_TRY_ASSIGN(auto size, inspect_leaf(root / leaf.relative_path, required_ending()));
+    before.push_back({leaf.relative_path, size});
+  }
+
+  // 2. The journal makes those sizes durable before any byte changes.
+  BDD_TRY(journal(before));
+
+  // 3. Append to each leaf and make it durable. One open, a few pwrite calls and one fdatasync
+  // per leaf: fdatasync also persists the new size, which is all an append changes.
+  std::vector<FileExtent> after;
+  after.reserve(m_pending.size());
+  std::vector<stdfs::path> dirs_to_sync;
+  const std::string_view tail = file_tail();
+  for (std::size_t i = 0; i < m_pending.size(); ++i) {
+    const PendingLeaf& leaf = m_pending[i];
+    const stdfs::path relative(leaf.relative_path);
+    const stdfs::path path = root / relative;
+    const std::uint64_t old_size = before[i].size;
+    const bool is_new = old_size == 0;
+    if (is_new) {
+      BDD_TRY(make_directories(root, relative.parent_path()));
+      add_ancestors(root, relative, dirs_to_sync);
+    }
+
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      return storage_error(is_new ? "cannot create" : "cannot open", path, errno);
+    }
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    if (is_new) {
+      const std::string_view body = std::string_view(leaf.body).substr(separator_size());
+      BDD_TRY(pwrite_all(fd.get(), 0, {leaf.head, body, tail}, path));
+      length = leaf.head.size() + body.size() + tail.size();
+    } else {
+      // The old tail lies inside the journaled size; rollback() restores it.
+      offset = old_size - tail.size();
+      BDD_TRY(pwrite_all(fd.get(), offset, {leaf.body, tail}, path));
+      length = leaf.body.size() + tail.size();
+    }
+    if (::fdatasync(fd.get()) != 0 || !fd.close()) {
+      return storage_error("cannot write", path, errno);
+    }
+    after.push_back({leaf.relative_path, offset + length});
+  }
+  BDD_TRY(sync_directories(dirs_to_sync));
+
+  m_pending.clear();
+  m_pending_index.clear();
+  return after;
+}
+
+Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
+  const stdfs::path relative(extent.relative_path);
+  const stdfs::path path = m_options.study_dir / relative;
+  if (!is_plain_relative(relative) || relative.filename() != m_file_name) {
+    return Error(Errc::storage,
+                 "cannot roll back \"" + extent.relative_path + "\": not an " + m_file_name
+                     + " file inside \"" + m_options.study_dir.string() + "\"");
+  }
+
+  struct stat info {};
+  const bool exists = ::stat(path.c_str(), &info) == 0;
+  if (!exists && errno != ENOENT) {
+    return storage_error("cannot roll back", path, errno);
+  }
+  const auto current = exists ? static_cast<std::uint64_t>(info.st_size) : 0;
+  if (current < extent.size) {
+    return Error(Errc::storage,
+                 "cannot roll back \"" + path.string() + "\": it has " + std::to_string(current)
+                     + " bytes, fewer than the " + std::to_string(extent.size)
+                     + " recorded after the last commit (was it edited or cut short?)");
+  }
+
+  std::vector<stdfs::path> dirs_to_sync;
+  if (extent.size == 0) {
+    // The commit created the file (and maybe its directories): remove what it made.
+    if (exists && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return storage_error("cannot remove", path, errno);
+    }
+    dirs_to_sync.push_back(path.parent_path());
+    for (stdfs::path dir = relative.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+      const stdfs::path full = m_options.study_dir / dir;
+      if (::rmdir(full.c_str()) != 0 && errno != ENOENT) {
+        break; // not empty: other leaves live there
+      }
+      dirs_to_sync.push_back(full.parent_path());
+    }
+    dirs_to_sync.erase(std::remove_if(dirs_to_sync.begin(),
+                                      dirs_to_sync.end(),
+                                      [](const stdfs::path& dir) {
+                                        struct stat dir_info {};
+                                        return ::stat(dir.c_str(), &dir_info) != 0;
+                                      }),
+                       dirs_to_sync.end());
+    return sync_directories(dirs_to_sync);
+  }
+
+  const std::string_view tail = file_tail();
+  if (extent.size < tail.size()) {
+    return Error(Errc::storage,
+                 "cannot roll back \"" + path.string() + "\" to " + std::to_string(extent.size)
+                     + " bytes: too short for a complete file");
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return storage_error("cannot open", path, errno);
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(extent.size)) != 0) {
+    return storage_error("cannot truncate", path, errno);
+  }
+  // The interrupted commit overwrote the tail that lay inside the old size.
+  BDD_TRY(pwrite_all(fd.get(), extent.size - tail.size(), {tail}, path));
+  if (::fdatasync(fd.get()) != 0 || !fd.close()) {
+    return storage_error("cannot write", path, errno);
+  }
+  return ok();
+}
+
+Result<void> LeafFileWriter::close() {
+  m_closed = true;
+  m_pending.clear();
+  m_pending_index.clear();
+  return ok();
+}
+
+} // namespace bdd::storage

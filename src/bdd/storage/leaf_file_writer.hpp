@@ -1,0 +1,76 @@
+#pragma once
+
+#include <bdd/storage/writer.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace bdd::storage {
+
+// The machinery the text formats (json, jsonl, csv) share: events are grouped into one leaf
+// file per `leaf_directory`, and `commit()` journals, appends, fsyncs and reports extents as the
+// `Writer` contract requires. A format only says how its bytes look. Internal to storage/.
+//
+// Files are opened per commit and closed again, so any number of leaves works with a handful of
+// file descriptors. Only bytes at or past the journaled size change, except the last
+// `file_tail().size()` bytes before it, which `rollback()` writes back.
+class LeafFileWriter : public Writer {
+public:
+  // Serialise `event` into the batch for its leaf. Fails only after `close()`.
+  Result<void> write(const model::Event& event) final;
+
+  // Journal every leaf of the batch, then append to each, fdatasync it, and fsync the parent of
+  // every directory or file it created. Checks first (before journaling) that each existing leaf
+  // ends with `required_ending()`, so a damaged file is reported and not appended to. On failure
+  // the batch stays queued (roll back, then commit again or close). Errc::storage names the file.
+  Result<std::vector<FileExtent>> commit(const JournalFn& journal) final;
+
+  // Truncate the leaf to `extent.size` and write `file_tail()` back over its last bytes; size 0
+  // removes the file and any directories left empty. Refuses paths outside the study directory,
+  // files of another format, and files shorter than `extent.size` (Errc::storage). Idempotent.
+  Result<void> rollback(const FileExtent& extent) final;
+
+  // Drop the queued batch. Safe to call twice.
+  Result<void> close() final;
+
+protected:
+  // `extension` names the leaf files: "events.<extension>".
+  LeafFileWriter(WriterOptions options, std::string_view extension);
+
+  const WriterOptions& options() const { return m_options; }
+
+  // Bytes that open a new leaf file (CSV header, JSON document head); `first` is the first event
+  // going into it, so the head can describe the leaf.
+  virtual std::string file_head(const model::Event& first) const = 0;
+
+  // Bytes that close every leaf file and that the next commit overwrites (JSON's "\n]}\n").
+  virtual std::string_view file_tail() const { return {}; }
+
+  // Bytes every complete, non-empty leaf file ends with, tail included.
+  virtual std::string_view required_ending() const = 0;
+
+  // Append `event` as this format's bytes.
+  virtual void append_event(std::string& out, const model::Event& event) const = 0;
+
+  // Leading bytes of `append_event`'s output that are dropped for the first event of a new file
+  // (JSON's separating comma).
+  virtual std::size_t separator_size() const { return 0; }
+
+private:
+  struct PendingLeaf {
+    std::string relative_path; // "<leaf dir>/events.<ext>", '/'-separated
+    std::string head;          // used only if the file turns out to be new
+    std::string body;
+  };
+
+  WriterOptions m_options;
+  std::string m_file_name;
+  std::vector<PendingLeaf> m_pending;
+  std::unordered_map<std::string, std::size_t> m_pending_index; // leaf dir -> m_pending slot
+  bool m_closed = false;
+};
+
+} // namespace bdd::storage

@@ -1,1 +1,0 @@
-// Placeholder so the module links before its sources exist; delete when adding real files.

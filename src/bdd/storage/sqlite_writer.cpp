@@ -1,0 +1,153 @@
+#include "sqlite_writer.hpp"
+
+#include <bdd/core/fs.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <optional>
+#include <system_error>
+
+namespace bdd::storage {
+
+namespace {
+
+constexpr std::string_view k_file_name = "events.sqlite";
+
+// A plain rowid table: rowid keeps the server's order, the id key makes re-inserting a batch
+// after a crash harmless (INSERT OR IGNORE).
+constexpr const char* k_schema = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  study_name TEXT,
+  user_id TEXT,
+  event_type TEXT,
+  element_id TEXT,
+  timestamp TEXT,
+  stored_timestamp TEXT,
+  page_url TEXT,
+  data TEXT
+);
+CREATE INDEX IF NOT EXISTS events_user_id ON events(user_id);
+CREATE INDEX IF NOT EXISTS events_event_type ON events(event_type);
+CREATE INDEX IF NOT EXISTS events_stored_timestamp ON events(stored_timestamp);
+)sql";
+
+constexpr const char* k_insert =
+    "INSERT OR IGNORE INTO events (id, study_name, user_id, event_type, element_id, timestamp, "
+    "stored_timestamp, page_url, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+// <study_dir>/events.sqlite for the whole study (folder_structure does not apply). WAL with
+// synchronous=FULL makes each transaction durable at COMMIT, so the engine's file journal is not
+// needed: commit() journals nothing and rollback() has nothing to undo.
+class SqliteWriter final : public Writer {
+public:
+  SqliteWriter(std::filesystem::path path, std::string study_name)
+      : m_path(std::move(path)),
+        m_study_name(std::move(study_name)) {}
+
+  // Open or create the database and its schema. Separate from the constructor so the factory
+  // can turn SQLite's exceptions into an Error.
+  Result<void> open() {
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(m_path, ec);
+    try {
+      m_db.emplace(m_path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      m_db->exec("PRAGMA journal_mode=WAL");
+      m_db->exec("PRAGMA synchronous=FULL");
+      m_db->exec(k_schema);
+      m_insert.emplace(*m_db, k_insert);
+    } catch (const SQLite::Exception& e) {
+      m_insert.reset();
+      m_db.reset();
+      return failure("cannot open", e);
+    }
+    if (!existed) {
+      return fs::sync_directory(m_path.parent_path());
+    }
+    return ok();
+  }
+
+  Result<void> write(const model::Event& event) override {
+    if (!m_db) {
+      return Error(Errc::internal, "storage writer used after close");
+    }
+    m_pending.push_back(event);
+    return ok();
+  }
+
+  Result<std::vector<FileExtent>> commit(const JournalFn& journal) override {
+    if (!m_db) {
+      return Error(Errc::internal, "storage writer used after close");
+    }
+    BDD_TRY(journal({}));
+    try {
+      SQLite::Transaction transaction(*m_db);
+      for (const model::Event& event : m_pending) {
+        insert(event);
+      }
+      transaction.commit();
+    } catch (const SQLite::Exception& e) {
+      // The transaction rolled back in its destructor; the batch stays queued for a retry.
+      m_insert->reset();
+      return failure("cannot write", e);
+    }
+    m_pending.clear();
+    return std::vector<FileExtent>{};
+  }
+
+  Result<void> rollback(const FileExtent& /*extent*/) override { return ok(); }
+
+  Result<void> close() override {
+    m_pending.clear();
+    try {
+      m_insert.reset();
+      m_db.reset(); // the last connection checkpoints the WAL into the database
+    } catch (const SQLite::Exception& e) {
+      return failure("cannot close", e);
+    }
+    return ok();
+  }
+
+private:
+  void insert(const model::Event& event) {
+    // bindNoCopy: the strings outlive exec(), and copying every raw event would double the work.
+    const auto bind_optional = [this](int index, const std::optional<std::string>& value) {
+      if (value) {
+        m_insert->bindNoCopy(index, *value);
+      } else {
+        m_insert->bind(index);
+      }
+    };
+    m_insert->bindNoCopy(1, event.id);
+    m_insert->bindNoCopy(2, m_study_name);
+    m_insert->bindNoCopy(3, event.user_id);
+    m_insert->bindNoCopy(4, event.event_type);
+    bind_optional(5, event.element_id);
+    bind_optional(6, event.timestamp);
+    bind_optional(7, event.stored_timestamp);
+    bind_optional(8, event.page_url);
+    m_insert->bindNoCopy(9, event.raw);
+    m_insert->exec();
+    m_insert->reset();
+  }
+
+  Error failure(std::string_view action, const SQLite::Exception& e) const {
+    return Error(Errc::storage, std::string(action) + " \"" + m_path.string() + "\": " + e.what());
+  }
+
+  std::filesystem::path m_path;
+  std::string m_study_name;
+  std::optional<SQLite::Database> m_db;
+  std::optional<SQLite::Statement> m_insert;
+  std::vector<model::Event> m_pending;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Writer>> make_sqlite_writer(const WriterOptions& options) {
+  auto writer = std::make_unique<SqliteWriter>(options.study_dir / k_file_name, options.study_name);
+  BDD_TRY(writer->open());
+  return std::unique_ptr<Writer>(std::move(writer));
+}
+
+} // namespace bdd::storage

@@ -1,0 +1,386 @@
+// The /_control endpoints: the HTTP twin of FakeApi's C++ API, for the standalone server and for
+// tests that drive it from another process. No authentication; 127.0.0.1 only.
+//
+//   GET  /_control                 this list
+//   GET  /_control/stats           counters (Stats as JSON)
+//   POST /_control/stats/reset     zero the counters
+//   GET  /_control/studies         [{"name", "total"}]
+//   POST /_control/studies?name=S&key=K[&forbidden_403=1][&count=N + generator params]
+//   POST /_control/key?study=S&key=K
+//   POST /_control/append?study=S&count=N[&seed=&users=&days=&game_fraction=&nasty=&nasty_rate=]
+//        or with a JSON array of events as the body
+//   POST /_control/insert?study=S&index=I&count=N[...]  or with a JSON array body
+//   POST /_control/remove?study=S&index=I&count=N
+//   POST /_control/swap?study=S&first=I&first_count=N&second=J&second_count=M
+//   GET  /_control/events?study=S  {"events": [every event], "total": T}
+//   GET  /_control/faults          the fault configuration, counters as consumed
+//   POST /_control/faults          replace it with the JSON body (Faults fields; missing = default)
+//   GET  /_control/options         {"max_limit", "default_limit", "omit_total", "threads"}
+//   POST /_control/options?max_limit=M&omit_total=0|1
+//
+// Mutations answer {"total": T} (the study's new total); errors {"detail": ...} with 400, or 404
+// for an unknown study.
+
+#include "fake_api_impl.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <stdexcept>
+
+namespace bdd::fake_api {
+
+namespace {
+
+using nlohmann::json;
+
+// A bad control request; answered with 400 and the message.
+class BadRequest : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// A missing study; answered with 404.
+class NoSuchStudy : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string required_param(const httplib::Request& request, const char* name) {
+  if (!request.has_param(name)) {
+    throw BadRequest(std::string("missing query parameter \"") + name + "\"");
+  }
+  return request.get_param_value(name);
+}
+
+std::uint64_t parse_uint(const std::string& text, const char* name) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    throw BadRequest(std::string(name) + " must be a non-negative integer");
+  }
+  return value;
+}
+
+std::uint64_t uint_param(const httplib::Request& request, const char* name) {
+  return parse_uint(required_param(request, name), name);
+}
+
+std::uint64_t uint_param(const httplib::Request& request, const char* name, std::uint64_t fallback) {
+  return request.has_param(name) ? uint_param(request, name) : fallback;
+}
+
+double double_param(const httplib::Request& request, const char* name, double fallback) {
+  if (!request.has_param(name)) {
+    return fallback;
+  }
+  const std::string text = request.get_param_value(name);
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size()) {
+      return value;
+    }
+  } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): reported below
+  }
+  throw BadRequest(std::string(name) + " must be a number");
+}
+
+bool bool_param(const httplib::Request& request, const char* name, bool fallback) {
+  if (!request.has_param(name)) {
+    return fallback;
+  }
+  const std::string text = request.get_param_value(name);
+  if (text == "1" || text == "true" || text.empty()) {
+    return true;
+  }
+  if (text == "0" || text == "false") {
+    return false;
+  }
+  throw BadRequest(std::string(name) + " must be 0, 1, true or false");
+}
+
+GeneratorOptions generator_params(const httplib::Request& request) {
+  GeneratorOptions options;
+  options.count = static_cast<std::size_t>(uint_param(request, "count"));
+  options.seed = uint_param(request, "seed", options.seed);
+  options.users = static_cast<int>(uint_param(request, "users", 300));
+  options.days = double_param(request, "days", options.days);
+  options.game_fraction = double_param(request, "game_fraction", options.game_fraction);
+  options.nasty = bool_param(request, "nasty", false);
+  options.nasty_rate = double_param(request, "nasty_rate", options.nasty_rate);
+  return options;
+}
+
+// Events from a JSON array body, each re-serialised compactly so a page stays one JSON text.
+std::vector<std::string> events_from_body(const std::string& body) {
+  const json parsed = json::parse(body);
+  if (!parsed.is_array()) {
+    throw BadRequest("the body must be a JSON array of events");
+  }
+  std::vector<std::string> events;
+  events.reserve(parsed.size());
+  for (const auto& event : parsed) {
+    events.push_back(event.dump());
+  }
+  return events;
+}
+
+// clang-format off
+// Faults fields by JSON name; the JSON names are the C++ names.
+struct DoubleField { const char* name; double Faults::*member; };
+struct IntField { const char* name; int Faults::*member; };
+constexpr std::array k_double_fields = {
+    DoubleField{"p_500", &Faults::p_500}, DoubleField{"p_502", &Faults::p_502},
+    DoubleField{"p_503", &Faults::p_503}, DoubleField{"p_429", &Faults::p_429},
+    DoubleField{"p_reset", &Faults::p_reset}, DoubleField{"p_truncate", &Faults::p_truncate},
+    DoubleField{"p_invalid_json", &Faults::p_invalid_json}, DoubleField{"p_slow", &Faults::p_slow}};
+constexpr std::array k_int_fields = {
+    IntField{"next_500", &Faults::next_500}, IntField{"next_502", &Faults::next_502},
+    IntField{"next_503", &Faults::next_503}, IntField{"next_429", &Faults::next_429},
+    IntField{"next_reset", &Faults::next_reset}, IntField{"next_truncate", &Faults::next_truncate},
+    IntField{"next_invalid_json", &Faults::next_invalid_json},
+    IntField{"next_slow", &Faults::next_slow},
+    IntField{"retry_after_seconds", &Faults::retry_after_seconds},
+    IntField{"slow_ms", &Faults::slow_ms}, IntField{"latency_ms", &Faults::latency_ms}};
+// clang-format on
+
+json faults_to_json(const Faults& faults) {
+  json out = json::object();
+  for (const auto& field : k_double_fields) {
+    out[field.name] = faults.*field.member;
+  }
+  for (const auto& field : k_int_fields) {
+    out[field.name] = faults.*field.member;
+  }
+  out["seed"] = faults.seed;
+  return out;
+}
+
+// Unknown keys are an error: a typo ("p500") silently injecting nothing would waste an afternoon.
+Faults faults_from_json(const std::string& body) {
+  const json parsed = body.empty() ? json::object() : json::parse(body);
+  if (!parsed.is_object()) {
+    throw BadRequest("the body must be a JSON object of Faults fields");
+  }
+  Faults faults;
+  for (const auto& [name, value] : parsed.items()) {
+    bool known = false;
+    for (const auto& field : k_double_fields) {
+      if (name == field.name) {
+        faults.*field.member = value.get<double>();
+        known = true;
+      }
+    }
+    for (const auto& field : k_int_fields) {
+      if (name == field.name) {
+        faults.*field.member = value.get<int>();
+        known = true;
+      }
+    }
+    if (name == "seed") {
+      faults.seed = value.get<std::uint64_t>();
+      known = true;
+    }
+    if (!known) {
+      throw BadRequest("unknown Faults field \"" + name + "\"");
+    }
+  }
+  return faults;
+}
+
+json stats_to_json(const Stats& stats) {
+  json out = json::object();
+  out["requests"] = stats.requests;
+  out["requests_per_study"] = stats.requests_per_study;
+  json statuses = json::object();
+  for (const auto& [status, count] : stats.responses_by_status) {
+    statuses[std::to_string(status)] = count;
+  }
+  out["responses_by_status"] = statuses;
+  json faults = json::object();
+  for (std::size_t kind = 0; kind < k_fault_kind_count; ++kind) {
+    faults[std::string(fault_kind_name(static_cast<FaultKind>(kind)))] = stats.faults[kind];
+  }
+  out["faults"] = faults;
+  out["events_served"] = stats.events_served;
+  out["bytes_served"] = stats.bytes_served;
+  out["last_offset"] = stats.last_offset ? json(*stats.last_offset) : json(nullptr);
+  out["last_limit"] = stats.last_limit ? json(*stats.last_limit) : json(nullptr);
+  return out;
+}
+
+json options_to_json(const ServerOptions& options) {
+  return {{"max_limit", options.max_limit},
+          {"default_limit", options.default_limit},
+          {"omit_total", options.omit_total},
+          {"threads", options.threads}};
+}
+
+void reply(httplib::Response& response, const json& body) {
+  // error_handler_t::replace: a study name with invalid UTF-8 must not make stats unprintable.
+  reply_json(response, 200, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+} // namespace
+
+void FakeApi::Impl::install_control_routes(httplib::Server& server) {
+  // Every handler goes through this: control errors become 400/404 JSON, never a 500.
+  const auto route = [](auto handler) {
+    return [handler](const httplib::Request& request, httplib::Response& response) {
+      try {
+        handler(request, response);
+      } catch (const NoSuchStudy& e) {
+        reply_detail(response, 404, e.what());
+      } catch (const std::exception& e) {
+        reply_detail(response, 400, e.what());
+      }
+    };
+  };
+  const auto study_param = [this](const httplib::Request& request) {
+    std::string study = required_param(request, "study");
+    if (!store.contains(study)) {
+      throw NoSuchStudy("Study not found");
+    }
+    return study;
+  };
+  const auto reply_total = [this](httplib::Response& response, const std::string& study) {
+    reply(response, json{{"total", store.total(study)}});
+  };
+
+  server.Get("/_control", route([](const httplib::Request&, httplib::Response& response) {
+               reply(response,
+                     json::array({"GET /_control/stats",
+                                  "POST /_control/stats/reset",
+                                  "GET /_control/studies",
+                                  "POST /_control/studies?name=&key=[&forbidden_403=&count=]",
+                                  "POST /_control/key?study=&key=",
+                                  "POST /_control/append?study=&count= (or JSON array body)",
+                                  "POST /_control/insert?study=&index=&count= (or JSON array body)",
+                                  "POST /_control/remove?study=&index=&count=",
+                                  "POST /_control/swap?study=&first=&first_count=&second=&second_count=",
+                                  "GET /_control/events?study=",
+                                  "GET|POST /_control/faults",
+                                  "GET|POST /_control/options?max_limit=&omit_total="}));
+             }));
+  server.Get("/_control/stats",
+             route([this](const httplib::Request&, httplib::Response& response) {
+               Stats copy;
+               {
+                 const std::lock_guard lock(stats_mutex);
+                 copy = stats;
+               }
+               reply(response, stats_to_json(copy));
+             }));
+  server.Post("/_control/stats/reset",
+              route([this](const httplib::Request&, httplib::Response& response) {
+                {
+                  const std::lock_guard lock(stats_mutex);
+                  stats = Stats{};
+                }
+                reply(response, json::object());
+              }));
+  server.Get("/_control/studies",
+             route([this](const httplib::Request&, httplib::Response& response) {
+               json out = json::array();
+               for (const auto& name : store.names()) {
+                 out.push_back({{"name", name}, {"total", store.total(name)}});
+               }
+               reply(response, out);
+             }));
+  server.Post("/_control/studies",
+              route([this, reply_total](const httplib::Request& request,
+                                        httplib::Response& response) {
+                StudyOptions study;
+                study.name = required_param(request, "name");
+                study.key = required_param(request, "key");
+                study.forbidden_status_403 = bool_param(request, "forbidden_403", false);
+                store.add(study);
+                if (request.has_param("count")) {
+                  append_generated(study.name, generator_params(request));
+                }
+                reply_total(response, study.name);
+              }));
+  server.Post("/_control/key",
+              route([this, study_param](const httplib::Request& request,
+                                        httplib::Response& response) {
+                store.set_key(study_param(request), required_param(request, "key"));
+                reply(response, json::object());
+              }));
+  server.Post("/_control/append",
+              route([this, study_param, reply_total](const httplib::Request& request,
+                                                     httplib::Response& response) {
+                const std::string study = study_param(request);
+                if (request.has_param("count")) {
+                  append_generated(study, generator_params(request));
+                } else {
+                  store.append(study, events_from_body(request.body));
+                }
+                reply_total(response, study);
+              }));
+  server.Post("/_control/insert",
+              route([this, study_param, reply_total](const httplib::Request& request,
+                                                     httplib::Response& response) {
+                const std::string study = study_param(request);
+                const auto index = static_cast<std::size_t>(uint_param(request, "index"));
+                if (request.has_param("count")) {
+                  insert_generated(study, index, generator_params(request));
+                } else {
+                  store.insert(study, index, events_from_body(request.body));
+                }
+                reply_total(response, study);
+              }));
+  server.Post("/_control/remove",
+              route([this, study_param, reply_total](const httplib::Request& request,
+                                                     httplib::Response& response) {
+                const std::string study = study_param(request);
+                store.remove(study,
+                             static_cast<std::size_t>(uint_param(request, "index")),
+                             static_cast<std::size_t>(uint_param(request, "count")));
+                reply_total(response, study);
+              }));
+  server.Post("/_control/swap",
+              route([this, study_param, reply_total](const httplib::Request& request,
+                                                     httplib::Response& response) {
+                const std::string study = study_param(request);
+                store.swap_ranges(study,
+                                  static_cast<std::size_t>(uint_param(request, "first")),
+                                  static_cast<std::size_t>(uint_param(request, "first_count")),
+                                  static_cast<std::size_t>(uint_param(request, "second")),
+                                  static_cast<std::size_t>(uint_param(request, "second_count")));
+                reply_total(response, study);
+              }));
+  server.Get("/_control/events",
+             route([this, study_param](const httplib::Request& request,
+                                       httplib::Response& response) {
+               const std::string study = study_param(request);
+               // Rendered like a page so the events come back byte for byte as served.
+               auto page = store.render_page(study, 0, static_cast<std::size_t>(-1), true);
+               reply_json(response, 200, std::move(page.value().body));
+             }));
+  server.Get("/_control/faults",
+             route([this](const httplib::Request&, httplib::Response& response) {
+               reply(response, faults_to_json(faults.current()));
+             }));
+  server.Post("/_control/faults",
+              route([this](const httplib::Request& request, httplib::Response& response) {
+                faults.configure(faults_from_json(request.body));
+                reply(response, faults_to_json(faults.current()));
+              }));
+  const auto options_handler = [this](const httplib::Request& request,
+                                      httplib::Response& response) {
+    if (request.method == "POST") {
+      if (request.has_param("max_limit")) {
+        max_limit = std::max<std::size_t>(uint_param(request, "max_limit"), 1);
+      }
+      omit_total = bool_param(request, "omit_total", omit_total);
+    }
+    reply(response, options_to_json(options()));
+  };
+  server.Get("/_control/options", route(options_handler));
+  server.Post("/_control/options", route(options_handler));
+}
+
+} // namespace bdd::fake_api
