@@ -6,7 +6,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <set>
 
 namespace bdd::config::detail {
 
@@ -117,7 +116,6 @@ Result<void> apply_api_key(Context& ctx, const Json& value) {
   if (expansion.malformed) {
     return ctx.fail(malformed_reference(ctx.name));
   }
-  ctx.key.present = true;
   if (!expansion.unset.empty()) {
     ctx.key.unset_variable = expansion.unset.front(); // "no key from this source"
     return ok();
@@ -311,60 +309,7 @@ Result<void> apply_member(Context& ctx, const std::string& name, const Json& val
   return key->apply(ctx, value);
 }
 
-// The line and column nlohmann reports for a parse error at byte count `byte`.
-std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::size_t byte) {
-  std::string_view read = text.substr(0, std::min(byte, text.size()));
-  std::size_t line = 1 + static_cast<std::size_t>(std::count(read.begin(), read.end(), '\n'));
-  auto last_newline = read.rfind('\n');
-  std::size_t column =
-      last_newline == std::string_view::npos ? read.size() : read.size() - last_newline - 1;
-  return {line, column};
-}
-
-// nlohmann's reason without its prefix and without "last read: '...'", which echoes the file
-// (and could echo a key).
-std::string short_reason(std::string what) {
-  auto start = what.find("] ");
-  if (start != std::string::npos) {
-    what.erase(0, start + 2);
-  }
-  if (what.starts_with("parse error")) {
-    if (auto colon = what.find(": "); colon != std::string::npos) {
-      what.erase(0, colon + 2);
-    }
-  }
-  if (auto last_read = what.find("; last read: '"); last_read != std::string::npos) {
-    auto expected = what.rfind("'; expected ");
-    if (expected != std::string::npos && expected > last_read) {
-      what.erase(last_read, expected + 1 - last_read);
-    } else {
-      what.erase(last_read);
-    }
-  }
-  return what;
-}
-
 } // namespace
-
-Result<Json> parse_config_json(std::string_view text, const std::string& display) {
-  Json document;
-  try {
-    document = Json::parse(text);
-  } catch (const Json::parse_error& error) {
-    auto [line, column] = line_and_column(text, error.byte);
-    return Error(Errc::config,
-                 display + ": invalid JSON at line " + std::to_string(line) + ", column "
-                     + std::to_string(column) + ": " + short_reason(error.what()));
-  } catch (const Json::exception& error) {
-    return Error(Errc::config, display + ": invalid JSON: " + short_reason(error.what()));
-  }
-  if (!document.is_object()) {
-    return Error(Errc::config,
-                 display + ": expected a JSON object ({...}) at the top level, got "
-                     + describe_type(document));
-  }
-  return document;
-}
 
 Result<FileKey> apply_config(const Json& document,
                              const std::string& display,

@@ -24,16 +24,11 @@ std::string errno_text(int err) {
   return reason;
 }
 
+// Lexical only: a study config that is a symlink is still shown under study_configs/.
 stdfs::path normal_absolute(const stdfs::path& path) {
   std::error_code ec;
-  stdfs::path out = stdfs::weakly_canonical(path, ec);
-  if (ec) {
-    out = stdfs::absolute(path, ec);
-    if (ec) {
-      out = path;
-    }
-  }
-  return out.lexically_normal();
+  stdfs::path out = stdfs::absolute(path, ec);
+  return (ec ? path : out).lexically_normal();
 }
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions ("tiemout").

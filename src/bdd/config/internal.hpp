@@ -64,7 +64,6 @@ Expansion expand_variables(std::string_view text, const Environment& environment
 
 // What one config file says about api.api_key. The key itself is chosen in config.cpp.
 struct FileKey {
-  bool present = false;       // the file has a non-empty api.api_key
   std::string value;          // after expansion; empty if a variable was unset
   std::string unset_variable; // the first unset `${VAR}` in it, if any
 };

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace bdd::test {
+namespace bdd::config_test {
 
 // A private directory under the system temp dir, removed with everything in it on destruction.
 class TempDir {
@@ -50,4 +50,11 @@ private:
   std::filesystem::path m_path;
 };
 
-} // namespace bdd::test
+// A file of the source tree, e.g. "settings/default_config.json" (found from this header's path,
+// since unit tests get no BDD_SOURCE_DIR).
+inline std::filesystem::path source_file(const std::string& relative) {
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path()
+         / relative;
+}
+
+} // namespace bdd::config_test

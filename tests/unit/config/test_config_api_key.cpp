@@ -10,7 +10,7 @@ using bdd::config::Config;
 using bdd::config::key_status;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::test::TempDir;
+using bdd::config_test::TempDir;
 
 namespace {
 

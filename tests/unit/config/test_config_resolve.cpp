@@ -3,12 +3,14 @@
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using bdd::Errc;
 using bdd::config::Config;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::test::TempDir;
+using bdd::config_test::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
@@ -168,7 +170,7 @@ TEST_CASE("config::resolve selects the study config named by --config", "[config
   SECTION("as a directory") {
     sources.config = "elsewhere/";
     CHECK(error_of(resolve("demo", sources, false))
-          == "--config \"elsewhere/\": elsewhere is not a regular file");
+          == "--config \"elsewhere/\": elsewhere/ is not a regular file");
   }
 }
 
@@ -186,7 +188,7 @@ TEST_CASE("config::resolve reads a study config that is outside the work dir", "
 TEST_CASE("config::resolve accepts the shipped settings files", "[config]") {
   TempDir dir;
   for (const char* name : {"settings/default_config.json", "settings/config_template.json"}) {
-    std::ifstream in(std::filesystem::path(BDD_SOURCE_DIR) / name, std::ios::binary);
+    std::ifstream in(bdd::config_test::source_file(name), std::ios::binary);
     REQUIRE(in);
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     dir.write(name, text);
@@ -212,4 +214,15 @@ TEST_CASE("config::resolve accepts the shipped settings files", "[config]") {
   auto from_template = resolve("demo", sources, true);
   REQUIRE(from_template);
   CHECK(from_template->api_key == "k-template");
+}
+
+TEST_CASE("config::resolve reports a config file it cannot read", "[config]") {
+  if (::geteuid() == 0) {
+    return; // root reads anything
+  }
+  TempDir dir;
+  auto path = dir.write("settings/default_config.json", "{}");
+  ::chmod(path.c_str(), 0);
+  CHECK(error_of(resolve("demo", sources_in(dir), false))
+        == "cannot read \"settings/default_config.json\": permission denied");
 }

@@ -7,7 +7,7 @@
 using bdd::Errc;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::test::TempDir;
+using bdd::config_test::TempDir;
 
 namespace {
 
@@ -132,8 +132,9 @@ TEST_CASE("config::resolve rejects invalid values", "[config]") {
         == file + "download.max_concurrent_requests must be an integer from 1 to 32, got 33");
   CHECK(error("storage", "data_directory", "\"\"")
         == file + "storage.data_directory must be a non-empty string (a directory path), got \"\"");
-  CHECK(error("storage", "default_format", "\"xml\"")
-        == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
+  CHECK(
+      error("storage", "default_format", "\"xml\"")
+      == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
   CHECK(error("storage", "default_format", "\"parquet\"")
         == file
                + "storage.default_format \"parquet\" is not supported by bdd (use json, jsonl, csv "
@@ -165,8 +166,9 @@ TEST_CASE("config::resolve expands ${VAR} in every string value", "[config]") {
         == file
                + "storage.folder_structure[0] uses ${LEVEL}, which is not set or is empty (set it "
                  "in .env or the environment)");
-  CHECK(study_config_error(R"({"storage": {"default_format": "${FORMAT}"}})", {{"FORMAT", "xml"}})
-        == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
+  CHECK(
+      study_config_error(R"({"storage": {"default_format": "${FORMAT}"}})", {{"FORMAT", "xml"}})
+      == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
   CHECK(study_config_error(R"({"api": {"base_url": "https://${HOST"}})")
         == file
                + "api.base_url has a \"${\" that does not start a ${NAME} reference (NAME made of "
@@ -200,12 +202,28 @@ TEST_CASE("config::resolve reports invalid JSON with its position", "[config]") 
         == "settings/default_config.json: invalid JSON at line 3, column 16: syntax error while "
            "parsing object separator - unexpected number literal; expected ':'");
 
+  SECTION("a raw line break in a string") {
+    dir.write("settings/default_config.json", "{\"a\": \"x\ny\"}");
+    auto broken = resolve("demo", sources, false);
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message
+          == "settings/default_config.json: invalid JSON at line 1, column 9: syntax error while "
+             "parsing value - invalid string: "
+             "control character U+000A (LF) must be escaped to \\u000A or \\n");
+  }
+  SECTION("a number too large") {
+    dir.write("settings/default_config.json", "{\"a\": 1e400}");
+    auto broken = resolve("demo", sources, false);
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message
+          == "settings/default_config.json: invalid JSON: number overflow parsing '1e400'");
+  }
   SECTION("an empty file") {
     dir.write("settings/default_config.json", "");
     auto empty = resolve("demo", sources, false);
     REQUIRE_FALSE(empty);
     CHECK(empty.error().message
-          == "settings/default_config.json: invalid JSON at line 1, column 0: syntax error while "
+          == "settings/default_config.json: invalid JSON at line 1, column 1: syntax error while "
              "parsing value - unexpected end of input; expected '[', '{', or a literal");
   }
 }
