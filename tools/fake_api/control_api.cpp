@@ -68,7 +68,8 @@ std::uint64_t uint_param(const httplib::Request& request, const char* name) {
   return parse_uint(required_param(request, name), name);
 }
 
-std::uint64_t uint_param(const httplib::Request& request, const char* name, std::uint64_t fallback) {
+std::uint64_t
+uint_param(const httplib::Request& request, const char* name, std::uint64_t fallback) {
   return request.has_param(name) ? uint_param(request, name) : fallback;
 }
 
@@ -226,7 +227,7 @@ void reply(httplib::Response& response, const json& body) {
 
 } // namespace
 
-void FakeApi::Impl::install_control_routes(httplib::Server& server) {
+void FakeApi::Impl::install_control_routes(httplib::Server& routes) {
   // Every handler goes through this: control errors become 400/404 JSON, never a 500.
   const auto route = [](auto handler) {
     return [handler](const httplib::Request& request, httplib::Response& response) {
@@ -250,23 +251,23 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
     reply(response, json{{"total", store.total(study)}});
   };
 
-  server.Get("/_control", route([](const httplib::Request&, httplib::Response& response) {
-               reply(response,
-                     json::array({"GET /_control/stats",
-                                  "POST /_control/stats/reset",
-                                  "GET /_control/studies",
-                                  "POST /_control/studies?name=&key=[&forbidden_403=&count=]",
-                                  "POST /_control/key?study=&key=",
-                                  "POST /_control/append?study=&count= (or JSON array body)",
-                                  "POST /_control/insert?study=&index=&count= (or JSON array body)",
-                                  "POST /_control/remove?study=&index=&count=",
-                                  "POST /_control/swap?study=&first=&first_count=&second=&second_count=",
-                                  "GET /_control/events?study=",
-                                  "GET|POST /_control/faults",
-                                  "GET|POST /_control/options?max_limit=&omit_total="}));
-             }));
-  server.Get("/_control/stats",
-             route([this](const httplib::Request&, httplib::Response& response) {
+  routes.Get(
+      "/_control", route([](const httplib::Request&, httplib::Response& response) {
+        reply(response,
+              json::array({"GET /_control/stats",
+                           "POST /_control/stats/reset",
+                           "GET /_control/studies",
+                           "POST /_control/studies?name=&key=[&forbidden_403=&count=]",
+                           "POST /_control/key?study=&key=",
+                           "POST /_control/append?study=&count= (or JSON array body)",
+                           "POST /_control/insert?study=&index=&count= (or JSON array body)",
+                           "POST /_control/remove?study=&index=&count=",
+                           "POST /_control/swap?study=&first=&first_count=&second=&second_count=",
+                           "GET /_control/events?study=",
+                           "GET|POST /_control/faults",
+                           "GET|POST /_control/options?max_limit=&omit_total="}));
+      }));
+  routes.Get("/_control/stats", route([this](const httplib::Request&, httplib::Response& response) {
                Stats copy;
                {
                  const std::lock_guard lock(stats_mutex);
@@ -274,7 +275,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                }
                reply(response, stats_to_json(copy));
              }));
-  server.Post("/_control/stats/reset",
+  routes.Post("/_control/stats/reset",
               route([this](const httplib::Request&, httplib::Response& response) {
                 {
                   const std::lock_guard lock(stats_mutex);
@@ -282,7 +283,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                 }
                 reply(response, json::object());
               }));
-  server.Get("/_control/studies",
+  routes.Get("/_control/studies",
              route([this](const httplib::Request&, httplib::Response& response) {
                json out = json::array();
                for (const auto& name : store.names()) {
@@ -290,26 +291,26 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                }
                reply(response, out);
              }));
-  server.Post("/_control/studies",
-              route([this, reply_total](const httplib::Request& request,
-                                        httplib::Response& response) {
-                StudyOptions study;
-                study.name = required_param(request, "name");
-                study.key = required_param(request, "key");
-                study.forbidden_status_403 = bool_param(request, "forbidden_403", false);
-                store.add(study);
-                if (request.has_param("count")) {
-                  append_generated(study.name, generator_params(request));
-                }
-                reply_total(response, study.name);
-              }));
-  server.Post("/_control/key",
-              route([this, study_param](const httplib::Request& request,
-                                        httplib::Response& response) {
-                store.set_key(study_param(request), required_param(request, "key"));
-                reply(response, json::object());
-              }));
-  server.Post("/_control/append",
+  routes.Post(
+      "/_control/studies",
+      route([this, reply_total](const httplib::Request& request, httplib::Response& response) {
+        StudyOptions study;
+        study.name = required_param(request, "name");
+        study.key = required_param(request, "key");
+        study.forbidden_status_403 = bool_param(request, "forbidden_403", false);
+        store.add(study);
+        if (request.has_param("count")) {
+          append_generated(study.name, generator_params(request));
+        }
+        reply_total(response, study.name);
+      }));
+  routes.Post(
+      "/_control/key",
+      route([this, study_param](const httplib::Request& request, httplib::Response& response) {
+        store.set_key(study_param(request), required_param(request, "key"));
+        reply(response, json::object());
+      }));
+  routes.Post("/_control/append",
               route([this, study_param, reply_total](const httplib::Request& request,
                                                      httplib::Response& response) {
                 const std::string study = study_param(request);
@@ -320,7 +321,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                 }
                 reply_total(response, study);
               }));
-  server.Post("/_control/insert",
+  routes.Post("/_control/insert",
               route([this, study_param, reply_total](const httplib::Request& request,
                                                      httplib::Response& response) {
                 const std::string study = study_param(request);
@@ -332,7 +333,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                 }
                 reply_total(response, study);
               }));
-  server.Post("/_control/remove",
+  routes.Post("/_control/remove",
               route([this, study_param, reply_total](const httplib::Request& request,
                                                      httplib::Response& response) {
                 const std::string study = study_param(request);
@@ -341,7 +342,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                              static_cast<std::size_t>(uint_param(request, "count")));
                 reply_total(response, study);
               }));
-  server.Post("/_control/swap",
+  routes.Post("/_control/swap",
               route([this, study_param, reply_total](const httplib::Request& request,
                                                      httplib::Response& response) {
                 const std::string study = study_param(request);
@@ -352,19 +353,19 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
                                   static_cast<std::size_t>(uint_param(request, "second_count")));
                 reply_total(response, study);
               }));
-  server.Get("/_control/events",
-             route([this, study_param](const httplib::Request& request,
-                                       httplib::Response& response) {
-               const std::string study = study_param(request);
-               // Rendered like a page so the events come back byte for byte as served.
-               auto page = store.render_page(study, 0, static_cast<std::size_t>(-1), true);
-               reply_json(response, 200, std::move(page.value().body));
-             }));
-  server.Get("/_control/faults",
+  routes.Get(
+      "/_control/events",
+      route([this, study_param](const httplib::Request& request, httplib::Response& response) {
+        const std::string study = study_param(request);
+        // Rendered like a page so the events come back byte for byte as served.
+        auto page = store.render_page(study, 0, static_cast<std::size_t>(-1), true);
+        reply_json(response, 200, std::move(page.value().body));
+      }));
+  routes.Get("/_control/faults",
              route([this](const httplib::Request&, httplib::Response& response) {
                reply(response, faults_to_json(faults.current()));
              }));
-  server.Post("/_control/faults",
+  routes.Post("/_control/faults",
               route([this](const httplib::Request& request, httplib::Response& response) {
                 faults.configure(faults_from_json(request.body));
                 reply(response, faults_to_json(faults.current()));
@@ -379,8 +380,8 @@ void FakeApi::Impl::install_control_routes(httplib::Server& server) {
     }
     reply(response, options_to_json(options()));
   };
-  server.Get("/_control/options", route(options_handler));
-  server.Post("/_control/options", route(options_handler));
+  routes.Get("/_control/options", route(options_handler));
+  routes.Post("/_control/options", route(options_handler));
 }
 
 } // namespace bdd::fake_api

@@ -41,7 +41,9 @@ private:
   std::uint64_t m_state;
 };
 
-std::uint64_t mix(std::uint64_t value) { return Rng(value).next(); }
+std::uint64_t mix(std::uint64_t value) {
+  return Rng(value).next();
+}
 
 void append_hex(std::string& out, std::uint64_t value, int digits) {
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {

@@ -1,7 +1,8 @@
-#include "fake_api_impl.hpp"
-
 #include "connection_reset.hpp"
+#include "fake_api_impl.hpp"
 #include "json_text.hpp"
+
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -10,7 +11,6 @@
 #include <chrono>
 #include <optional>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <utility>
 
 namespace bdd::fake_api {
@@ -96,9 +96,8 @@ std::optional<std::string> bearer_key(const httplib::Request& request) {
 
 // Digits only: no sign, no spaces, no exponent. Overflow is not a number either.
 std::optional<std::uint64_t> parse_count(std::string_view text) {
-  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (text.empty()
+      || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   std::uint64_t value = 0;
@@ -169,7 +168,8 @@ void reply_detail(httplib::Response& response, int status, std::string_view deta
 FakeApi::Impl::Impl(const ServerOptions& options)
     : max_limit(std::max<std::size_t>(options.max_limit, 1)),
       default_limit(std::max<std::size_t>(options.default_limit, 1)),
-      omit_total(options.omit_total), threads(std::max(options.threads, 1)) {}
+      omit_total(options.omit_total),
+      threads(std::max(options.threads, 1)) {}
 
 ServerOptions FakeApi::Impl::options() const {
   ServerOptions out;
@@ -352,7 +352,9 @@ void FakeApi::Impl::handle_events(const httplib::Request& request, httplib::Resp
 
 FakeApi::FakeApi(ServerOptions options) : m_impl(std::make_unique<Impl>(options)) {}
 
-FakeApi::~FakeApi() { stop(); }
+FakeApi::~FakeApi() {
+  stop();
+}
 
 int FakeApi::start(int port) {
   Impl& impl = *m_impl;
@@ -433,13 +435,17 @@ void FakeApi::stop() {
   impl.port = 0;
 }
 
-int FakeApi::port() const { return m_impl->port; }
+int FakeApi::port() const {
+  return m_impl->port;
+}
 
 std::string FakeApi::base_url() const {
   return "http://127.0.0.1:" + std::to_string(m_impl->port.load());
 }
 
-void FakeApi::add_study(StudyOptions study) { m_impl->store.add(std::move(study)); }
+void FakeApi::add_study(StudyOptions study) {
+  m_impl->store.add(std::move(study));
+}
 
 void FakeApi::set_study_key(std::string_view study, std::string key) {
   m_impl->store.set_key(study, std::move(key));
@@ -475,25 +481,37 @@ void FakeApi::swap_ranges(std::string_view study,
   m_impl->store.swap_ranges(study, first, first_count, second, second_count);
 }
 
-std::size_t FakeApi::total(std::string_view study) const { return m_impl->store.total(study); }
+std::size_t FakeApi::total(std::string_view study) const {
+  return m_impl->store.total(study);
+}
 
 std::vector<std::string> FakeApi::events(std::string_view study) const {
   return m_impl->store.events(study);
 }
 
-std::vector<std::string> FakeApi::study_names() const { return m_impl->store.names(); }
+std::vector<std::string> FakeApi::study_names() const {
+  return m_impl->store.names();
+}
 
-void FakeApi::set_faults(const Faults& faults) { m_impl->faults.configure(faults); }
+void FakeApi::set_faults(const Faults& faults) {
+  m_impl->faults.configure(faults);
+}
 
-Faults FakeApi::faults() const { return m_impl->faults.current(); }
+Faults FakeApi::faults() const {
+  return m_impl->faults.current();
+}
 
 void FakeApi::set_max_limit(std::size_t max_limit) {
   m_impl->max_limit = std::max<std::size_t>(max_limit, 1);
 }
 
-void FakeApi::set_omit_total(bool omit_total) { m_impl->omit_total = omit_total; }
+void FakeApi::set_omit_total(bool omit_total) {
+  m_impl->omit_total = omit_total;
+}
 
-ServerOptions FakeApi::options() const { return m_impl->options(); }
+ServerOptions FakeApi::options() const {
+  return m_impl->options();
+}
 
 Stats FakeApi::stats() const {
   const std::lock_guard lock(m_impl->stats_mutex);

@@ -1,10 +1,11 @@
 #pragma once
 
-// A fake Behaverse events API (see docs: the API spec) served over HTTP on 127.0.0.1, for
-// end-to-end tests (in-process), the demo server and the benchmark. It plays the documented
-// behaviour and the plausible variants the spec leaves open (capped pages, no `total`, 401 or 403),
-// and injects faults on demand. Misuse of the C++ API (unknown study, index out of range) throws
-// std::invalid_argument or std::out_of_range; the server itself never throws into its caller.
+// A fake Behaverse events API, as the project's API spec describes it, served over HTTP on
+// 127.0.0.1 for end-to-end tests (in-process), the demo server and the benchmark. It plays the
+// documented behaviour and the variants the spec leaves open (capped pages, no `total`, 401 or
+// 403), and injects faults on demand. Misuse of the C++ API (unknown study, index out of range)
+// throws std::invalid_argument or std::out_of_range; errors inside request handlers never escape,
+// they become HTTP answers.
 
 #include <fake_api/event_generator.hpp>
 
@@ -29,11 +30,14 @@ struct StudyOptions {
 
 // Every fault the events endpoint can inject. Control endpoints are never faulted.
 enum class FaultKind {
-  http_500,     // 500 with a {"detail"} body
-  http_502,     // 502 with a {"detail"} body
-  http_503,     // 503 with a {"detail"} body
-  http_429,     // 429 with `Retry-After: retry_after_seconds` (no header if that is negative)
-  reset,        // the connection is reset before any byte of the response is sent
+  http_500, // 500 with a {"detail"} body
+  http_502, // 502 with a {"detail"} body
+  http_503, // 503 with a {"detail"} body
+  http_429, // 429 with `Retry-After: retry_after_seconds` (no header if that is negative)
+  // The connection is reset (RST) before any byte of the response is sent. libcurl silently
+  // retries this once when it happens on a reused keep-alive connection; `next_reset = 2` gets
+  // past that.
+  reset,
   truncate,     // a 200 whose Content-Length promises the page but only half is sent, then close
   invalid_json, // a complete 200 whose body is not JSON: half a page, or an HTML error page
   slow,         // sleep `slow_ms`, then answer normally
@@ -73,10 +77,12 @@ struct Faults {
 };
 
 struct ServerOptions {
-  std::size_t max_limit = 1000;   // pages hold at most this many events, whatever `limit` asks
+  std::size_t max_limit = 1000;    // pages hold at most this many events, whatever `limit` asks
   std::size_t default_limit = 100; // `limit` when the query has none
-  bool omit_total = false;        // leave `total` out of pages (a plausible real-server variant)
-  int threads = 16;               // worker threads; each open keep-alive connection holds one
+  bool omit_total = false;         // leave `total` out of pages (a plausible real-server variant)
+  // Worker threads. Each open keep-alive connection holds one, so a client with more
+  // connections than this stalls until one idles out (5 s).
+  int threads = 32;
 };
 
 // What the server has seen since start or the last `reset_stats()`.
@@ -92,7 +98,9 @@ struct Stats {
   std::optional<std::uint64_t> last_offset;               // as parsed from the last valid request
   std::optional<std::uint64_t> last_limit;                // as asked, before the cap
 
+  // Faults of one kind injected so far.
   std::uint64_t fault_count(FaultKind kind) const { return faults[static_cast<std::size_t>(kind)]; }
+  // Faults of every kind injected so far.
   std::uint64_t total_faults() const;
 };
 
@@ -102,8 +110,8 @@ struct Stats {
 //
 // HTTP surface (127.0.0.1 only):
 //   GET /v1/studies/{study}/events?offset=N&limit=M   the API, see the spec
-//   /_control/...                                      no auth; see control endpoints in
-//                                                      fake_api.cpp (`GET /_control` lists them)
+//   /_control/...                                      no auth; the C++ API over HTTP, listed
+//                                                      in control_api.cpp and by `GET /_control`
 class FakeApi {
 public:
   explicit FakeApi(ServerOptions options = {});
@@ -166,9 +174,8 @@ public:
   std::uint64_t request_count() const;                       // `stats().requests`
   std::uint64_t request_count(std::string_view study) const; // for one study name
 
-  struct Impl;
-
 private:
+  struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
 

@@ -7,7 +7,6 @@
 #include "study_store.hpp"
 
 #include <fake_api/fake_api.hpp>
-
 #include <httplib.h>
 
 #include <atomic>
@@ -55,7 +54,7 @@ struct FakeApi::Impl {
 
   void handle_events(const httplib::Request& request, httplib::Response& response);
   // Registers the /_control endpoints (control_api.cpp).
-  void install_control_routes(httplib::Server& server);
+  void install_control_routes(httplib::Server& routes);
 
   // Stats bookkeeping, each under `stats_mutex`.
   void count_status(int status);

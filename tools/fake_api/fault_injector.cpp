@@ -19,13 +19,13 @@ std::optional<FaultKind> FaultInjector::draw() {
   const std::lock_guard lock(m_mutex);
   // Both tables follow FaultKind order.
   const std::array<int*, k_fault_kind_count> counters = {&m_faults.next_500,
-                                                          &m_faults.next_502,
-                                                          &m_faults.next_503,
-                                                          &m_faults.next_429,
-                                                          &m_faults.next_reset,
-                                                          &m_faults.next_truncate,
-                                                          &m_faults.next_invalid_json,
-                                                          &m_faults.next_slow};
+                                                         &m_faults.next_502,
+                                                         &m_faults.next_503,
+                                                         &m_faults.next_429,
+                                                         &m_faults.next_reset,
+                                                         &m_faults.next_truncate,
+                                                         &m_faults.next_invalid_json,
+                                                         &m_faults.next_slow};
   for (std::size_t kind = 0; kind < counters.size(); ++kind) {
     if (*counters[kind] > 0) {
       --*counters[kind];

@@ -82,8 +82,8 @@ std::optional<StudyStore::Page> StudyStore::render_page(std::string_view study,
     return std::nullopt;
   }
   const auto& events = it->second.events;
-  const std::size_t first = offset < events.size() ? static_cast<std::size_t>(offset)
-                                                   : events.size();
+  const std::size_t first =
+      offset < events.size() ? static_cast<std::size_t>(offset) : events.size();
   const std::size_t last = first + std::min(limit, events.size() - first);
 
   // Size the body exactly first: one allocation, then plain copies, is what lets a single
@@ -129,9 +129,8 @@ GeneratorOptions StudyStore::claim_generation(std::string_view study, GeneratorO
 void StudyStore::append(std::string_view study, std::vector<std::string> events) {
   const std::unique_lock lock(m_mutex);
   auto& target = find(study).events;
-  target.insert(target.end(),
-                std::make_move_iterator(events.begin()),
-                std::make_move_iterator(events.end()));
+  target.insert(
+      target.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
 }
 
 void StudyStore::insert(std::string_view study,
