@@ -140,7 +140,7 @@ std::array<std::uint8_t, 32> Sha256::finish() {
 }
 
 std::string Sha256::finish_hex() {
-  static constexpr char k_hex[] = "0123456789abcdef";
+  constexpr std::string_view k_hex = "0123456789abcdef";
   const auto digest = finish();
   std::string out(digest.size() * 2, '0');
   for (std::size_t i = 0; i < digest.size(); ++i) {

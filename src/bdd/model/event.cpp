@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -166,14 +167,14 @@ std::optional<std::string> format_day(std::chrono::sys_days day) {
   if (!date.ok() || year < 0 || year > 9999) {
     return std::nullopt;
   }
-  char buffer[16];
-  std::snprintf(buffer,
-                sizeof buffer,
+  std::array<char, 16> buffer{};
+  std::snprintf(buffer.data(),
+                buffer.size(),
                 "%04d-%02u-%02u",
                 year,
                 static_cast<unsigned>(date.month()),
                 static_cast<unsigned>(date.day()));
-  return std::string(buffer);
+  return std::string(buffer.data());
 }
 
 std::optional<std::string> iso_day(std::string_view text) {
@@ -292,7 +293,7 @@ std::optional<std::string> utc_day(std::string_view timestamp) {
 }
 
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char k_hex[] = "0123456789abcdef";
+  constexpr std::string_view k_hex = "0123456789abcdef";
   out += '"';
   std::size_t run_start = 0; // bytes [run_start, i) need no escaping and are copied in one go
   std::size_t i = 0;

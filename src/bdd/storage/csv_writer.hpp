@@ -7,8 +7,10 @@
 
 namespace bdd::storage {
 
-// The "csv" format, made through `make_writer` (which checks that `study_dir` exists). See
-// csv_writer.cpp for the file layout.
+// The "csv" format: `<study_dir>/<leaf_directory>/events.csv`, RFC 4180 with CRLF line ends and
+// the header `id,user_id,event_type,element_id,timestamp,stored_timestamp,page_url,data` (`data`
+// is the raw event as compact JSON). Fields holding ',', '"', CR or LF are quoted with quotes
+// doubled; null is an empty field and "" a quoted empty field. Use through `make_writer`.
 Result<std::unique_ptr<Writer>> make_csv_writer(const WriterOptions& options);
 
 } // namespace bdd::storage

@@ -7,8 +7,10 @@
 
 namespace bdd::storage {
 
-// The "json" format, made through `make_writer` (which checks that `study_dir` exists). See
-// json_writer.cpp for the file layout.
+// The "json" format: `<study_dir>/<leaf_directory>/events.json`, one JSON document per leaf,
+// `{"metadata":{study_name, format, folder, created},"events":[...]}` with one normalised event
+// per line. Valid JSON after every commit; appending never rewrites earlier bytes except the
+// 4-byte closing "\n]}\n". Use through `make_writer`.
 Result<std::unique_ptr<Writer>> make_json_writer(const WriterOptions& options);
 
 } // namespace bdd::storage

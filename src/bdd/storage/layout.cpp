@@ -40,7 +40,7 @@ bool is_kept_ascii(char c) {
 }
 
 void append_escaped(std::string& out, unsigned char byte) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
+  constexpr std::string_view k_hex = "0123456789ABCDEF";
   out += '%';
   out += k_hex[byte >> 4];
   out += k_hex[byte & 0x0f];

@@ -40,7 +40,7 @@ private:
 };
 
 Error storage_error(std::string_view action, const stdfs::path& path, int err) {
-  return Error(Errc::storage, fs::describe_errno(action, path, err));
+  return {Errc::storage, fs::describe_errno(action, path, err)};
 }
 
 Result<void> pwrite_all(int fd,

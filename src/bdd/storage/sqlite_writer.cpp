@@ -54,6 +54,8 @@ public:
       m_db.emplace(m_path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
       m_db->exec("PRAGMA journal_mode=WAL");
       m_db->exec("PRAGMA synchronous=FULL");
+      // Four b-trees grow with every batch; the 2 MB default cache makes large studies seek.
+      m_db->exec("PRAGMA cache_size=-65536");
       m_db->exec(k_schema);
       m_insert.emplace(*m_db, k_insert);
     } catch (const SQLite::Exception& e) {
@@ -88,7 +90,8 @@ public:
       transaction.commit();
     } catch (const SQLite::Exception& e) {
       // The transaction rolled back in its destructor; the batch stays queued for a retry.
-      m_insert->reset();
+      // tryReset: reset() would rethrow the failed step's error from inside this handler.
+      static_cast<void>(m_insert->tryReset());
       return failure("cannot write", e);
     }
     m_pending.clear();
@@ -132,7 +135,7 @@ private:
   }
 
   Error failure(std::string_view action, const SQLite::Exception& e) const {
-    return Error(Errc::storage, std::string(action) + " \"" + m_path.string() + "\": " + e.what());
+    return {Errc::storage, std::string(action) + " \"" + m_path.string() + "\": " + e.what()};
   }
 
   std::filesystem::path m_path;

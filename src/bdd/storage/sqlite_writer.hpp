@@ -7,8 +7,10 @@
 
 namespace bdd::storage {
 
-// The "sqlite" format, made through `make_writer` (which checks that `study_dir` exists). See
-// sqlite_writer.cpp for the file layout.
+// The "sqlite" format: one `<study_dir>/events.sqlite` per study (folder_structure does not
+// apply), table `events` keyed by `id` with rows in server order, WAL mode, synchronous=FULL.
+// Commits are SQLite transactions and re-inserting an id is ignored, so `commit()` journals no
+// files, returns no extents, and `rollback()` does nothing. Use through `make_writer`.
 Result<std::unique_ptr<Writer>> make_sqlite_writer(const WriterOptions& options);
 
 } // namespace bdd::storage

@@ -83,6 +83,7 @@ Result<std::unique_ptr<Writer>> make_writer(std::string_view format, const Write
 
 std::vector<std::string_view> writer_formats() {
   std::vector<std::string_view> out;
+  out.reserve(k_writers.size());
   for (const Entry& entry : k_writers) {
     out.push_back(entry.name);
   }

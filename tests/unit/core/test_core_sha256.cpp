@@ -4,7 +4,7 @@
 
 #include <string>
 
-TEST_CASE("sha256_hex matches the FIPS 180-4 test vectors", "[core]") {
+TEST_CASE("core::sha256_hex matches the FIPS 180-4 test vectors", "[core]") {
   CHECK(bdd::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(bdd::sha256_hex("abc")
         == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -18,7 +18,7 @@ TEST_CASE("sha256_hex matches the FIPS 180-4 test vectors", "[core]") {
         == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_CASE("sha256_hex pads correctly around the block boundary", "[core]") {
+TEST_CASE("core::sha256_hex pads correctly around the block boundary", "[core]") {
   // Expected values from coreutils sha256sum. 55 and 56 bytes straddle the point where the
   // length no longer fits in the last block.
   CHECK(bdd::sha256_hex(std::string(55, 'x'))
@@ -35,7 +35,7 @@ TEST_CASE("sha256_hex pads correctly around the block boundary", "[core]") {
         == "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c");
 }
 
-TEST_CASE("Sha256 gives the same digest however the input is split", "[core]") {
+TEST_CASE("core::Sha256::update gives the same digest however the input is split", "[core]") {
   std::string message;
   for (int i = 0; i < 1000; ++i) {
     message += static_cast<char>((i * 37) & 0xff); // every byte value, including NUL
@@ -51,7 +51,7 @@ TEST_CASE("Sha256 gives the same digest however the input is split", "[core]") {
   }
 }
 
-TEST_CASE("Sha256::finish_hex resets the hasher for the next message", "[core]") {
+TEST_CASE("core::Sha256::finish_hex resets the hasher for the next message", "[core]") {
   bdd::Sha256 hasher;
   hasher.update("ab");
   hasher.update("");

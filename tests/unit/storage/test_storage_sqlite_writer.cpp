@@ -1,0 +1,175 @@
+#include "storage_test_helpers.hpp"
+#include "temp_dir.hpp"
+
+#include <bdd/storage/writer.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace stdfs = std::filesystem;
+using bdd::storage::FileExtent;
+using bdd::storage::Level;
+using namespace bdd::test;
+
+namespace {
+
+std::optional<std::string> column_text(const SQLite::Column& column) {
+  if (column.isNull()) {
+    return std::nullopt;
+  }
+  return column.getString();
+}
+
+// Every row in rowid order (the order the server sent them in), with its study name.
+std::vector<std::pair<std::string, Row>> read_rows(const stdfs::path& file) {
+  SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement query(db,
+                          "SELECT id, study_name, user_id, event_type, element_id, timestamp, "
+                          "stored_timestamp, page_url, data FROM events ORDER BY rowid");
+  std::vector<std::pair<std::string, Row>> rows;
+  while (query.executeStep()) {
+    rows.emplace_back(query.getColumn(1).getString(),
+                      Row{query.getColumn(0).getString(),
+                          query.getColumn(2).getString(),
+                          query.getColumn(3).getString(),
+                          column_text(query.getColumn(4)),
+                          column_text(query.getColumn(5)),
+                          column_text(query.getColumn(6)),
+                          column_text(query.getColumn(7)),
+                          json::parse(query.getColumn(8).getString())});
+  }
+  return rows;
+}
+
+std::vector<Row> expected_rows(const std::vector<bdd::model::Event>& events) {
+  std::vector<Row> out;
+  std::set<std::string> seen;
+  for (const auto& event : events) {
+    if (seen.insert(event.id).second) {
+      out.push_back(expected_row(event));
+    }
+  }
+  return out;
+}
+
+std::vector<Row> rows_only(const std::vector<std::pair<std::string, Row>>& rows) {
+  std::vector<Row> out;
+  for (const auto& [study, row] : rows) {
+    CHECK(study == "study");
+    out.push_back(row);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("storage::make_writer sqlite round-trips every field in server order", "[storage]") {
+  TempDir dir;
+  // folder_structure does not apply to sqlite: one database per study.
+  auto writer = make_test_writer("sqlite", dir.path(), {Level::by_user_id, Level::by_date});
+  const auto events = concat_events(hostile_events(), generated_events(100, 7, 3));
+  write_all(*writer, events);
+  std::vector<FileExtent> journaled{{"sentinel", 1}};
+  auto extents = writer->commit([&](const std::vector<FileExtent>& before) -> bdd::Result<void> {
+    journaled = before;
+    return bdd::ok();
+  });
+  REQUIRE(extents);
+  CHECK(extents->empty());
+  CHECK(journaled.empty()); // durable at COMMIT: nothing for the engine to roll back
+  REQUIRE(writer->close());
+
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(events));
+  for (const auto& entry : stdfs::directory_iterator(dir.path())) {
+    CHECK(entry.path().filename().string().rfind("events.sqlite", 0) == 0);
+  }
+}
+
+TEST_CASE("storage::make_writer sqlite is idempotent", "[storage]") {
+  TempDir dir;
+  const auto events = concat_events(hostile_events(), generated_events(20, 3, 2));
+  {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, events);
+    REQUIRE(writer->commit(accept_journal()));
+    write_all(*writer, events); // the same batch again, as after a crash before it was recorded
+    REQUIRE(writer->commit(accept_journal()));
+  }
+  {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, events);
+    write_all(*writer, generated_events(5, 3, 2, 1000));
+    REQUIRE(writer->commit(accept_journal()));
+    REQUIRE(writer->rollback({"events.sqlite", 0})); // a no-op
+  }
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))
+        == expected_rows(concat_events(events, generated_events(5, 3, 2, 1000))));
+}
+
+TEST_CASE("storage::make_writer sqlite uses WAL, the documented schema and indexes", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("sqlite", dir.path());
+  write_all(*writer, generated_events(3, 1, 1));
+  REQUIRE(writer->commit(accept_journal()));
+
+  SQLite::Database db((dir.path() / "events.sqlite").string(), SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+  std::vector<std::string> columns;
+  SQLite::Statement info(db, "PRAGMA table_info(events)");
+  while (info.executeStep()) {
+    columns.push_back(info.getColumn(1).getString() + " " + info.getColumn(2).getString()
+                      + (info.getColumn(5).getInt() ? " PK" : ""));
+  }
+  CHECK(columns
+        == std::vector<std::string>{"id TEXT PK",
+                                    "study_name TEXT",
+                                    "user_id TEXT",
+                                    "event_type TEXT",
+                                    "element_id TEXT",
+                                    "timestamp TEXT",
+                                    "stored_timestamp TEXT",
+                                    "page_url TEXT",
+                                    "data TEXT"});
+  std::set<std::string> indexed;
+  SQLite::Statement indexes(db,
+                            "SELECT ii.name FROM sqlite_master m, pragma_index_info(m.name) ii "
+                            "WHERE m.type = 'index' AND m.tbl_name = 'events'");
+  while (indexes.executeStep()) {
+    indexed.insert(indexes.getColumn(0).getString());
+  }
+  CHECK(indexed == std::set<std::string>{"id", "user_id", "event_type", "stored_timestamp"});
+}
+
+TEST_CASE("storage::make_writer sqlite reports a file that is not a database", "[storage]") {
+  TempDir dir;
+  write_text(dir.path() / "events.sqlite", std::string(4096, 'x'));
+  auto writer = bdd::storage::make_writer("sqlite", {dir.path(), "study", {}});
+  REQUIRE_FALSE(writer);
+  CHECK(writer.error().code == bdd::Errc::storage);
+  CHECK(writer.error().message
+        == "cannot open \"" + (dir.path() / "events.sqlite").string()
+               + "\": file is not a database");
+}
+
+TEST_CASE("storage::make_writer sqlite changes nothing when the journal fails", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("sqlite", dir.path());
+  write_all(*writer, generated_events(3, 1, 1));
+  auto failed = writer->commit([](const std::vector<FileExtent>&) -> bdd::Result<void> {
+    return bdd::Error(bdd::Errc::storage, "journal failed");
+  });
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().message == "journal failed");
+  CHECK(read_rows(dir.path() / "events.sqlite").empty());
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(read_rows(dir.path() / "events.sqlite").size() == 3);
+  REQUIRE(writer->close());
+  REQUIRE(writer->close());
+  CHECK_FALSE(writer->write(generated_events(1, 1, 1)[0]));
+}

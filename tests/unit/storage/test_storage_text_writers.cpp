@@ -1,0 +1,163 @@
+// Round trips and exact file formats of the json, jsonl and csv writers, and the registry.
+#include "storage_readers.hpp"
+#include "storage_test_helpers.hpp"
+#include "temp_dir.hpp"
+
+#include <bdd/storage/layout.hpp>
+#include <bdd/storage/writer.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stdfs = std::filesystem;
+using bdd::model::Event;
+using bdd::storage::FileExtent;
+using bdd::storage::Level;
+using namespace bdd::test;
+
+TEST_CASE("storage::Writer::commit round-trips every field in json, jsonl and csv", "[storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  const auto levels =
+      GENERATE(std::vector<Level>{},
+               std::vector<Level>{Level::by_user_id},
+               std::vector<Level>{Level::by_user_id, Level::by_date},
+               std::vector<Level>{Level::by_date, Level::by_event_type, Level::by_user_id});
+  INFO(format << " with " << levels.size() << " levels");
+  TempDir dir;
+  const auto first = hostile_events();
+  const auto second = generated_events(50, 4, 3);
+
+  auto writer = make_test_writer(format, dir.path(), levels);
+  write_all(*writer, first);
+  auto extents = writer->commit(accept_journal());
+  REQUIRE(extents);
+  CHECK(read_all(format, dir.path()) == expected_leaves(first, levels, format));
+
+  // The extents name each touched file with its size after the commit.
+  const auto sizes = sizes_on_disk(dir.path());
+  CHECK(extents->size() == sizes.size());
+  for (const FileExtent& extent : *extents) {
+    CHECK(sizes.at(extent.relative_path) == extent.size);
+  }
+
+  SECTION("a second commit appends to existing leaves and creates new ones") {
+    write_all(*writer, second);
+    write_all(*writer, first); // duplicates are the engine's business, not the writer's
+    REQUIRE(writer->commit(accept_journal()));
+    CHECK(read_all(format, dir.path())
+          == expected_leaves(concat_events(concat_events(first, second), first), levels, format));
+  }
+  SECTION("a new writer appends to the files an earlier one made") {
+    REQUIRE(writer->close());
+    auto again = make_test_writer(format, dir.path(), levels);
+    write_all(*again, second);
+    REQUIRE(again->commit(accept_journal()));
+    CHECK(read_all(format, dir.path())
+          == expected_leaves(concat_events(first, second), levels, format));
+  }
+  SECTION("an empty commit touches nothing") {
+    const auto before = snapshot(dir.path());
+    auto empty = writer->commit(accept_journal());
+    REQUIRE(empty);
+    CHECK(empty->empty());
+    CHECK(snapshot(dir.path()) == before);
+  }
+}
+
+TEST_CASE("storage::Writer::commit puts leaf files where leaf_directory says", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("jsonl", dir.path(), {Level::by_user_id, Level::by_date});
+  write_all(*writer, hostile_events());
+  REQUIRE(writer->commit(accept_journal()));
+  const auto files = sizes_on_disk(dir.path());
+  std::vector<std::string> names;
+  for (const auto& [name, size] : files) {
+    names.push_back(name);
+  }
+  CHECK(names
+        == std::vector<std::string>{"%2E.%2F..%2Fx/2025-11-18/events.jsonl",
+                                    "%2Ebdd/2025-11-21/events.jsonl",
+                                    "%43ON/2025-11-18/events.jsonl",
+                                    "%empty/2025-11-18/events.jsonl",
+                                    "P-007/2025-11-18/events.jsonl",
+                                    "a%2Fb/2025-11-18/events.jsonl",
+                                    "unknown/unknown-date/events.jsonl",
+                                    "user_A/2025-11-18/events.jsonl",
+                                    "user_A/2025-11-19/events.jsonl",
+                                    "ユーザー/2025-11-20/events.jsonl"});
+}
+
+TEST_CASE("storage::make_writer json records the leaf's folder values in its metadata",
+          "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("json", dir.path(), {Level::by_user_id, Level::by_date}, "s1");
+  write_all(*writer, hostile_events());
+  REQUIRE(writer->commit(accept_journal()));
+  const json document =
+      json::parse(read_text(dir.path() / "%2E.%2F..%2Fx" / "2025-11-18" / "events.json"));
+  CHECK(document["metadata"]["study_name"] == "s1");
+  CHECK(document["metadata"]["folder"]
+        == json{{"by_user_id", "../../x"}, {"by_date", "2025-11-18"}});
+  const std::string text = read_text(dir.path() / "P-007" / "2025-11-18" / "events.json");
+  CHECK(text.find(",\"events\":[\n{\"id\":\"P-007_42\"") != std::string::npos);
+  CHECK(text.substr(text.size() - 5) == "}\n]}\n");
+}
+
+TEST_CASE("storage::make_writer csv quotes only what needs quoting", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("csv", dir.path());
+  Event event;
+  event.id = "plain";
+  event.user_id = "has,comma";
+  event.event_type = "has\"quote";
+  event.element_id = "";
+  event.timestamp = "line\nbreak";
+  event.page_url = "cr\rhere";
+  event.raw = R"({"a":"b"})";
+  REQUIRE(writer->write(event));
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(read_text(dir.path() / "events.csv")
+        == "id,user_id,event_type,element_id,timestamp,stored_timestamp,page_url,data\r\n"
+           "plain,\"has,comma\",\"has\"\"quote\",\"\",\"line\nbreak\",,\"cr\rhere\","
+           "\"{\"\"a\"\":\"\"b\"\"}\"\r\n");
+}
+
+TEST_CASE("storage::make_writer jsonl writes one normalised object per line", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("jsonl", dir.path(), {}, "study \"x\"");
+  const auto events = hostile_events();
+  write_all(*writer, events);
+  REQUIRE(writer->commit(accept_journal()));
+  std::string expected;
+  for (const auto& event : events) {
+    expected += bdd::model::to_normalised_json(event, "study \"x\"") + "\n";
+  }
+  CHECK(read_text(dir.path() / "events.jsonl") == expected);
+}
+
+TEST_CASE("storage::make_writer rejects unknown formats and missing directories", "[storage]") {
+  TempDir dir;
+  auto unknown = bdd::storage::make_writer("parquet", {dir.path(), "s", {}});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == bdd::Errc::config);
+  CHECK(unknown.error().message
+        == "unknown storage format \"parquet\" (use json, jsonl, csv or sqlite)");
+
+  auto missing = bdd::storage::make_writer("jsonl", {dir.path() / "nope", "s", {}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == bdd::Errc::storage);
+  CHECK(missing.error().message
+        == "cannot open \"" + (dir.path() / "nope").string() + "\": no such file or directory");
+
+  CHECK(bdd::storage::writer_formats()
+        == std::vector<std::string_view>{"json", "jsonl", "csv", "sqlite"});
+  for (Level level : {Level::by_user_id, Level::by_date, Level::by_event_type}) {
+    CHECK(bdd::storage::parse_level(bdd::storage::level_name(level)) == level);
+  }
+  CHECK(bdd::storage::parse_level("by_month") == std::nullopt);
+}
