@@ -47,11 +47,13 @@ public:
   Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) override {
     const std::string url = events_url(m_options.base_url, m_options.study, offset, limit);
     const std::string shown_url = redact_userinfo(url);
-    if (has_control_character(m_options.api_key)) {
-      // It would corrupt the request headers; never send it.
+    if (m_options.api_key.empty() || has_control_character(m_options.api_key)) {
+      // Never send a placeholder or a key that would corrupt the request headers.
       Failure failure;
       failure.code = Errc::config;
-      failure.what = "the API key contains a line break or another control character";
+      failure.what = m_options.api_key.empty()
+                         ? "no API key"
+                         : "the API key contains a line break or another control character";
       return to_error(failure, shown_url, 1, m_options.api_key);
     }
     for (int attempt = 1;; ++attempt) {

@@ -15,7 +15,7 @@
 namespace bdd::api {
 
 struct ClientOptions {
-  std::string base_url; // without trailing '/'
+  std::string base_url; // e.g. "https://api.behaverse.org"; a trailing '/' is ignored
   std::string api_key;  // sent only as "Authorization: Bearer <key>"; never logged
   std::string study;
   std::chrono::milliseconds timeout{30'000};    // whole request
@@ -29,10 +29,10 @@ struct ClientOptions {
 
 // One page as the server sent it.
 struct Page {
-  std::uint64_t offset = 0;
-  std::optional<std::uint64_t> total; // nullopt if the server sent none
+  std::uint64_t offset = 0;           // of events[0]; from a PageStream, after slicing
+  std::optional<std::uint64_t> total; // as this response reported it; nullopt if it had none
   std::vector<model::Event> events;   // normalised, in server order
-  std::uint64_t bytes = 0;            // body size
+  std::uint64_t bytes = 0;            // size of the whole response body, decompressed
   int attempts = 1;                   // requests made, retries included
 };
 
@@ -40,10 +40,17 @@ struct Page {
 class Client {
 public:
   virtual ~Client() = default;
-  // GET {base_url}/v1/studies/{study}/events?offset=&limit= with retries: 429 waits Retry-After,
-  // 5xx, timeouts, resets and unusable bodies back off exponentially with jitter; 400/401/403/404/
-  // 422 fail at once (Errc::bad_request/auth/not_found). The error message names the request
-  // (without the key), the HTTP status, the server's `detail`, and the attempts made.
+  // GET {base_url}/v1/studies/{study}/events?offset=&limit= with up to 1 + `max_retries`
+  // attempts: 429 and 5xx wait Retry-After when sent (capped at 10 minutes); 408, 429, 5xx,
+  // DNS and connect failures, timeouts, resets, truncated bodies and unusable 200 bodies back off
+  // exponentially with jitter (`retry_delay` doubled per attempt, capped at 60 s). 401/403
+  // (Errc::auth), 404 (Errc::not_found), other 4xx (Errc::bad_request), 3xx (Errc::config) and an
+  // empty key (Errc::config) fail at once. Retries that run out give Errc::network, or
+  // Errc::protocol for unusable bodies, with `retryable` set. One-line message that names the
+  // request (no key, no URL user information), the failure, the server's `detail` (redacted, cut
+  // to ~200 bytes), the attempts made and a hint, e.g. `GET https://api.behaverse.org/v1/studies/
+  // demo/events?offset=0&limit=1000: HTTP 401 Unauthorized: "Not authenticated" (the API key was
+  // rejected)`. `stop` or `cancel` give Errc::interrupted.
   virtual Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) = 0;
 
   // Makes the request in progress, and every later one, fail promptly with Errc::interrupted
@@ -66,8 +73,9 @@ std::unique_ptr<Client> make_client(const ClientOptions& options);
 class PageStream {
 public:
   virtual ~PageStream() = default;
-  // The next page in order, or nullopt at the end. Pages are contiguous: each starts where the
-  // previous one ended. After an error the stream is finished.
+  // The next page in order (never empty), or nullopt at the end. Pages are contiguous: each
+  // starts where the previous one ended. After an error the stream is finished and every later
+  // call returns the same error.
   virtual Result<std::optional<Page>> next() = 0;
 
   // True when the stream ended because a page at the next offset came back empty although the
@@ -94,6 +102,6 @@ struct StreamOptions {
 // and the other requests are cancelled. The destructor cancels requests in flight and joins the
 // workers without waiting for the server.
 std::unique_ptr<PageStream> make_page_stream(const StreamOptions& options,
-                                             std::function<std::unique_ptr<Client>()> make);
+                                             const std::function<std::unique_ptr<Client>()>& make);
 
 } // namespace bdd::api

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -86,31 +87,32 @@ public:
     const long connect_ms =
         timeout_ms == 0 ? k_max_connect_timeout_ms : std::min(timeout_ms, k_max_connect_timeout_ms);
 
-    // Any failure here leaves a handle that fails every request with the reason below.
-    m_setup = set(CURLOPT_HTTPHEADER, m_headers);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_USERAGENT, "bdd/" BDD_VERSION);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_ACCEPT_ENCODING, "");
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_TIMEOUT_MS, timeout_ms);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_NOSIGNAL, 1L);
+    // Any failure here leaves a transport that fails every request with the reason.
+    const auto set = [this](CURLoption option, auto value) {
+      if (m_setup == CURLE_OK) {
+        m_setup = curl_easy_setopt(m_easy, option, value);
+      }
+    };
+    set(CURLOPT_HTTPHEADER, m_headers);
+    set(CURLOPT_USERAGENT, "bdd/" BDD_VERSION);
+    set(CURLOPT_ACCEPT_ENCODING, ""); // every encoding libcurl can decode
+    set(CURLOPT_TIMEOUT_MS, timeout_ms);
+    set(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    set(CURLOPT_NOSIGNAL, 1L);
     // Never follow a redirect: the Authorization header would go along to the other host.
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_FOLLOWLOCATION, 0L);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_PROTOCOLS_STR, "http,https");
-    m_setup =
-        m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
-    m_setup =
-        m_setup != CURLE_OK ? m_setup : set(CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_TCP_KEEPALIVE, 1L);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_ERRORBUFFER, m_error_text);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_WRITEDATA, this);
-    m_setup =
-        m_setup != CURLE_OK ? m_setup : set(CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_HEADERDATA, this);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_NOPROGRESS, 0L);
-    m_setup =
-        m_setup != CURLE_OK ? m_setup : set(CURLOPT_XFERINFOFUNCTION, &CurlTransport::on_progress);
-    m_setup = m_setup != CURLE_OK ? m_setup : set(CURLOPT_XFERINFODATA, this);
+    set(CURLOPT_FOLLOWLOCATION, 0L);
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+    set(CURLOPT_TCP_KEEPALIVE, 1L);
+    set(CURLOPT_ERRORBUFFER, m_error_text.data());
+    set(CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
+    set(CURLOPT_WRITEDATA, this);
+    set(CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
+    set(CURLOPT_HEADERDATA, this);
+    set(CURLOPT_NOPROGRESS, 0L);
+    set(CURLOPT_XFERINFOFUNCTION, &CurlTransport::on_progress);
+    set(CURLOPT_XFERINFODATA, this);
   }
 
   CurlTransport(const CurlTransport&) = delete;
@@ -140,7 +142,8 @@ public:
     }
     m_response = HttpResponse{};
     m_error_text[0] = '\0';
-    if (const CURLcode code = set(CURLOPT_URL, url.c_str()); code != CURLE_OK) {
+    if (const CURLcode code = curl_easy_setopt(m_easy, CURLOPT_URL, url.c_str());
+        code != CURLE_OK) {
       return transfer_failure(code, url);
     }
     // A multi handle rather than curl_easy_perform: its poll can be woken by cancel() and lets
@@ -201,11 +204,6 @@ public:
   }
 
 private:
-  template <typename Value>
-  CURLcode set(CURLoption option, Value value) {
-    return curl_easy_setopt(m_easy, option, value);
-  }
-
   bool should_stop() const { return m_cancelled.load() || (m_stop != nullptr && m_stop->load()); }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self) {
@@ -349,7 +347,7 @@ private:
     }
     // libcurl's own words add what a TLS or protocol failure was about.
     if (with_curl_text && m_error_text[0] != '\0') {
-      failure.detail = sanitise_server_text(m_error_text, "", 200);
+      failure.detail = sanitise_server_text(m_error_text.data(), "", 200);
     }
     return failure;
   }
@@ -361,7 +359,7 @@ private:
   CURLM* m_multi = nullptr;
   curl_slist* m_headers = nullptr;
   CURLcode m_setup = CURLE_OK;
-  char m_error_text[CURL_ERROR_SIZE] = {};
+  std::array<char, CURL_ERROR_SIZE> m_error_text{};
   HttpResponse m_response;
   std::atomic<bool> m_cancelled{false};
 };

@@ -9,7 +9,11 @@
 // Prefetch: once the effective page length L is known (the length of a page that is not the last;
 // the server may cap `limit`), requests go out at m_next_needed + k*L, below the latest `total`,
 // keeping at most `concurrency` requests outstanding and about 2 * `concurrency` pages in memory.
-// Whatever nothing in flight or buffered covers, m_next_needed is always requested.
+// When nothing buffered, queued or in flight covers m_next_needed, it is requested regardless.
+//
+// The end: m_next_needed reaches the total of the latest-sent request answered, or the request
+// for m_next_needed itself comes back empty (an empty prefetched page only stops prefetch beyond
+// it; the offset is asked again once it is needed).
 
 #include "client.hpp"
 
@@ -52,23 +56,21 @@ public:
       schedule();
     }
     m_workers.reserve(m_clients.size());
-    for (auto& client : m_clients) {
-      m_workers.emplace_back([this, &client] { work(*client); });
+    try {
+      for (auto& client : m_clients) {
+        m_workers.emplace_back([this, &client] { work(*client); });
+      }
+    } catch (...) {
+      // No thread to spare: stop the ones started, or their destructors would terminate.
+      stop_and_join();
+      throw;
     }
   }
 
   ConcurrentPageStream(const ConcurrentPageStream&) = delete;
   ConcurrentPageStream& operator=(const ConcurrentPageStream&) = delete;
 
-  ~ConcurrentPageStream() override {
-    {
-      const std::lock_guard lock(m_mutex);
-      shut_down();
-    }
-    for (auto& worker : m_workers) {
-      worker.join();
-    }
-  }
+  ~ConcurrentPageStream() override { stop_and_join(); }
 
   Result<std::optional<Page>> next() override {
     std::unique_lock lock(m_mutex);
@@ -295,6 +297,18 @@ private:
     shut_down();
   }
 
+  void stop_and_join() {
+    {
+      const std::lock_guard lock(m_mutex);
+      shut_down();
+    }
+    for (auto& worker : m_workers) {
+      if (worker.joinable()) {
+        worker.join();
+      }
+    }
+  }
+
   // Stops the workers and interrupts their requests and retry waits.
   void shut_down() {
     if (m_shutdown) {
@@ -338,7 +352,7 @@ private:
 } // namespace
 
 std::unique_ptr<PageStream> make_page_stream(const StreamOptions& options,
-                                             std::function<std::unique_ptr<Client>()> make) {
+                                             const std::function<std::unique_ptr<Client>()>& make) {
   return std::make_unique<ConcurrentPageStream>(options, make);
 }
 

@@ -141,11 +141,13 @@ parse_retry_after(std::string_view value,
   using std::chrono::milliseconds;
   value = trim(value);
   const auto cap_seconds = static_cast<std::uint64_t>(cap.count() / 1000);
-  if (const auto digits = parse_digits(value, UINT64_MAX / 10 - 1)) {
-    if (*digits >= cap_seconds) {
-      return cap;
+  if (!value.empty()
+      && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    const auto seconds = parse_digits(value, cap_seconds + 1);
+    if (!seconds) {
+      return cap; // more than the cap, however many digits
     }
-    return std::min(cap, milliseconds{static_cast<milliseconds::rep>(*digits) * 1000});
+    return std::min(cap, milliseconds{static_cast<milliseconds::rep>(*seconds) * 1000});
   }
   if (const auto date = parse_http_date(value)) {
     if (*date <= now) {

@@ -27,7 +27,7 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 } // namespace
 
 std::string percent_encode_segment(std::string_view segment) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
+  constexpr std::string_view k_hex = "0123456789ABCDEF";
   std::string out;
   out.reserve(segment.size());
   for (const char ch : segment) {

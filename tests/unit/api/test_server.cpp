@@ -1,6 +1,8 @@
 #include "test_server.hpp"
 
-#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -13,9 +15,8 @@ std::optional<std::uint64_t> query_number(const httplib::Request& request, const
     return std::nullopt;
   }
   const std::string value = request.get_param_value(name);
-  if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (value.empty()
+      || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   return std::stoull(value);
@@ -63,18 +64,30 @@ Fault Fault::empty_page() {
 }
 
 TestServer::TestServer(std::size_t event_count)
-    : m_server(std::make_unique<httplib::Server>()), m_event_count(event_count) {
+    : m_server(std::make_unique<httplib::Server>()),
+      m_event_count(event_count) {
   // Every keep-alive connection holds a server thread; tests open up to 8 at once, and more when
   // clients reconnect after a timeout.
   m_server->new_task_queue = [] { return new httplib::ThreadPool(48); };
   m_server->set_keep_alive_max_count(100'000);
+  // Without TCP_NODELAY (which accepted sockets inherit) Nagle's algorithm and delayed ACKs add
+  // 40 ms to every response.
+  m_server->set_socket_options([](socket_t sock) {
+    httplib::default_socket_options(sock);
+    int yes = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  });
   m_server->Get(R"(/v1/studies/([^/]+)/events)",
                 [this](const httplib::Request& request, httplib::Response& response) {
-                  handle(&request, &response);
+                  handle(request, response);
                 });
   m_port = m_server->bind_to_any_port("127.0.0.1");
+  // bind_to_any_port() already listens: connections queue until the accept loop runs.
   m_thread = std::thread([this] { m_server->listen_after_bind(); });
-  m_server->wait_until_ready();
+  // stop() does nothing until the accept loop runs, so a quick destructor would hang.
+  while (!m_server->is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
 }
 
 TestServer::~TestServer() {
@@ -157,10 +170,7 @@ void TestServer::sleep_for(std::chrono::milliseconds delay) {
   m_stopping_cv.wait_for(lock, delay, [this] { return m_stopping; });
 }
 
-void TestServer::handle(const void* request_ptr, void* response_ptr) {
-  const auto& request = *static_cast<const httplib::Request*>(request_ptr);
-  auto& response = *static_cast<httplib::Response*>(response_ptr);
-
+void TestServer::handle(const httplib::Request& request, httplib::Response& response) {
   RequestLog log;
   log.target = request.target;
   log.offset = query_number(request, "offset");
@@ -202,9 +212,7 @@ void TestServer::handle(const void* request_ptr, void* response_ptr) {
 
   if (log.authorization != std::string("Bearer ") + k_key) {
     // Echo the key, as a careless server might: the client must redact it.
-    send_json(response,
-              401,
-              {{"detail", "Not authenticated"}, {"echo", log.authorization}});
+    send_json(response, 401, {{"detail", "Not authenticated"}, {"echo", log.authorization}});
     return;
   }
   if (request.matches[1] != k_study) {

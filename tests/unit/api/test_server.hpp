@@ -4,6 +4,7 @@
 // offset/limit paging, an optional cap on `limit`, growth between requests, and a queue of faults
 // (statuses, bad bodies, truncated bodies, delays) played one per request.
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -16,10 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace httplib {
-class Server;
-}
 
 namespace bdd::test {
 
@@ -90,7 +87,7 @@ public:
   std::size_t event_count() const;
 
 private:
-  void handle(const void* request, void* response);
+  void handle(const httplib::Request& request, httplib::Response& response);
   // Sleeps `delay` unless the server is shutting down.
   void sleep_for(std::chrono::milliseconds delay);
 
