@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-bdd="$PWD/build/src/bdd/bdd"
+bdd="$PWD/build/bdd"
 
 study="${1:-}"
 if [ -n "$study" ] && { [ -n "${BEHAVERSE_API_KEY:-}" ] || grep -q '^BEHAVERSE_API_KEY' .env 2>/dev/null; }; then
@@ -20,7 +20,7 @@ fi
 workdir="$PWD/demo"
 mkdir -p "$workdir/study_configs"
 port_file="$(mktemp)"
-./build/tools/fake_api/bdd-demo-server --port 0 --port-file "$port_file" \
+./build/bdd-demo-server --port 0 --port-file "$port_file" \
     --study demo-study:demo-key:300000 >/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$port_file"' EXIT
