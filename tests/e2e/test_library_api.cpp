@@ -1,10 +1,9 @@
 // The programmatic API (include/bdd/bdd.hpp) against the fake API on 127.0.0.1.
-#include <support/workspace.hpp>
-
 #include <bdd/bdd.hpp>
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/workspace.hpp>
 
 using bdd::test::Workspace;
 

@@ -2,14 +2,15 @@
 
 #include "temp_dir.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -122,9 +123,10 @@ ProcessResult run_bdd(const std::vector<std::string>& args, const ProcessOptions
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args,
                                      const ProcessOptions& options)
-    : m_out(capture_path("out")), m_err(capture_path("err")) {
-  auto in = stdin_file("");
-  m_pid = spawn(BDD_BINARY, args, options, m_out, m_err, in);
+    : m_in(stdin_file("")),
+      m_out(capture_path("out")),
+      m_err(capture_path("err")) {
+  m_pid = spawn(BDD_BINARY, args, options, m_out, m_err, m_in);
 }
 
 BackgroundProcess::~BackgroundProcess() {
@@ -134,6 +136,7 @@ BackgroundProcess::~BackgroundProcess() {
     ::waitpid(m_pid, &status, 0);
   }
   std::error_code ec;
+  std::filesystem::remove(m_in, ec);
   std::filesystem::remove(m_out, ec);
   std::filesystem::remove(m_err, ec);
 }

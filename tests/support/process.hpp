@@ -39,6 +39,7 @@ public:
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   ~BackgroundProcess();
 
+  int pid() const { return m_pid; }
   void send_signal(int signal_number);
   // Wait for the process to end (at most `timeout`) and collect its result.
   std::optional<ProcessResult> wait(std::chrono::milliseconds timeout);
@@ -46,6 +47,7 @@ public:
 
 private:
   int m_pid = -1;
+  std::filesystem::path m_in;
   std::filesystem::path m_out;
   std::filesystem::path m_err;
   std::optional<int> m_status;

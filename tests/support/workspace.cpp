@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -26,7 +27,9 @@ json default_config(const std::string& base_url) {
         {"retry_delay", 0.01}}},
       {"download", {{"default_page_size", 100}, {"max_concurrent_requests", 3}}},
       {"storage",
-       {{"data_directory", "data"}, {"default_format", "jsonl"}, {"folder_structure", json::array()}}},
+       {{"data_directory", "data"},
+        {"default_format", "jsonl"},
+        {"folder_structure", json::array()}}},
   };
 }
 
@@ -135,30 +138,26 @@ ProcessResult Workspace::bdd(const std::vector<std::string>& args,
   return run_bdd(args, process_options(std::move(extra_env)));
 }
 
+std::vector<json> Workspace::server_events() const {
+  std::vector<json> events;
+  for (const auto& text : m_server.events(k_study)) {
+    events.push_back(json::parse(text));
+  }
+  return events;
+}
+
 std::vector<std::string> Workspace::server_ids() const {
   std::vector<std::string> ids;
-  for (const auto& text : m_server.events(k_study)) {
-    ids.push_back(model::normalise(json::parse(text)).id);
+  for (const auto& event : server_events()) {
+    ids.push_back(model::normalise(event).id);
   }
   return ids;
 }
 
 std::vector<json> Workspace::stored_events() const {
-  std::string format = m_config["storage"]["default_format"].get<std::string>();
   std::vector<json> events;
-  if (format == "sqlite") {
-    auto path = study_dir() / "events.sqlite";
-    return std::filesystem::exists(path) ? read_sqlite(path) : events;
-  }
-  for (const auto& path : files_named(study_dir(), "events." + format)) {
-    std::vector<json> part;
-    if (format == "jsonl") {
-      part = read_jsonl(path);
-    } else if (format == "csv") {
-      part = read_csv(path);
-    } else {
-      part = json::parse(read_text(path)).at("events").get<std::vector<json>>();
-    }
+  for (const auto& path : data_files()) {
+    auto part = read_events(path);
     events.insert(events.end(), part.begin(), part.end());
   }
   return events;
@@ -172,6 +171,38 @@ std::vector<std::string> Workspace::stored_ids() const {
   return ids;
 }
 
+std::filesystem::path Workspace::config_path() const {
+  return dir() / "study_configs" / (std::string(k_study) + ".json");
+}
+
+std::string Workspace::format() const {
+  return m_config["storage"]["default_format"].get<std::string>();
+}
+
+bool Workspace::nested() const {
+  return !m_config["storage"]["folder_structure"].empty();
+}
+
+std::unique_ptr<BackgroundProcess>
+Workspace::start_bdd(const std::vector<std::string>& args,
+                     std::map<std::string, std::string> extra_env) const {
+  return std::make_unique<BackgroundProcess>(args, process_options(std::move(extra_env)));
+}
+
+std::vector<std::filesystem::path> Workspace::data_files() const {
+  return files_named(study_dir(), "events." + format());
+}
+
+json Workspace::metadata() const {
+  auto path = study_dir() / ".metadata.json";
+  return std::filesystem::exists(path) ? json::parse(read_text(path)) : json();
+}
+
+json Workspace::history() const {
+  auto path = study_dir() / ".download_history.json";
+  return std::filesystem::exists(path) ? json::parse(read_text(path)) : json();
+}
+
 std::vector<std::filesystem::path> Workspace::all_files() const {
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir())) {
@@ -180,6 +211,23 @@ std::vector<std::filesystem::path> Workspace::all_files() const {
     }
   }
   return files;
+}
+
+std::vector<json> read_events(const std::filesystem::path& path) {
+  auto extension = path.extension().string();
+  if (extension == ".sqlite") {
+    return read_sqlite(path);
+  }
+  if (extension == ".jsonl") {
+    return read_jsonl(path);
+  }
+  if (extension == ".csv") {
+    return read_csv(path);
+  }
+  if (extension == ".json") {
+    return json::parse(read_text(path)).at("events").get<std::vector<json>>();
+  }
+  throw std::invalid_argument("not a data file: " + path.string());
 }
 
 std::vector<std::vector<std::string>> parse_csv(const std::string& text) {

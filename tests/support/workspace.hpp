@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,16 @@ public:
                      fake_api::ServerOptions server_options = {});
 
   fake_api::FakeApi& server() { return m_server; }
+  const fake_api::FakeApi& server() const { return m_server; }
   const std::filesystem::path& dir() const { return m_dir.path(); }
   std::filesystem::path study_dir() const;
+  // `study_configs/<study>.json` and its content as last written.
+  std::filesystem::path config_path() const;
+  const nlohmann::json& config() const { return m_config; }
+  // storage.default_format of the study config.
+  std::string format() const;
+  // storage.folder_structure of the study config is not empty.
+  bool nested() const;
 
   // Rewrite the study config with `config` merged over the current one.
   void update_config(const nlohmann::json& config);
@@ -40,7 +49,13 @@ public:
   ProcessResult bdd(const std::vector<std::string>& args,
                     std::map<std::string, std::string> extra_env = {}) const;
   ProcessOptions process_options(std::map<std::string, std::string> extra_env = {}) const;
+  // Start `bdd <args>` in the background in the workspace directory, as `bdd()` would run it.
+  std::unique_ptr<BackgroundProcess>
+  start_bdd(const std::vector<std::string>& args,
+            std::map<std::string, std::string> extra_env = {}) const;
 
+  // The server's events as parsed JSON, in server order.
+  std::vector<nlohmann::json> server_events() const;
   // The ids of the server's events, in server order (normalised as bdd does).
   std::vector<std::string> server_ids() const;
   // Every event stored locally, as normalised JSON objects, in file order, read from the data
@@ -48,6 +63,11 @@ public:
   std::vector<nlohmann::json> stored_events() const;
   // The ids of `stored_events()`.
   std::vector<std::string> stored_ids() const;
+  // The study's data files ("events.<format>" anywhere under `study_dir()`), sorted.
+  std::vector<std::filesystem::path> data_files() const;
+  // `.metadata.json` and `.download_history.json` of the study, parsed; null if missing.
+  nlohmann::json metadata() const;
+  nlohmann::json history() const;
 
   // Every regular file under the workspace directory (data, state, metadata, logs).
   std::vector<std::filesystem::path> all_files() const;
@@ -57,6 +77,10 @@ private:
   fake_api::FakeApi m_server;
   nlohmann::json m_config;
 };
+
+// The events of one data file, as normalised JSON objects in file order; the format is taken
+// from the extension (.json, .jsonl, .csv, .sqlite). Throws if the file is not valid.
+std::vector<nlohmann::json> read_events(const std::filesystem::path& path);
 
 // Parse RFC 4180 CSV text into rows of fields.
 std::vector<std::vector<std::string>> parse_csv(const std::string& text);

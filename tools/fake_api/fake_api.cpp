@@ -372,6 +372,8 @@ int FakeApi::start(int port) {
   });
   // Without this httplib closes a keep-alive connection after 5 requests, unlike real servers.
   server->set_keep_alive_max_count(100'000);
+  // Without this every response on a reused connection waits for Nagle and delayed ACK (~40 ms).
+  server->set_tcp_nodelay(true);
   server->Get(R"(/v1/studies/.*)",
               [&impl](const httplib::Request& request, httplib::Response& response) {
                 impl.handle_events(request, response);

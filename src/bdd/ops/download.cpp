@@ -10,9 +10,9 @@
 #include <bdd/tracking/state.hpp>
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <unistd.h>
 #include <unordered_set>
 
 namespace bdd::ops {
@@ -97,16 +97,14 @@ Result<void> check_layout(const config::Config& config,
   return Error(Errc::config,
                "study \"" + config.study_name + "\" is stored as " + metadata->format + " "
                    + join(metadata->folder_structure) + " but the config now asks for "
-                   + config.format + " " + join(config.folder_structure)
-                   + "; run `bdd download " + config.study_name
-                   + " --fresh` to rebuild it in the new layout");
+                   + config.format + " " + join(config.folder_structure) + "; run `bdd download "
+                   + config.study_name + " --fresh` to rebuild it in the new layout");
 }
 
 // Files must be exactly as the last commit left them: a shorter, longer or missing file means
 // someone edited or deleted it, and appending to it would build on data we cannot vouch for.
-Result<void> check_files(const config::Config& config,
-                         const stdfs::path& dir,
-                         tracking::State& state) {
+Result<void>
+check_files(const config::Config& config, const stdfs::path& dir, tracking::State& state) {
   BDD_TRY_ASSIGN(auto files, state.files());
   for (const auto& file : files) {
     stdfs::path path = dir / file.path;
@@ -120,11 +118,30 @@ Result<void> check_files(const config::Config& config,
                                     + " bytes expected, " + std::to_string(size) + " found)"
                               : "missing";
     return Error(Errc::storage,
-                 "data file \"" + path.string() + "\" is " + what
-                     + "; run `bdd download " + config.study_name
-                     + " --fresh` to download the study again");
+                 "data file \"" + path.string() + "\" is " + what + "; run `bdd download "
+                     + config.study_name + " --fresh` to download the study again");
   }
   return ok();
+}
+
+// SQLite commits are atomic on their own, so the sqlite writer journals no files and
+// `check_files` has nothing to compare. A database deleted since the last commit must not be
+// silently recreated and extended from the cursor: that would drop every event stored before.
+// Runs before the writer is made, because opening the database creates it.
+Result<void>
+check_database(const config::Config& config, const stdfs::path& dir, tracking::State& state) {
+  if (config.format != "sqlite") {
+    return ok();
+  }
+  BDD_TRY_ASSIGN(auto cursor, state.cursor());
+  const stdfs::path path = dir / "events.sqlite";
+  std::error_code ec;
+  if (cursor.events_stored == 0 || stdfs::exists(path, ec)) {
+    return ok();
+  }
+  return Error(Errc::storage,
+               "data file \"" + path.string() + "\" is missing; run `bdd download "
+                   + config.study_name + " --fresh` to download the study again");
 }
 
 // Undo the part of a commit that a crash cut short (see tracking::State).
@@ -164,10 +181,13 @@ Result<void> close_stale_runs(const stdfs::path& study_dir) {
 class Run {
 public:
   Run(const config::Config& config, const DownloadOptions& options, stdfs::path work_dir)
-      : m_config(config), m_options(options), m_work_dir(std::move(work_dir)) {}
+      : m_config(config),
+        m_options(options),
+        m_work_dir(std::move(work_dir)) {}
 
   Result<void> prepare(tracking::RunRecord& record) {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir));
+    BDD_TRY(check_database(m_config, m_work_dir, *m_state));
     BDD_TRY_ASSIGN(auto levels, parse_levels(m_config.folder_structure));
     BDD_TRY_ASSIGN(m_writer,
                    storage::make_writer(m_config.format,
@@ -198,11 +218,17 @@ public:
   Result<void> transfer(tracking::RunRecord& record) {
     Result<void> outcome = page_all(record);
     Result<void> committed = commit();
+    if (m_remote_total) {
+      m_cursor.remote_total = m_remote_total; // also when nothing new was committed
+    }
     record.remote_total = m_cursor.remote_total;
+    // Also after a run that committed nothing: a crash may have cut the last metadata write.
+    Result<void> described = committed ? write_metadata() : ok();
     if (!outcome) {
       return outcome;
     }
-    return committed;
+    BDD_TRY(committed);
+    return described;
   }
 
   std::uint64_t events_stored() const { return m_cursor.events_stored; }
@@ -223,6 +249,7 @@ private:
     stream.start_offset = from;
     stream.page_size = static_cast<std::uint64_t>(m_config.page_size);
     stream.concurrency = m_config.max_concurrent_requests;
+    stream.stop = m_options.stop;
     return api::make_page_stream(stream, [client] { return api::make_client(client); });
   }
 
@@ -238,6 +265,11 @@ private:
     for (;;) {
       BDD_TRY_ASSIGN(auto page, stream->next());
       if (!page) {
+        if (stream->ended_before_total()) {
+          warn("the server sent an empty page at offset " + std::to_string(m_next_offset)
+               + " although its total is " + std::to_string(stream->latest_total().value_or(0))
+               + "; stopping there (the next run will ask again)");
+        }
         return ok();
       }
       if (check_boundary) {
@@ -266,7 +298,8 @@ private:
                                m_remote_total,
                                record.bytes});
       }
-      if (m_batch_received >= k_commit_events || Clock::now() - m_last_commit >= k_commit_interval) {
+      if (m_batch_received >= k_commit_events
+          || Clock::now() - m_last_commit >= k_commit_interval) {
         BDD_TRY(commit());
       }
       if (m_options.stop && m_options.stop->load()) {
@@ -411,8 +444,9 @@ Result<void> swap_in_fresh(const config::Config& config, const stdfs::path& fres
 Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options) {
   BDD_TRY(fs::create_directories(config.data_directory));
   const StudyPaths paths = study_paths(config);
-  BDD_TRY_ASSIGN(FileLock lock,
-                 FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
+  BDD_TRY_ASSIGN(
+      FileLock lock,
+      FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
   BDD_TRY(repair_interrupted_swap(config));
   const stdfs::path& study_dir = paths.study_dir;
   stdfs::path work_dir = options.fresh ? paths.fresh_dir : study_dir;
@@ -440,9 +474,14 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
   if (outcome) {
     record.status = record.events_added > 0 ? "success" : "no_new_events";
   } else if (outcome.error().code == Errc::interrupted) {
+    // An unfinished --fresh rebuild is never swapped in, and the next --fresh starts it over.
     outcome = Error(Errc::interrupted,
-                    "interrupted; " + std::to_string(record.events_added)
-                        + " new events were saved (run the same command to continue)");
+                    options.fresh ? "interrupted; the rebuild was not finished and \""
+                                        + study_dir.string() + "\" is unchanged (run `bdd download "
+                                        + config.study_name + " --fresh` to start it again)"
+                                  : "interrupted; " + std::to_string(record.events_added)
+                                        + " new events were saved (run the same command to "
+                                          "continue)");
     record.status = "interrupted";
     record.error = outcome.error().message;
   } else {

@@ -74,11 +74,13 @@ Downloader::Downloader(std::filesystem::path work_dir)
 
 Downloader::Downloader(std::filesystem::path work_dir,
                        std::map<std::string, std::string> environment)
-    : m_work_dir(std::move(work_dir)), m_environment(std::move(environment)) {}
+    : m_work_dir(std::move(work_dir)),
+      m_environment(std::move(environment)) {}
 
-DownloadSummary Downloader::download(const std::string& study,
-                                     bool fresh,
-                                     const std::function<void(const Progress&)>& on_progress) const {
+DownloadSummary
+Downloader::download(const std::string& study,
+                     bool fresh,
+                     const std::function<void(const Progress&)>& on_progress) const {
   DownloadSummary summary;
   auto config = resolve(m_work_dir, m_environment, study, true);
   if (!config) {

@@ -49,15 +49,17 @@ Result<std::filesystem::path> remove_study(const config::Config& config) {
                  "no local data for study \"" + config.study_name + "\" in \""
                      + paths.study_dir.string() + "\"");
   }
-  BDD_TRY_ASSIGN(FileLock lock,
-                 FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
+  BDD_TRY_ASSIGN(
+      FileLock lock,
+      FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
   for (const auto& dir : {paths.study_dir, paths.fresh_dir, paths.old_dir}) {
     std::filesystem::remove_all(dir, ec);
     if (ec) {
       return Error(Errc::storage, fs::describe_errno("cannot remove", dir, ec.value()));
     }
   }
-  std::filesystem::remove(paths.lock, ec);
+  // The lock file stays: deleting it while held would let a download starting now lock a
+  // different file than the next one.
   return paths.study_dir;
 }
 

@@ -61,7 +61,11 @@ public:
     } catch (const SQLite::Exception& e) {
       m_insert.reset();
       m_db.reset();
-      return failure("cannot open", e);
+      // A database that cannot be opened will not heal by itself: say how to rebuild it.
+      Error error = failure("cannot open", e);
+      error.message +=
+          " (run `bdd download " + m_study_name + " --fresh` to download the study again)";
+      return error;
     }
     if (!existed) {
       return fs::sync_directory(m_path.parent_path());

@@ -154,7 +154,8 @@ TEST_CASE("storage::make_writer sqlite reports a file that is not a database", "
   CHECK(writer.error().code == bdd::Errc::storage);
   CHECK(writer.error().message
         == "cannot open \"" + (dir.path() / "events.sqlite").string()
-               + "\": file is not a database");
+               + "\": file is not a database (run `bdd download study --fresh` to download the "
+                 "study again)");
 }
 
 TEST_CASE("storage::make_writer sqlite changes nothing when the journal fails", "[storage]") {
