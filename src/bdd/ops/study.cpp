@@ -1,5 +1,6 @@
 #include "study.hpp"
 
+#include "connection.hpp"
 #include "study_paths.hpp"
 
 #include <bdd/api/client.hpp>
@@ -24,15 +25,7 @@ Result<std::vector<tracking::RunRecord>> study_history(const config::Config& con
 }
 
 Result<std::uint64_t> remote_total(const config::Config& config) {
-  api::ClientOptions options;
-  options.base_url = config.base_url;
-  options.api_key = config.api_key;
-  options.study = config.study_name;
-  options.timeout = config.timeout;
-  options.max_retries = config.max_retries;
-  options.retry_delay = config.retry_delay;
-  options.verify_tls = config.verify_tls;
-  auto client = api::make_client(options);
+  auto client = api::make_client(client_options(config));
   BDD_TRY_ASSIGN(auto page, client->fetch_page(0, 1));
   if (page.total) {
     return *page.total;

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <bdd/api/client.hpp>
+#include <bdd/config/config.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace bdd::ops {
+
+// The API client settings of a study's config; `stop` (may be null) interrupts requests.
+api::ClientOptions client_options(const config::Config& config,
+                                  const std::atomic<bool>* stop = nullptr);
+
+// The study's events in server order from `from`, with the config's page size and concurrency.
+std::unique_ptr<api::PageStream> open_event_stream(const config::Config& config,
+                                                   std::uint64_t from,
+                                                   const std::atomic<bool>* stop = nullptr);
+
+} // namespace bdd::ops
