@@ -270,11 +270,12 @@ TEST_CASE("download::hostile values stay inside the study folder in every format
     CHECK(std::count(stored.begin(), stored.end(), id) == 1);
   }
 
-  // Nothing but the study folder and its lock appeared in the data directory.
+  // Nothing but the study folder, its lock and the daily logs appeared in the data directory.
   for (const auto& entry : stdfs::directory_iterator(ws.study_dir().parent_path())) {
     INFO("entry " << entry.path().string());
     auto name = entry.path().filename().string();
-    CHECK((name == Workspace::k_study || name == std::string(".") + Workspace::k_study + ".lock"));
+    CHECK((name == Workspace::k_study || name == std::string(".") + Workspace::k_study + ".lock"
+           || name == ".logs"));
   }
   if (format != "sqlite") {
     for (const auto& file : ws.data_files()) {

@@ -157,7 +157,11 @@ void check_files_confined(const Workspace& workspace) {
     for (const auto& part : file) {
       CHECK(part != "..");
     }
-    bool allowed = file == workspace.config_path() || file == lock || is_under(file, study_dir);
+    // The daily JSON lines log of a non-interactive download: <data>/.logs/bdd-<day>.jsonl.
+    bool daily_log =
+        file.parent_path() == study_dir.parent_path() / ".logs" && file.extension() == ".jsonl";
+    bool allowed =
+        file == workspace.config_path() || file == lock || daily_log || is_under(file, study_dir);
     CHECK(allowed);
   }
   std::error_code ec;

@@ -2,17 +2,17 @@
 
 #include "command.hpp"
 #include "exit_codes.hpp"
+#include "logging.hpp"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
 #include <iostream>
-#include <unistd.h>
 #include <vector>
 
 extern char** environ;
@@ -49,7 +49,8 @@ std::map<std::string, std::string> process_environment() {
   for (char** entry = environ; entry && *entry; ++entry) {
     const char* equals = std::strchr(*entry, '=');
     if (equals) {
-      environment.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)), std::string(equals + 1));
+      environment.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)),
+                          std::string(equals + 1));
     }
   }
   return environment;
@@ -76,7 +77,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<std::string> unknown_command_hint(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "-C" || arg == "--config") {
+    if (arg == "-C" || arg == "--config" || arg == "--log-file") {
       ++i; // skip the option's value
       continue;
     }
@@ -103,17 +104,33 @@ std::optional<std::string> unknown_command_hint(int argc, char** argv) {
   return std::nullopt;
 }
 
-void configure_logging(bool quiet, int verbosity) {
-  auto logger = spdlog::stderr_logger_st("bdd");
-  logger->set_pattern("bdd: %l: %v");
-  logger->set_level(quiet ? spdlog::level::err
-                          : (verbosity > 0 ? spdlog::level::debug : spdlog::level::info));
-  spdlog::set_default_logger(logger);
+// NO_COLOR (https://no-color.org): any non-empty value turns colour off.
+bool use_color(const std::map<std::string, std::string>& environment) {
+  auto no_color = environment.find("NO_COLOR");
+  return ::isatty(STDERR_FILENO) != 0
+         && (no_color == environment.end() || no_color->second.empty());
 }
 
-int report(const Error& error) {
-  std::cerr << "bdd: error: " << error.message << '\n';
-  return exit_code_for(error.code);
+// The colour decision is needed before logging is set up (parse errors).
+void print_early_error(bool color, const std::string& message) {
+  std::cerr << "bdd: " << (color ? "\x1b[1;31merror:\x1b[0m " : "error: ") << message << '\n';
+}
+
+// The value of the `study` positional of `sub`, if it has one and it was given.
+std::string study_argument(const CLI::App& sub) {
+  const CLI::Option* option = sub.get_option_no_throw("study");
+  if (option == nullptr || option->count() == 0) {
+    return "";
+  }
+  return option->results().front();
+}
+
+std::string joined_arguments(int argc, char** argv) {
+  std::string text;
+  for (int i = 1; i < argc; ++i) {
+    text += (i > 1 ? " " : "") + std::string(argv[i]);
+  }
+  return text;
 }
 
 } // namespace
@@ -124,7 +141,27 @@ Result<config::Config> Context::resolve(const std::string& study, bool require_k
   sources.work_dir = ".";
   sources.config = config_flag;
   sources.environment = environment;
-  return config::resolve(study, sources, require_key);
+  auto config = config::resolve(study, sources, require_key);
+  if (config) {
+    Logging::add_secret(config->api_key);
+  }
+  if (require_key) {
+    warn_about_secret_files(study);
+  }
+  return config;
+}
+
+void Context::warn_about_secret_files(const std::string& study) const {
+  config::Sources sources;
+  sources.work_dir = ".";
+  sources.config = config_flag;
+  sources.environment = environment;
+  for (const auto& file : config::world_readable_secret_files(sources, study)) {
+    if (m_warned_files.insert(file).second) {
+      spdlog::warn(
+          "\"{}\" holds an API key and is readable by other users (chmod 600 \"{}\")", file, file);
+    }
+  }
 }
 
 int run(int argc, char** argv) {
@@ -133,16 +170,20 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", "bdd " BDD_VERSION);
   app.require_subcommand(1);
 
+  const auto environment = process_environment();
+  const bool color = use_color(environment);
   std::string directory;
   std::string config_flag;
+  std::string log_file;
   bool quiet = false;
   int verbosity = 0;
-  app.add_option("-C", directory, "run as if bdd was started in this directory")
-      ->type_name("DIR");
+  app.add_option("-C", directory, "run as if bdd was started in this directory")->type_name("DIR");
   app.add_option("--config", config_flag, "study config to use: a name in study_configs/ or a path")
       ->type_name("CONFIG");
   app.add_flag("-q,--quiet", quiet, "print errors only");
   app.add_flag("-v,--verbose", verbosity, "print more detail");
+  app.add_option("--log-file", log_file, "append a JSON lines log of this run to this file")
+      ->type_name("PATH");
 
   std::vector<std::unique_ptr<Command>> instances;
   std::vector<CLI::App*> subcommands;
@@ -163,7 +204,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     if (auto hint = unknown_command_hint(argc, argv);
         hint && error.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
-      std::cerr << "bdd: error: " << *hint << '\n';
+      print_early_error(color, *hint);
       return k_exit_usage;
     }
     int code = app.exit(error);
@@ -178,23 +219,49 @@ int run(int argc, char** argv) {
       }
     }
     if (!help_topic.empty()) {
-      std::cerr << "bdd: error: '" << help_topic << "' is not a bdd command (see bdd --help)\n";
+      print_early_error(color, "'" + help_topic + "' is not a bdd command (see bdd --help)");
       return k_exit_usage;
     }
     std::cout << app.help();
     return k_exit_success;
   }
 
-  configure_logging(quiet, verbosity);
-  if (!directory.empty() && ::chdir(directory.c_str()) != 0) {
-    std::cerr << "bdd: error: -C \"" << directory << "\": " << std::strerror(errno) << '\n';
+  std::size_t selected = 0;
+  while (selected < subcommands.size() && !subcommands[selected]->parsed()) {
+    ++selected;
+  }
+  if (selected == subcommands.size()) {
     return k_exit_usage;
   }
 
+  Logging logging({quiet, verbosity, color});
+  logging.start(subcommands[selected]->get_name(),
+                study_argument(*subcommands[selected]),
+                joined_arguments(argc, argv));
+  // Every way out below goes through here: the error printed once, the end record logged.
+  auto finish = [&logging](const Result<int>& result) {
+    int code = result ? *result : exit_code_for(result.error().code);
+    if (!result) {
+      logging.print_error(result.error().message);
+    }
+    logging.finish(code);
+    return code;
+  };
+
+  if (!directory.empty() && ::chdir(directory.c_str()) != 0) {
+    return finish(Error(Errc::usage, "-C \"" + directory + "\": " + std::strerror(errno)));
+  }
+  // Relative to -C, like every other path bdd reads or writes.
+  if (!log_file.empty()) {
+    if (auto added = logging.add_file(log_file); !added) {
+      return finish(std::move(added).error());
+    }
+  }
+
   Context context;
-  context.environment = process_environment();
+  context.environment = environment;
   if (auto loaded = config::load_dotenv(".", context.environment); !loaded) {
-    return report(loaded.error());
+    return finish(std::move(loaded).error());
   }
   if (!config_flag.empty()) {
     context.config_flag = config_flag;
@@ -203,24 +270,16 @@ int run(int argc, char** argv) {
   context.stdin_is_terminal = ::isatty(STDIN_FILENO) != 0;
   context.stderr_is_terminal = ::isatty(STDERR_FILENO) != 0;
   context.stop = &g_stop;
+  context.logging = &logging;
+  context.log_file_given = !log_file.empty();
   install_signal_handlers();
 
-  for (std::size_t i = 0; i < subcommands.size(); ++i) {
-    if (!subcommands[i]->parsed()) {
-      continue;
-    }
-    try {
-      auto result = instances[i]->run(context);
-      if (!result) {
-        return report(result.error());
-      }
-      return *result;
-    } catch (const std::exception& e) {
-      // A safety net only: library boundaries turn exceptions into Error values.
-      return report(Error(Errc::internal, std::string("unexpected failure: ") + e.what()));
-    }
+  try {
+    return finish(instances[selected]->run(context));
+  } catch (const std::exception& e) {
+    // A safety net only: library boundaries turn exceptions into Error values.
+    return finish(Error(Errc::internal, std::string("unexpected failure: ") + e.what()));
   }
-  return k_exit_usage;
 }
 
 } // namespace bdd::cli

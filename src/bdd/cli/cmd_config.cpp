@@ -1,4 +1,5 @@
 #include "command.hpp"
+#include "json_output.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -8,12 +9,23 @@ namespace bdd::cli {
 
 namespace {
 
+using json = nlohmann::ordered_json;
+
 class ConfigCommand final : public Command {
 public:
-  void configure(CLI::App&) override {}
+  void configure(CLI::App& app) override {
+    app.add_flag("--json", m_json, "print a JSON array, one object per study (see README.md)");
+  }
 
   Result<int> run(Context& context) override {
     auto studies = config::list_study_configs(".");
+    for (const auto& study : studies) {
+      context.warn_about_secret_files(study);
+    }
+    if (m_json) {
+      print_studies_json(context, studies);
+      return 0;
+    }
     if (studies.empty()) {
       std::cout << "no study configs in study_configs/ (create one with `bdd create-config "
                    "<study>`)\n";
@@ -33,6 +45,40 @@ public:
     }
     return 0;
   }
+
+private:
+  // Never the key: only where it comes from. An invalid config gives nulls and `error`.
+  void print_studies_json(Context& context, const std::vector<std::string>& studies) {
+    json array = json::array();
+    for (const auto& study : studies) {
+      json entry{{"study", study},
+                 {"config_file",
+                  absolute_path(std::filesystem::path("study_configs") / (study + ".json"))},
+                 {"key_source", nullptr},
+                 {"key_set", false},
+                 {"format", nullptr},
+                 {"data_directory", nullptr},
+                 {"folder_structure", nullptr},
+                 {"error", nullptr}};
+      auto config = context.resolve(study, false);
+      if (!config) {
+        entry["error"] = config.error().message;
+      } else {
+        if (!config->files_read.empty()) {
+          entry["config_file"] = absolute_path(config->files_read.back());
+        }
+        entry["key_set"] = !config->api_key.empty();
+        entry["key_source"] = or_null(config->api_key_origin.description);
+        entry["format"] = config->format;
+        entry["data_directory"] = absolute_path(config->data_directory);
+        entry["folder_structure"] = config->folder_structure;
+      }
+      array.push_back(std::move(entry));
+    }
+    print_json(array);
+  }
+
+  bool m_json = false;
 };
 
 class CreateConfigCommand final : public Command {

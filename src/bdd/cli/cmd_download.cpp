@@ -1,9 +1,16 @@
 #include "command.hpp"
+#include "exit_codes.hpp"
+#include "json_output.hpp"
+#include "logging.hpp"
 #include "progress.hpp"
 
+#include <bdd/core/clock.hpp>
 #include <bdd/ops/download.hpp>
+#include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -11,46 +18,139 @@ namespace bdd::cli {
 
 namespace {
 
+using json = nlohmann::ordered_json;
+
 class DownloadCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
     app.add_option("study", m_study, "the study to download")->required();
-    app.add_flag("--fresh",
-                 m_fresh,
-                 "download everything again into a new folder, swapped in when complete");
+    auto* fresh =
+        app.add_flag("--fresh",
+                     m_fresh,
+                     "download everything again into a new folder, swapped in when complete");
+    app.add_flag("--repair",
+                 m_repair,
+                 "rebuild the download state from the data files (damaged files are cut back or "
+                 "moved to .bdd/quarantine/), then download what is missing")
+        ->excludes(fresh);
+    app.add_flag("--exit-code",
+                 m_exit_code,
+                 "exit with 10 instead of 0 when the download succeeded with no new events");
+    app.add_flag("--json", m_json, "end with a one-line JSON summary on stdout, also on failure");
   }
 
   Result<int> run(Context& context) override {
-    BDD_TRY_ASSIGN(auto config, context.resolve(m_study, true));
-    ProgressDisplay display(context.quiet ? ProgressDisplay::Mode::silent
+    m_started_at = utc_now();
+    auto result = download(context);
+    if (m_json) {
+      print_json(summary(context, result));
+    }
+    return result;
+  }
+
+private:
+  Result<int> download(Context& context) {
+    BDD_TRY_ASSIGN(m_config, context.resolve(m_study, true));
+    // From cron (stderr not a terminal) without --log-file: a daily JSON lines log next to the
+    // data, so that unattended runs leave a trace. Its failure must not stop the download.
+    if (!context.stderr_is_terminal && !context.log_file_given) {
+      if (auto added = context.logging->add_daily_file(m_config->data_directory); !added) {
+        spdlog::warn("{}", added.error().message);
+      }
+    }
+    ProgressDisplay display(context.quiet                ? ProgressDisplay::Mode::silent
                             : context.stderr_is_terminal ? ProgressDisplay::Mode::bar
                                                          : ProgressDisplay::Mode::log_lines);
     ops::DownloadOptions options;
     options.fresh = m_fresh;
+    options.repair = m_repair;
     options.stop = context.stop;
     options.on_progress = [&display](const ops::DownloadProgress& progress) {
       display.update(progress);
     };
-    auto report = ops::download(config, options);
+    auto report = ops::download(*m_config, options);
     display.finish();
     BDD_TRY(report);
-    if (!context.quiet) {
-      const auto& run = report->run;
+    m_report = std::move(report).value();
+    const auto& run = m_report->run;
+    // With --json, stdout holds the JSON line only; the warnings were logged as they happened.
+    if (!context.quiet && !m_json) {
       if (run.events_added == 0) {
         std::cout << "no new events for " << m_study;
       } else {
         std::cout << "downloaded " << run.events_added << " new events for " << m_study;
       }
       std::cout << " (" << run.events_received << " received, " << run.duplicates_skipped
-                << " duplicates skipped, " << run.pages << " pages); " << report->events_stored
-                << " events stored in " << report->study_dir.string() << '\n';
+                << " duplicates skipped, " << run.pages << " pages); " << m_report->events_stored
+                << " events stored in " << m_report->study_dir.string() << '\n';
     }
-    return 0;
+    return m_exit_code && run.events_added == 0 ? k_exit_no_new_events : k_exit_success;
   }
 
-private:
+  // The history record of this run when it failed: the newest one, if this process wrote it.
+  std::optional<tracking::RunRecord> failed_run() const {
+    if (!m_config) {
+      return std::nullopt;
+    }
+    auto runs = ops::study_history(*m_config);
+    if (!runs || runs->empty()) {
+      return std::nullopt;
+    }
+    const auto& newest = runs->back();
+    std::string suffix = "-" + std::to_string(::getpid());
+    bool ours =
+        newest.run_id.size() > suffix.size()
+        && newest.run_id.compare(newest.run_id.size() - suffix.size(), suffix.size(), suffix) == 0
+        && newest.started_at >= m_started_at;
+    return ours ? std::optional(newest) : std::nullopt;
+  }
+
+  json summary(const Context& context, const Result<int>& result) const {
+    std::optional<tracking::RunRecord> run = m_report ? std::optional(m_report->run) : failed_run();
+    json events_stored = nullptr;
+    json study_dir = nullptr;
+    if (m_report) {
+      events_stored = m_report->events_stored;
+      study_dir = absolute_path(m_report->study_dir);
+    } else if (m_config) {
+      auto status = ops::study_status(*m_config);
+      if (status) {
+        events_stored = status->metadata ? status->metadata->events_stored : 0;
+        study_dir = absolute_path(status->study_dir);
+      }
+    }
+    std::string status;
+    if (result) {
+      status = m_report && m_report->run.events_added == 0 ? "no_new_events" : "success";
+    } else {
+      status = result.error().code == Errc::interrupted ? "interrupted" : "failed";
+    }
+    return json{
+        {"study", m_study},
+        {"status", status},
+        {"exit_code", result ? *result : exit_code_for(result.error().code)},
+        {"type", run ? json(run->type) : json(nullptr)},
+        {"events_received", run ? run->events_received : 0},
+        {"events_added", run ? run->events_added : 0},
+        {"duplicates_skipped", run ? run->duplicates_skipped : 0},
+        {"pages", run ? run->pages : 0},
+        {"bytes", run ? run->bytes : 0},
+        {"events_stored", events_stored},
+        {"remote_total", run ? or_null(run->remote_total) : json(nullptr)},
+        {"study_dir", study_dir},
+        {"error", result ? json(nullptr) : json(Logging::redact(result.error().message))},
+        {"warnings", context.logging->warnings()},
+    };
+  }
+
   std::string m_study;
   bool m_fresh = false;
+  bool m_repair = false;
+  bool m_exit_code = false;
+  bool m_json = false;
+  std::string m_started_at;
+  std::optional<config::Config> m_config;
+  std::optional<ops::DownloadReport> m_report;
 };
 
 } // namespace

@@ -1,4 +1,6 @@
 #include "command.hpp"
+#include "json_output.hpp"
+#include "logging.hpp"
 
 #include <bdd/ops/study.hpp>
 
@@ -10,17 +12,30 @@ namespace bdd::cli {
 
 namespace {
 
+using json = nlohmann::ordered_json;
+
 class FetchCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
     app.add_option("study", m_study, "the study to check")->required();
+    app.add_flag("--json", m_json, "print one JSON object (see README.md, Scripting)");
   }
 
-  Result<int> run(Context& context) override {
+  Result<int> run(Context& context) override { return with_json_error(m_json, check(context)); }
+
+private:
+  Result<int> check(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, true));
     BDD_TRY_ASSIGN(auto status, ops::study_status(config));
     BDD_TRY_ASSIGN(std::uint64_t total, ops::remote_total(config));
     std::uint64_t local = status.metadata ? status.metadata->events_stored : 0;
+    if (m_json) {
+      print_json(json{{"study", m_study},
+                      {"remote_total", total},
+                      {"local_events", local},
+                      {"new_events", total > local ? total - local : 0}});
+      return 0;
+    }
     std::cout << "remote: " << total << " events\n"
               << "local:  " << local << " events\n";
     if (total > local) {
@@ -35,16 +50,21 @@ public:
     return 0;
   }
 
-private:
   std::string m_study;
+  bool m_json = false;
 };
 
 class RemoteCommand final : public Command {
 public:
-  void configure(CLI::App&) override {}
+  void configure(CLI::App& app) override {
+    app.add_flag("--json", m_json, "print a JSON array, one object per study (see README.md)");
+  }
 
   Result<int> run(Context& context) override {
     auto studies = config::list_study_configs(".");
+    if (m_json) {
+      return print_studies_json(context, studies);
+    }
     if (studies.empty()) {
       std::cout << "no studies configured (create one with `bdd create-config <study>`)\n";
       return 0;
@@ -59,21 +79,53 @@ public:
       }
       auto total = ops::remote_total(*config);
       if (!total) {
-        std::cout << study << '\t' << config->base_url << "\terror: " << total.error().message
-                  << '\n';
+        std::cout << study << '\t' << Logging::redact(config->base_url)
+                  << "\terror: " << total.error().message << '\n';
         ++failures;
         continue;
       }
-      std::cout << study << '\t' << config->base_url << '\t' << *total << " events\n";
+      std::cout << study << '\t' << Logging::redact(config->base_url) << '\t' << *total
+                << " events\n";
     }
     return failures == 0 ? 0 : 1;
   }
+
+private:
+  // Same checks and exit code as the text output; failures are in each object's `error`.
+  int print_studies_json(Context& context, const std::vector<std::string>& studies) {
+    int failures = 0;
+    json array = json::array();
+    for (const auto& study : studies) {
+      json entry{
+          {"study", study}, {"base_url", nullptr}, {"remote_total", nullptr}, {"error", nullptr}};
+      auto config = context.resolve(study, true);
+      if (!config) {
+        entry["error"] = config.error().message;
+        ++failures;
+      } else {
+        entry["base_url"] = Logging::redact(config->base_url);
+        auto total = ops::remote_total(*config);
+        if (total) {
+          entry["remote_total"] = *total;
+        } else {
+          entry["error"] = total.error().message;
+          ++failures;
+        }
+      }
+      array.push_back(std::move(entry));
+    }
+    print_json(array);
+    return failures == 0 ? 0 : 1;
+  }
+
+  bool m_json = false;
 };
 
 class TestConnectionCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
-    app.add_option("study", m_study, "the study whose key to test (default: every configured study)");
+    app.add_option(
+        "study", m_study, "the study whose key to test (default: every configured study)");
   }
 
   Result<int> run(Context& context) override {
@@ -112,8 +164,7 @@ private:
     BDD_TRY_ASSIGN(auto config, context.resolve(study, true));
     BDD_TRY_ASSIGN(std::uint64_t total, ops::remote_total(config));
     std::cout << study << ": OK: " << config.base_url << " accepted the key from "
-              << config.api_key_origin.description << "; the study holds " << total
-              << " events\n";
+              << config.api_key_origin.description << "; the study holds " << total << " events\n";
     return ok();
   }
 

@@ -1,4 +1,5 @@
 #include "command.hpp"
+#include "json_output.hpp"
 
 #include <bdd/ops/study.hpp>
 
@@ -9,6 +10,8 @@
 namespace bdd::cli {
 
 namespace {
+
+using json = nlohmann::ordered_json;
 
 std::string or_unknown(const std::optional<std::uint64_t>& value) {
   return value ? std::to_string(*value) : std::string("unknown");
@@ -29,15 +32,23 @@ class StatusCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
     app.add_option("study", m_study, "the study to describe")->required();
+    app.add_flag("--json", m_json, "print one JSON object (see README.md, Scripting)");
   }
 
-  Result<int> run(Context& context) override {
+  Result<int> run(Context& context) override { return with_json_error(m_json, show(context)); }
+
+private:
+  Result<int> show(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
     BDD_TRY_ASSIGN(auto status, ops::study_status(config));
+    if (m_json) {
+      print_json(status_json(config, status));
+      return 0;
+    }
     if (!status.metadata) {
       return Error(Errc::usage,
-                   "no local data for study \"" + m_study + "\" in \""
-                       + status.study_dir.string() + "\" (run `bdd download " + m_study + "`)");
+                   "no local data for study \"" + m_study + "\" in \"" + status.study_dir.string()
+                       + "\" (run `bdd download " + m_study + "`)");
     }
     const auto& m = *status.metadata;
     std::cout << "study:            " << m.study_name << '\n'
@@ -61,8 +72,26 @@ public:
     return 0;
   }
 
-private:
+  // Never downloaded: `downloaded` false, the configured format and structure, no numbers.
+  json status_json(const config::Config& config, const ops::StudyStatus& status) const {
+    const auto* m = status.metadata ? &*status.metadata : nullptr;
+    return json{
+        {"study", m_study},
+        {"study_dir", absolute_path(status.study_dir)},
+        {"downloaded", m != nullptr},
+        {"format", m ? m->format : config.format},
+        {"folder_structure", m ? m->folder_structure : config.folder_structure},
+        {"events_stored", m ? m->events_stored : 0},
+        {"remote_total", m ? or_null(m->remote_total) : json(nullptr)},
+        {"first_download", m ? or_null(m->first_download) : json(nullptr)},
+        {"last_update", m ? or_null(m->last_update) : json(nullptr)},
+        {"newest_stored_timestamp", m ? or_null(m->newest_stored_timestamp) : json(nullptr)},
+        {"last_run", status.last_run ? run_json(*status.last_run) : json(nullptr)},
+    };
+  }
+
   std::string m_study;
+  bool m_json = false;
 };
 
 class LogCommand final : public Command {
@@ -70,11 +99,24 @@ public:
   void configure(CLI::App& app) override {
     app.add_option("study", m_study, "the study whose download history to show")->required();
     app.add_option("-n,--max-count", m_limit, "show only the newest N runs");
+    app.add_flag("--json", m_json, "print a JSON array of run records (see README.md, Scripting)");
   }
 
-  Result<int> run(Context& context) override {
+  Result<int> run(Context& context) override { return with_json_error(m_json, show(context)); }
+
+private:
+  Result<int> show(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
     BDD_TRY_ASSIGN(auto runs, ops::study_history(config));
+    if (m_json) {
+      json array = json::array();
+      for (auto it = runs.rbegin(); it != runs.rend() && (m_limit == 0 || array.size() < m_limit);
+           ++it) {
+        array.push_back(run_json(*it));
+      }
+      print_json(array);
+      return 0;
+    }
     if (runs.empty()) {
       std::cout << "no downloads recorded for " << m_study << '\n';
       return 0;
@@ -105,6 +147,7 @@ public:
 private:
   std::string m_study;
   std::size_t m_limit = 0;
+  bool m_json = false;
 };
 
 } // namespace

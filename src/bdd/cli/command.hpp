@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ class App;
 
 namespace bdd::cli {
 
+class Logging;
+
 // What every subcommand gets from the global options and the process.
 struct Context {
   std::map<std::string, std::string> environment;   // the process environment plus .env
@@ -26,9 +29,18 @@ struct Context {
   bool stdin_is_terminal = false;
   bool stderr_is_terminal = false;
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM
+  Logging* logging = nullptr;              // stderr and JSON lines logs (never null in `run`)
+  bool log_file_given = false;             // --log-file: no daily log under the data directory
 
-  // The resolved configuration of `study` (see config::resolve).
+  // The resolved configuration of `study` (see config::resolve). The key found is registered
+  // with `Logging::add_secret`; with `require_key`, also `warn_about_secret_files(study)`.
   Result<config::Config> resolve(const std::string& study, bool require_key) const;
+  // Warn once per file about files holding an API key that other users can read
+  // (config::world_readable_secret_files).
+  void warn_about_secret_files(const std::string& study) const;
+
+private:
+  mutable std::set<std::string> m_warned_files;
 };
 
 // One git-style subcommand. Implementations live in cmd_<name>.cpp and own their flag values.

@@ -13,6 +13,7 @@ std::unique_ptr<Command> make_test_connection_command();
 std::unique_ptr<Command> make_config_command();
 std::unique_ptr<Command> make_create_config_command();
 std::unique_ptr<Command> make_rm_command();
+std::unique_ptr<Command> make_verify_command();
 
 namespace {
 
@@ -20,6 +21,7 @@ namespace {
 const std::array k_commands = {
     CommandInfo{"download",        "download new events of a study (incremental by default)",  &make_download_command},
     CommandInfo{"status",          "show what is stored locally for a study",                   &make_status_command},
+    CommandInfo{"verify",          "check that the local copy is complete and intact",          &make_verify_command},
     CommandInfo{"log",             "show the download history of a study",                      &make_log_command},
     CommandInfo{"fetch",           "show how many new events wait on the server",               &make_fetch_command},
     CommandInfo{"remote",          "list the configured studies with their remote event count", &make_remote_command},

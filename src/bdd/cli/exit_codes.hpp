@@ -16,6 +16,8 @@ enum ExitCode : int {
   k_exit_network = 6,      // network or server failure after every retry, or a bad response
   k_exit_locked = 7,       // another bdd is downloading the study
   k_exit_storage = 8,      // local files: disk full, permissions, corrupt or edited data
+  k_exit_verify_failed = 9, // `bdd verify` found problems in the local copy
+  k_exit_no_new_events = 10, // `download --exit-code`: the run succeeded and found nothing new
   k_exit_interrupted = 130 // stopped by Ctrl-C or SIGTERM after saving what was downloaded
 };
 

@@ -150,6 +150,49 @@ std::string Sha256::finish_hex() {
   return out;
 }
 
+std::string Sha256::export_state() const {
+  // Big endian: 8 chaining values, the 64-bit byte count, then the buffered bytes.
+  std::string out;
+  out.reserve(40 + m_block_used);
+  auto put = [&out](std::uint64_t value, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) {
+      out += static_cast<char>((value >> (8 * i)) & 0xff);
+    }
+  };
+  for (std::uint32_t word : m_state) {
+    put(word, 4);
+  }
+  put(m_total_bytes, 8);
+  out.append(reinterpret_cast<const char*>(m_block.data()), m_block_used);
+  return out;
+}
+
+bool Sha256::import_state(std::string_view state) {
+  reset();
+  if (state.size() < 40 || state.size() >= 40 + m_block.size()) {
+    return false;
+  }
+  auto get = [&state](std::size_t at, int bytes) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < bytes; ++i) {
+      value = (value << 8) | static_cast<std::uint8_t>(state[at + static_cast<std::size_t>(i)]);
+    }
+    return value;
+  };
+  const std::uint64_t total = get(32, 8);
+  const std::size_t buffered = state.size() - 40;
+  if (total % m_block.size() != buffered) {
+    return false;
+  }
+  for (std::size_t i = 0; i < m_state.size(); ++i) {
+    m_state[i] = static_cast<std::uint32_t>(get(4 * i, 4));
+  }
+  m_total_bytes = total;
+  m_block_used = buffered;
+  std::memcpy(m_block.data(), state.data() + 40, buffered);
+  return true;
+}
+
 std::string sha256_hex(std::string_view data) {
   Sha256 hasher;
   hasher.update(data);

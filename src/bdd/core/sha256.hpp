@@ -24,6 +24,18 @@ public:
   // `finish()` as 64 lower-case hexadecimal digits.
   std::string finish_hex();
 
+  // The number of bytes passed to `update()` since construction or the last finish.
+  std::uint64_t size() const { return m_total_bytes; }
+
+  // The midstate (chaining values, byte count and the bytes of the unfinished block) as an
+  // opaque byte string of 40 to 103 bytes, so that hashing can resume later in another process
+  // with `import_state()` without reading the message again.
+  std::string export_state() const;
+
+  // Resume from `export_state()`'s output. Returns false, leaving the object reset, if `state`
+  // is not such a string.
+  bool import_state(std::string_view state);
+
 private:
   void reset();
   void compress(const std::uint8_t* block);

@@ -2,6 +2,7 @@
 
 #include <bdd/core/sha256.hpp>
 #include <bdd/core/utf8.hpp>
+#include <bdd/model/json_text.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -22,33 +23,132 @@ std::string dump_compact(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// The member `key` of `holder`, or nullptr when `holder` is not an object, lacks `key`, or holds
-// null there: the spec's "first that exists" treats an explicit null as absent.
-const json* member(const json& holder, const char* key) {
-  if (!holder.is_object()) {
-    return nullptr;
+// The values normalisation looks at in one object (the event, its `base` or its `object`),
+// found in one pass over its members. Empty views are absent members; an explicit null counts as
+// absent too (the spec's "first that exists"). A repeated key keeps its last value, as JSON
+// parsers that build objects do.
+struct Members {
+  std::string_view id, timestamp, base, object, user_id, types, event_type, element_id, page_url,
+      stored, stored_timestamp, index, ts_generated;
+};
+
+Members find_members(std::string_view compact) {
+  Members found;
+  if (compact.empty() || compact[0] != '{') {
+    return found;
   }
-  auto it = holder.find(key);
-  if (it == holder.end() || it->is_null()) {
-    return nullptr;
+  CompactReader reader(compact);
+  std::string_view key;
+  std::string_view value;
+  while (reader.next(key, value)) {
+    const bool null = value == "null";
+    const auto take = [&](std::string_view& slot) { slot = null ? std::string_view() : value; };
+    // Keys are compared decoded, but nearly all are plain: check the cheap first byte first.
+    if (key.size() < 3) {
+      continue;
+    }
+    switch (key[1]) {
+    case 'i':
+      if (string_equals(key, "id")) {
+        take(found.id);
+      } else if (string_equals(key, "index")) {
+        take(found.index);
+      }
+      break;
+    case 't':
+      if (string_equals(key, "timestamp")) {
+        take(found.timestamp);
+      } else if (string_equals(key, "types")) {
+        take(found.types);
+      } else if (string_equals(key, "tsGenerated")) {
+        take(found.ts_generated);
+      }
+      break;
+    case 'b':
+      if (string_equals(key, "base")) {
+        take(found.base);
+      }
+      break;
+    case 'o':
+      if (string_equals(key, "object")) {
+        take(found.object);
+      }
+      break;
+    case 'u':
+      if (string_equals(key, "userId")) {
+        take(found.user_id);
+      }
+      break;
+    case 'e':
+      if (string_equals(key, "event_type")) {
+        take(found.event_type);
+      } else if (string_equals(key, "element_id")) {
+        take(found.element_id);
+      }
+      break;
+    case 'p':
+      if (string_equals(key, "page_url")) {
+        take(found.page_url);
+      }
+      break;
+    case 's':
+      if (string_equals(key, "stored")) {
+        take(found.stored);
+      } else if (string_equals(key, "stored_timestamp")) {
+        take(found.stored_timestamp);
+      }
+      break;
+    case '\\': // an escaped first character: compare every key of interest
+      for (auto [name, slot] : {std::pair<std::string_view, std::string_view*>{"id", &found.id},
+                                {"index", &found.index},
+                                {"timestamp", &found.timestamp},
+                                {"types", &found.types},
+                                {"tsGenerated", &found.ts_generated},
+                                {"base", &found.base},
+                                {"object", &found.object},
+                                {"userId", &found.user_id},
+                                {"event_type", &found.event_type},
+                                {"element_id", &found.element_id},
+                                {"page_url", &found.page_url},
+                                {"stored", &found.stored},
+                                {"stored_timestamp", &found.stored_timestamp}}) {
+        if (string_equals(key, name)) {
+          take(*slot);
+        }
+      }
+      break;
+    default:
+      break;
+    }
   }
-  return &*it;
+  return found;
 }
 
-const json* nested_member(const json& event, const char* outer, const char* key) {
-  const json* holder = member(event, outer);
-  return holder ? member(*holder, key) : nullptr;
+bool is_string(std::string_view value) {
+  return !value.empty() && value[0] == '"';
 }
 
-// Strings as they are, anything else as its compact JSON text.
-std::string as_text(const json& value) {
-  return value.is_string() ? value.get_ref<const std::string&>() : dump_compact(value);
+bool is_number(std::string_view value) {
+  return !value.empty() && (value[0] == '-' || (value[0] >= '0' && value[0] <= '9'));
 }
 
-std::optional<std::string> first_text(std::initializer_list<const json*> candidates) {
-  for (const json* candidate : candidates) {
-    if (candidate) {
-      return as_text(*candidate);
+// Strings decoded; anything else as the compact JSON text nlohmann writes for it (keys sorted,
+// numbers in their shortest form), as before the page was read without a document. Only odd
+// events take the second path.
+std::string as_text(std::string_view value) {
+  std::string out;
+  if (is_string(value)) {
+    append_decoded_string(value, out);
+  } else {
+    out = dump_compact(json::parse(value));
+  }
+  return out;
+}
+
+std::optional<std::string> first_text(std::initializer_list<std::string_view> candidates) {
+  for (std::string_view candidate : candidates) {
+    if (!candidate.empty()) {
+      return as_text(candidate);
     }
   }
   return std::nullopt;
@@ -56,65 +156,85 @@ std::optional<std::string> first_text(std::initializer_list<const json*> candida
 
 // An `index` printed as an integer ("42", also for 42.0). nullopt for anything that is not an
 // integral number: a string index could make "a_1" + "2" and "a" + "1_2" the same id.
-std::optional<std::string> integer_text(const json& value) {
-  if (value.is_number_integer()) {
-    return value.dump();
+std::optional<std::string> integer_text(std::string_view value) {
+  if (!is_number(value)) {
+    return std::nullopt;
   }
-  if (value.is_number_float()) {
-    const double number = value.get<double>();
-    if (std::isfinite(number) && std::trunc(number) == number && std::fabs(number) < 9.0e15) {
-      return std::to_string(static_cast<long long>(number));
+  const char* first = value.data();
+  const char* last = value.data() + value.size();
+  if (value.find_first_of(".eE") == std::string_view::npos) {
+    // Integers that fit 64 bits print as themselves ("-0" as "0"); bigger ones are floats.
+    if (value[0] == '-') {
+      long long number = 0;
+      if (const auto [end, error] = std::from_chars(first, last, number);
+          error == std::errc() && end == last) {
+        return std::to_string(number);
+      }
+    } else {
+      unsigned long long number = 0;
+      if (const auto [end, error] = std::from_chars(first, last, number);
+          error == std::errc() && end == last) {
+        return std::to_string(number);
+      }
     }
+  }
+  double number = 0;
+  const auto [end, error] = std::from_chars(first, last, number);
+  if (error == std::errc() && end == last && std::isfinite(number) && std::trunc(number) == number
+      && std::fabs(number) < 9.0e15) {
+    return std::to_string(static_cast<long long>(number));
   }
   return std::nullopt;
 }
 
 // "<userId>_<index>" from `holder` (the event's `base` or `object`), if it carries both.
-std::optional<std::string> composite_id(const json* holder) {
-  if (!holder) {
+std::optional<std::string> composite_id(const Members& holder) {
+  if (holder.user_id.empty() || holder.index.empty()
+      || !(is_string(holder.user_id) || is_number(holder.user_id))) {
     return std::nullopt;
   }
-  const json* user = member(*holder, "userId");
-  const json* index = member(*holder, "index");
-  if (!user || !index || !(user->is_string() || user->is_number())) {
-    return std::nullopt;
-  }
-  auto index_text = integer_text(*index);
+  auto index_text = integer_text(holder.index);
   if (!index_text) {
     return std::nullopt;
   }
-  return as_text(*user) + "_" + *index_text;
+  return as_text(holder.user_id) + "_" + *index_text;
 }
 
-std::string derive_id(const json& event, const std::string& raw) {
+std::string derive_id(const Members& event,
+                      const Members& base,
+                      const Members& object,
+                      const std::string& raw) {
   // 1. The API's own id. An empty string cannot identify anything, so it falls through.
-  if (const json* id = member(event, "id")) {
-    if (id->is_number() || (id->is_string() && !id->get_ref<const std::string&>().empty())) {
-      return as_text(*id);
-    }
+  if (is_number(event.id) || (is_string(event.id) && event.id != "\"\"")) {
+    return as_text(event.id);
   }
   // 2. Game-style events: user and per-user sequence number, only when there is no top-level
   // timestamp (web-style events carry one and an id of their own).
-  if (!member(event, "timestamp")) {
-    if (auto id = composite_id(member(event, "base"))) {
+  if (event.timestamp.empty()) {
+    if (auto id = composite_id(base)) {
       return *id;
     }
-    if (auto id = composite_id(member(event, "object"))) {
+    if (auto id = composite_id(object)) {
       return *id;
     }
   }
-  // 3. Content address: identical events get identical ids, so re-downloads deduplicate.
-  return "sha256:" + sha256_hex(raw);
+  // 3. Content address: identical events get identical ids, so re-downloads deduplicate. The
+  // hash is of the canonical text (keys sorted, numbers and escapes normalised, as nlohmann
+  // writes it), not of `raw`: the same event sent with its keys in another order keeps its id.
+  return "sha256:" + sha256_hex(dump_compact(json::parse(raw)));
 }
 
-std::string derive_event_type(const json& event) {
-  if (const json* types = member(event, "types")) {
-    if (types->is_array() && !types->empty() && (*types)[0].is_string()) {
-      return (*types)[0].get<std::string>();
+std::string derive_event_type(const Members& event) {
+  if (!event.types.empty() && event.types[0] == '[') {
+    CompactReader reader(event.types);
+    std::string_view key;
+    std::string_view first;
+    if (reader.next(key, first) && is_string(first)) {
+      return as_text(first);
     }
   }
-  if (const json* type = member(event, "event_type"); type && type->is_string()) {
-    return type->get<std::string>();
+  if (is_string(event.event_type)) {
+    return as_text(event.event_type);
   }
   return "unknown";
 }
@@ -265,23 +385,22 @@ std::optional<std::string> epoch_day(std::string_view text) {
 } // namespace
 
 Event normalise(const json& raw_event) {
+  return normalise_compact(dump_compact(raw_event));
+}
+
+Event normalise_compact(std::string compact_event) {
   Event event;
-  event.raw = dump_compact(raw_event);
-  event.id = derive_id(raw_event, event.raw);
-  event.user_id = first_text({nested_member(raw_event, "base", "userId"),
-                              nested_member(raw_event, "object", "userId"),
-                              member(raw_event, "userId")})
-                      .value_or("unknown");
-  event.event_type = derive_event_type(raw_event);
-  event.element_id = first_text({member(raw_event, "element_id")});
-  event.page_url = first_text({member(raw_event, "page_url")});
-  event.timestamp = first_text({member(raw_event, "timestamp"),
-                                nested_member(raw_event, "object", "tsGenerated"),
-                                nested_member(raw_event, "base", "tsGenerated"),
-                                member(raw_event, "stored")});
-  event.stored_timestamp = first_text({member(raw_event, "stored"),
-                                       member(raw_event, "stored_timestamp"),
-                                       member(raw_event, "timestamp")});
+  event.raw = std::move(compact_event);
+  const Members top = find_members(event.raw);
+  const Members base = find_members(top.base);
+  const Members object = find_members(top.object);
+  event.id = derive_id(top, base, object, event.raw);
+  event.user_id = first_text({base.user_id, object.user_id, top.user_id}).value_or("unknown");
+  event.event_type = derive_event_type(top);
+  event.element_id = first_text({top.element_id});
+  event.page_url = first_text({top.page_url});
+  event.timestamp = first_text({top.timestamp, object.ts_generated, base.ts_generated, top.stored});
+  event.stored_timestamp = first_text({top.stored, top.stored_timestamp, top.timestamp});
   return event;
 }
 

@@ -21,9 +21,17 @@ struct Event {
   std::string raw; // the raw API event as compact JSON text (the research record)
 };
 
-// Derive an `Event` from one element of a page's `events` array. Never fails: missing or odd
-// fields fall back as the spec says, and an event with no derivable id gets the SHA-256 of its
-// compact JSON text.
+// Derive an `Event` from one element of a page's `events` array, given as compact JSON text
+// (what `append_minified_json` in model/json_text.hpp makes of it; anything else is undefined
+// behaviour). `raw` becomes that text unchanged: the event as the server sent it, keys in the
+// server's order, minus insignificant whitespace. Never fails: missing or odd fields fall back as
+// the spec says. An event with no derivable id gets "sha256:" and the SHA-256 of its canonical
+// JSON text (keys sorted, numbers and escapes normalised as nlohmann::json::dump writes them), so
+// the id does not depend on the order in which the server sent the keys.
+Event normalise_compact(std::string compact_event);
+
+// `normalise_compact` of `raw_event.dump()` (so `raw` has its keys sorted), for callers that
+// already hold a document.
 Event normalise(const nlohmann::json& raw_event);
 
 // The UTC calendar day ("YYYY-MM-DD") of an ISO-8601 timestamp such as

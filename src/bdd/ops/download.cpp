@@ -1,12 +1,16 @@
 #include "download.hpp"
 
+#include "connection.hpp"
+#include "repair.hpp"
 #include "study_paths.hpp"
 
 #include <bdd/api/client.hpp>
 #include <bdd/core/clock.hpp>
 #include <bdd/core/file_lock.hpp>
 #include <bdd/core/fs.hpp>
+#include <bdd/storage/reader.hpp>
 #include <bdd/storage/writer.hpp>
+#include <bdd/tracking/manifest.hpp>
 #include <bdd/tracking/state.hpp>
 
 #include <spdlog/spdlog.h>
@@ -101,6 +105,14 @@ Result<void> check_layout(const config::Config& config,
                    + config.study_name + " --fresh` to rebuild it in the new layout");
 }
 
+// What to do about damaged local data: find out, then repair (or start over).
+std::string remedy(const config::Config& config) {
+  const std::string& study = config.study_name;
+  return "run `bdd verify " + study + "` to list the problems, then `bdd download " + study
+         + " --repair` to fix them and download what is missing (or `bdd download " + study
+         + " --fresh` to download the study again)";
+}
+
 // Files must be exactly as the last commit left them: a shorter, longer or missing file means
 // someone edited or deleted it, and appending to it would build on data we cannot vouch for.
 Result<void>
@@ -118,8 +130,7 @@ check_files(const config::Config& config, const stdfs::path& dir, tracking::Stat
                                     + " bytes expected, " + std::to_string(size) + " found)"
                               : "missing";
     return Error(Errc::storage,
-                 "data file \"" + path.string() + "\" is " + what + "; run `bdd download "
-                     + config.study_name + " --fresh` to download the study again");
+                 "data file \"" + path.string() + "\" is " + what + "; " + remedy(config));
   }
   return ok();
 }
@@ -139,9 +150,7 @@ check_database(const config::Config& config, const stdfs::path& dir, tracking::S
   if (cursor.events_stored == 0 || stdfs::exists(path, ec)) {
     return ok();
   }
-  return Error(Errc::storage,
-               "data file \"" + path.string() + "\" is missing; run `bdd download "
-                   + config.study_name + " --fresh` to download the study again");
+  return Error(Errc::storage, "data file \"" + path.string() + "\" is missing; " + remedy(config));
 }
 
 // Undo the part of a commit that a crash cut short (see tracking::State).
@@ -207,7 +216,7 @@ public:
     }
     BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
     record.start_offset = m_cursor.offset;
-    if (record.type != "fresh") {
+    if (record.type != "fresh" && record.type != "repair") {
       record.type = m_cursor.offset == 0 && m_cursor.events_stored == 0 ? "full" : "incremental";
     }
     return ok();
@@ -224,6 +233,9 @@ public:
     record.remote_total = m_cursor.remote_total;
     // Also after a run that committed nothing: a crash may have cut the last metadata write.
     Result<void> described = committed ? write_metadata() : ok();
+    if (described && committed) {
+      described = write_manifest();
+    }
     if (!outcome) {
       return outcome;
     }
@@ -236,21 +248,7 @@ public:
 
 private:
   std::unique_ptr<api::PageStream> open_stream(std::uint64_t from) {
-    api::ClientOptions client;
-    client.base_url = m_config.base_url;
-    client.api_key = m_config.api_key;
-    client.study = m_config.study_name;
-    client.timeout = m_config.timeout;
-    client.max_retries = m_config.max_retries;
-    client.retry_delay = m_config.retry_delay;
-    client.verify_tls = m_config.verify_tls;
-    client.stop = m_options.stop;
-    api::StreamOptions stream;
-    stream.start_offset = from;
-    stream.page_size = static_cast<std::uint64_t>(m_config.page_size);
-    stream.concurrency = m_config.max_concurrent_requests;
-    stream.stop = m_options.stop;
-    return api::make_page_stream(stream, [client] { return api::make_client(client); });
+    return open_event_stream(m_config, from, m_options.stop);
   }
 
   Result<void> page_all(tracking::RunRecord& record) {
@@ -352,7 +350,7 @@ private:
       std::vector<tracking::FileRecord> files;
       files.reserve(before.size());
       for (const auto& extent : before) {
-        files.push_back({extent.relative_path, extent.size});
+        files.push_back({extent.relative_path, extent.size, {}, {}});
       }
       return m_state->begin_commit(files);
     };
@@ -371,7 +369,8 @@ private:
     }
     commit.new_ids = std::move(m_batch_order);
     for (const auto& extent : extents) {
-      commit.files.push_back({extent.relative_path, extent.size});
+      BDD_TRY_ASSIGN(auto file, hashed_file(extent));
+      commit.files.push_back(std::move(file));
     }
     BDD_TRY(m_state->finish_commit(commit));
     m_cursor = commit.cursor;
@@ -380,6 +379,18 @@ private:
     m_batch_received = 0;
     m_last_commit = Clock::now();
     return write_metadata();
+  }
+
+  // The manifest entry of a file the writer just committed: only its new bytes are read.
+  Result<tracking::FileRecord> hashed_file(const storage::FileExtent& extent) {
+    BDD_TRY_ASSIGN(auto previous, m_state->file(extent.relative_path));
+    BDD_TRY_ASSIGN(auto hash,
+                   tracking::extend_file_hash(m_work_dir / extent.relative_path,
+                                              previous ? previous->midstate : std::string(),
+                                              extent.size,
+                                              storage::rewritten_tail(m_config.format).size()));
+    return tracking::FileRecord{
+        extent.relative_path, extent.size, std::move(hash.sha256), std::move(hash.midstate)};
   }
 
   Result<void> write_metadata() {
@@ -395,6 +406,11 @@ private:
     metadata.newest_stored_timestamp = m_cursor.newest_stored;
     metadata.bdd_version = BDD_VERSION;
     return tracking::write_metadata(m_work_dir, metadata);
+  }
+
+  Result<void> write_manifest() {
+    BDD_TRY_ASSIGN(auto files, m_state->files());
+    return tracking::write_manifest(m_work_dir, files);
   }
 
   void warn(const std::string& message) {
@@ -439,9 +455,21 @@ Result<void> swap_in_fresh(const config::Config& config, const stdfs::path& fres
   return remove_tree(old_dir);
 }
 
+// Rebuild the state from the files (see repair_study) and say what was done to which file.
+Result<void> repair(const config::Config& config, const stdfs::path& study_dir) {
+  BDD_TRY_ASSIGN(auto notes, repair_study(config, study_dir));
+  for (const auto& note : notes) {
+    spdlog::warn("repair: {}", note);
+  }
+  return ok();
+}
+
 } // namespace
 
 Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options) {
+  if (options.fresh && options.repair) {
+    return Error(Errc::usage, "--fresh and --repair cannot be combined");
+  }
   BDD_TRY(fs::create_directories(config.data_directory));
   const StudyPaths paths = study_paths(config);
   BDD_TRY_ASSIGN(
@@ -460,12 +488,15 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
   tracking::RunRecord record;
   record.run_id = make_run_id();
   record.started_at = utc_now();
-  record.type = options.fresh ? "fresh" : "incremental";
+  record.type = options.fresh ? "fresh" : options.repair ? "repair" : "incremental";
   record.status = "running";
   record.bdd_version = BDD_VERSION;
 
   Run run(config, options, work_dir);
-  Result<void> outcome = run.prepare(record);
+  Result<void> outcome = options.repair ? repair(config, work_dir) : ok();
+  if (outcome) {
+    outcome = run.prepare(record);
+  }
   if (outcome) {
     BDD_TRY(tracking::save_run(study_dir, record));
     outcome = run.transfer(record);

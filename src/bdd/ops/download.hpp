@@ -26,6 +26,9 @@ struct DownloadProgress {
 
 struct DownloadOptions {
   bool fresh = false; // rebuild the study from scratch in a new folder, swapped in when complete
+  // Rebuild the state from what the data files hold (damaged files are cut back or set aside in
+  // .bdd/quarantine/), then scan the server from offset 0 to add what is missing. Not with fresh.
+  bool repair = false;
   std::function<void(const DownloadProgress&)> on_progress; // may be empty
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM: commit, record, stop
 };

@@ -3,6 +3,7 @@
 #include <bdd/storage/writer.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,10 +23,13 @@ public:
   // Serialise `event` into the batch for its leaf. Fails only after `close()`.
   Result<void> write(const model::Event& event) final;
 
-  // Journal every leaf of the batch, then append to each, fdatasync it, and fsync the parent of
-  // every directory or file it created. Checks first (before journaling) that each existing leaf
-  // ends with `required_ending()`, so a damaged file is reported and not appended to. On failure
-  // the batch stays queued (roll back, then commit again or close). Errc::storage names the file.
+  // Journal every leaf of the batch, then append to each and make it durable before returning:
+  // with few leaves, fdatasync each and fsync the parent of every directory or file created;
+  // with many (16 or more), one syncfs() of the study's file system (Linux) covers all of them.
+  // Checks first (before journaling) that each existing leaf ends with `required_ending()`
+  // (a leaf this writer committed and still of that size is trusted after a stat), so a damaged
+  // file is reported and not appended to. On failure the batch stays queued (roll back, then
+  // commit again or close). Errc::storage names the file.
   Result<std::vector<FileExtent>> commit(const JournalFn& journal) final;
 
   // Truncate the leaf to `extent.size` and write `file_tail()` back over its last bytes; size 0
@@ -61,15 +65,18 @@ protected:
 
 private:
   struct PendingLeaf {
-    std::string relative_path; // "<leaf dir>/events.<ext>", '/'-separated
-    std::string head;          // used only if the file turns out to be new
-    std::string body;
+    std::string relative_path;     // "<leaf dir>/events.<ext>", '/'-separated
+    std::string head;              // used only if the file turns out to be new
+    std::vector<std::string> body; // this commit's events, in chunks; never empty
   };
 
   WriterOptions m_options;
   std::string m_file_name;
   std::vector<PendingLeaf> m_pending;
   std::unordered_map<std::string, std::size_t> m_pending_index; // leaf dir -> m_pending slot
+  // Leaf -> size after this writer's last successful commit of it; cleared by a failed commit
+  // and by rollback(). Lets commit() skip re-reading the end of a leaf it wrote itself.
+  std::unordered_map<std::string, std::uint64_t> m_known_sizes;
   bool m_closed = false;
 };
 

@@ -4,19 +4,44 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <array>
+
 namespace bdd::tracking {
 
 namespace {
 
-// Bump when the schema changes, and add a migration step in `migrate`.
-constexpr int k_schema_version = 1;
+// Bump when the schema changes, and add a step to `k_migrations`.
+//  1: meta, ids, files(path, size), pending
+//  2: files gains sha256 and midstate (the manifest)
+constexpr int k_schema_version = 2;
 
-constexpr const char* k_schema = R"sql(
+// A new database is made at version 1 and migrated like an old one, so there is one path.
+constexpr const char* k_schema_v1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ids(id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
+
+// k_migrations[i] takes a database from version i + 1 to i + 2. Files of a v1 state have no
+// hash yet: the next commit that touches one hashes it from the start.
+constexpr std::array<const char*, k_schema_version - 1> k_migrations = {
+    "ALTER TABLE files ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE files ADD COLUMN midstate BLOB;",
+};
+
+void migrate(SQLite::Database& db, int version) {
+  SQLite::Transaction txn(db);
+  if (version == 0) {
+    db.exec(k_schema_v1);
+    version = 1;
+  }
+  for (; version < k_schema_version; ++version) {
+    db.exec(k_migrations[static_cast<std::size_t>(version - 1)]);
+  }
+  db.exec("PRAGMA user_version = " + std::to_string(k_schema_version));
+  txn.commit();
+}
 
 class SqliteState final : public State {
 public:
@@ -35,11 +60,12 @@ public:
         if (version > k_schema_version) {
           return Error(Errc::storage,
                        "\"" + path.string() + "\": schema version " + std::to_string(version)
-                           + " is newer than this bdd supports ("
-                           + std::to_string(k_schema_version) + "); upgrade bdd");
+                           + " is newer than this bdd supports (" + std::to_string(k_schema_version)
+                           + "); upgrade bdd");
         }
-        db.exec(k_schema);
-        db.exec("PRAGMA user_version = " + std::to_string(k_schema_version));
+        if (version < k_schema_version) {
+          migrate(db, version);
+        }
       }
       auto state = std::make_unique<SqliteState>(path);
       state->m_db.exec("PRAGMA synchronous=FULL");
@@ -75,8 +101,56 @@ public:
     });
   }
 
-  Result<std::vector<FileRecord>> pending() override { return read_files("pending"); }
-  Result<std::vector<FileRecord>> files() override { return read_files("files"); }
+  Result<std::vector<FileRecord>> pending() override {
+    return guarded([&] {
+      std::vector<FileRecord> out;
+      SQLite::Statement query(m_db, "SELECT path, size FROM pending ORDER BY path");
+      while (query.executeStep()) {
+        FileRecord record;
+        record.path = query.getColumn(0).getString();
+        record.size = static_cast<std::uint64_t>(query.getColumn(1).getInt64());
+        out.push_back(std::move(record));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<FileRecord>> files() override {
+    return guarded([&] {
+      std::vector<FileRecord> out;
+      SQLite::Statement query(m_db, "SELECT path, size, sha256, midstate FROM files ORDER BY path");
+      while (query.executeStep()) {
+        out.push_back(file_record(query));
+      }
+      return out;
+    });
+  }
+
+  Result<std::optional<FileRecord>> file(const std::string& path) override {
+    return guarded([&]() -> std::optional<FileRecord> {
+      SQLite::Statement query(m_db,
+                              "SELECT path, size, sha256, midstate FROM files WHERE path = ?");
+      query.bind(1, path);
+      if (!query.executeStep()) {
+        return std::nullopt;
+      }
+      return file_record(query);
+    });
+  }
+
+  Result<std::uint64_t> id_count() override {
+    return guarded([&] {
+      return static_cast<std::uint64_t>(m_db.execAndGet("SELECT count(*) FROM ids").getInt64());
+    });
+  }
+
+  Result<void> reset() override {
+    return guarded_void([&] {
+      SQLite::Transaction txn(m_db);
+      m_db.exec("DELETE FROM ids; DELETE FROM files; DELETE FROM pending; DELETE FROM meta;");
+      txn.commit();
+    });
+  }
 
   Result<void> begin_commit(const std::vector<FileRecord>& before) override {
     return guarded_void([&] {
@@ -102,10 +176,13 @@ public:
         insert_id.exec();
         insert_id.reset();
       }
-      SQLite::Statement upsert_file(m_db, "INSERT OR REPLACE INTO files(path, size) VALUES(?, ?)");
+      SQLite::Statement upsert_file(
+          m_db, "INSERT OR REPLACE INTO files(path, size, sha256, midstate) VALUES(?, ?, ?, ?)");
       for (const auto& file : record.files) {
         upsert_file.bind(1, file.path);
         upsert_file.bind(2, static_cast<int64_t>(file.size));
+        upsert_file.bind(3, file.sha256);
+        upsert_file.bind(4, file.midstate.data(), static_cast<int>(file.midstate.size()));
         upsert_file.exec();
         upsert_file.reset();
       }
@@ -143,16 +220,17 @@ public:
   }
 
 private:
-  Result<std::vector<FileRecord>> read_files(const std::string& table) {
-    return guarded([&] {
-      std::vector<FileRecord> out;
-      SQLite::Statement query(m_db, "SELECT path, size FROM " + table + " ORDER BY path");
-      while (query.executeStep()) {
-        out.push_back({query.getColumn(0).getString(),
-                       static_cast<std::uint64_t>(query.getColumn(1).getInt64())});
-      }
-      return out;
-    });
+  static FileRecord file_record(SQLite::Statement& query) {
+    FileRecord record;
+    record.path = query.getColumn(0).getString();
+    record.size = static_cast<std::uint64_t>(query.getColumn(1).getInt64());
+    record.sha256 = query.getColumn(2).getString();
+    const SQLite::Column midstate = query.getColumn(3);
+    if (!midstate.isNull()) {
+      record.midstate.assign(static_cast<const char*>(midstate.getBlob()),
+                             static_cast<std::size_t>(midstate.getBytes()));
+    }
+    return record;
   }
 
   // SQLiteCpp throws; this module's callers get values.

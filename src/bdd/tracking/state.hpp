@@ -11,26 +11,29 @@
 
 namespace bdd::tracking {
 
-// A data file's size as recorded in the state: relative path (with '/') and bytes.
+// A data file as recorded in the state: relative path (with '/'), bytes, and its manifest entry.
+// The rollback journal (`pending()`, `begin_commit()`) uses only `path` and `size`.
 struct FileRecord {
   std::string path;
   std::uint64_t size = 0;
+  std::string sha256;   // hex SHA-256 of the committed file; "" if not hashed (sqlite, schema v1)
+  std::string midstate; // `Sha256::export_state()` of the leading bytes no later commit changes
 };
 
 // Where the last commit left the study: enough to resume without re-downloading.
 struct Cursor {
-  std::uint64_t offset = 0;           // server list positions consumed so far
-  std::string last_id;                // id of the event at position offset-1 ("" if none)
-  std::uint64_t events_stored = 0;    // distinct events in the local files
+  std::uint64_t offset = 0;                  // server list positions consumed so far
+  std::string last_id;                       // id of the event at position offset-1 ("" if none)
+  std::uint64_t events_stored = 0;           // distinct events in the local files
   std::optional<std::uint64_t> remote_total; // the server's total at the last commit
-  std::string newest_stored;          // greatest stored_timestamp seen ("" if none)
+  std::string newest_stored;                 // greatest stored_timestamp seen ("" if none)
 };
 
 // What one commit adds to the state, applied in a single transaction.
 struct CommitRecord {
-  Cursor cursor;                       // the new cursor
-  std::vector<std::string> new_ids;    // ids of the events this commit stored
-  std::vector<FileRecord> files;       // every file the commit changed, with its new size
+  Cursor cursor;                    // the new cursor
+  std::vector<std::string> new_ids; // ids of the events this commit stored
+  std::vector<FileRecord> files;    // every file the commit changed: new size and hashes
 };
 
 // The durable per-study download state: `<study_dir>/.bdd/state.sqlite` (SQLite, schema version
@@ -57,12 +60,20 @@ public:
   virtual Result<void> clear_pending() = 0;
   // True if an event with `id` is stored.
   virtual Result<bool> contains(const std::string& id) = 0;
-  // Every data file with its committed size.
+  // Every data file with its committed size and hashes, sorted by path.
   virtual Result<std::vector<FileRecord>> files() = 0;
+  // The record of one data file; nullopt if the state has none.
+  virtual Result<std::optional<FileRecord>> file(const std::string& path) = 0;
+  // The number of stored ids.
+  virtual Result<std::uint64_t> id_count() = 0;
+  // Forget every id, file, the journal and the cursor, in one transaction: `bdd download
+  // --repair` then rebuilds them from what the files hold.
+  virtual Result<void> reset() = 0;
 };
 
-// Open (creating if needed) the state of the study stored in `study_dir`. Fails with
-// Errc::storage if the database cannot be opened or was written by a newer bdd.
+// Open (creating if needed) the state of the study stored in `study_dir`, migrating an older
+// schema. Fails with Errc::storage if the database cannot be opened or was written by a newer
+// bdd.
 Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir);
 
 // The state database's path inside `study_dir`.

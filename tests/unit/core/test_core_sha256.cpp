@@ -61,3 +61,32 @@ TEST_CASE("core::Sha256::finish_hex resets the hasher for the next message", "[c
   hasher.update("abc");
   CHECK(hasher.finish_hex() == bdd::sha256_hex("abc"));
 }
+
+TEST_CASE("core::Sha256::export_state resumes hashing where it stopped", "[core]") {
+  std::string message;
+  for (int i = 0; i < 300; ++i) {
+    message += static_cast<char>((i * 91) & 0xff);
+  }
+  const std::string expected = bdd::sha256_hex(message);
+  for (std::size_t split : {0U, 1U, 63U, 64U, 65U, 200U, 300U}) {
+    bdd::Sha256 first;
+    first.update(std::string_view(message).substr(0, split));
+    const std::string state = first.export_state();
+    bdd::Sha256 resumed;
+    REQUIRE(resumed.import_state(state));
+    CHECK(resumed.size() == split);
+    resumed.update(std::string_view(message).substr(split));
+    CHECK(resumed.finish_hex() == expected);
+  }
+}
+
+TEST_CASE("core::Sha256::import_state rejects what export_state cannot produce", "[core]") {
+  bdd::Sha256 hasher;
+  CHECK_FALSE(hasher.import_state(""));
+  CHECK_FALSE(hasher.import_state(std::string(39, 'x')));
+  bdd::Sha256 source;
+  source.update("abc");
+  std::string state = source.export_state();
+  CHECK_FALSE(hasher.import_state(state.substr(0, state.size() - 1))); // count says 3 buffered
+  CHECK(hasher.finish_hex() == bdd::sha256_hex(""));
+}

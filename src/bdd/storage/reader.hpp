@@ -1,0 +1,74 @@
+#pragma once
+
+#include <bdd/core/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bdd::storage {
+
+// One stored event as a reader sees it.
+struct StoredRecord {
+  std::string id;
+  std::uint64_t line = 0;       // 1-based line where it starts (text formats), rowid (sqlite)
+  std::string_view bytes;       // text formats: the record as written, without separator or
+                                // line end (see `TextLayout`); valid until the next `next()`
+  std::uint64_t end_offset = 0; // text formats: the file offset just past the record's line end
+};
+
+// How a leaf file of a text format is laid out: `head()` + the records joined by `separator` +
+// `end`. A writer appending to such a file produces the same bytes.
+struct TextLayout {
+  std::string_view separator;
+  std::string_view end;
+};
+
+// Reads the events of one data file in file order with flat memory (one record at a time), and
+// checks the file's structure as it goes: the format's head, every record, and the end.
+// Used from one thread.
+class EventReader {
+public:
+  virtual ~EventReader() = default;
+
+  // The next record, or nullopt after the last one once the file's end was checked. A file
+  // that is damaged (cannot be parsed, cut short, edited) fails with Errc::storage, the message
+  // saying what is wrong without the file name, and `error_line()` telling where; reading stops
+  // there.
+  virtual Result<std::optional<StoredRecord>> next() = 0;
+
+  // The line (text) or rowid (sqlite) of the last failure; 0 if it concerns the whole file.
+  virtual std::uint64_t error_line() const = 0;
+
+  // The bytes before the first record (JSON's document head, CSV's header), with their line
+  // end; empty for jsonl and sqlite. Valid after the first `next()`.
+  virtual const std::string& head() const = 0;
+};
+
+// A reader for the data file `path` of `format` ("json", "jsonl", "csv", "sqlite"). Fails with
+// Errc::storage naming the file if it cannot be opened, Errc::config for an unknown format.
+Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
+                                                 const std::filesystem::path& path);
+
+// The layout of a text format's leaf files; nullopt for sqlite.
+std::optional<TextLayout> text_layout(std::string_view format);
+
+// The bytes at the end of every leaf file that the next commit overwrites (JSON's "\n]}\n"):
+// they never enter a file's hash midstate. Empty for other formats.
+std::string_view rewritten_tail(std::string_view format);
+
+// The data files of a study stored in `format` under `study_dir`, relative and '/'-separated,
+// sorted: every `events.<format>` not inside a folder whose name starts with '.' (bdd's own
+// `.bdd/`). Fails with Errc::storage if a folder cannot be listed.
+Result<std::vector<std::string>> list_data_files(const std::filesystem::path& study_dir,
+                                                 std::string_view format);
+
+// The problems `PRAGMA integrity_check` finds in the SQLite database `path` (empty if none),
+// or one problem if it cannot be opened as a database.
+std::vector<std::string> sqlite_integrity_problems(const std::filesystem::path& path);
+
+} // namespace bdd::storage

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <bdd/core/result.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bdd::tracking {
+
+// Where an id was seen: a data file relative to the study folder and a line or record number
+// (0 when the place has none, e.g. the server).
+struct IdPlace {
+  std::string file;
+  std::uint64_t line = 0;
+};
+
+// A scratch set of ids kept in a temporary SQLite file rather than in memory, so that `bdd
+// verify` and `bdd download --repair` check studies of any size with flat memory. The file is
+// deleted when the index is destroyed. Not durable (no fsync): it only lives for one command.
+class IdIndex {
+public:
+  virtual ~IdIndex() = default;
+
+  // Add `id`, seen at `place`. Returns nullopt if it is new, else the place where it was first
+  // added (and keeps that one).
+  virtual Result<std::optional<IdPlace>> add(std::string_view id, const IdPlace& place) = 0;
+
+  // The number of ids added.
+  virtual Result<std::uint64_t> size() = 0;
+
+  // Compare with the ids table of the state database `state_db` (see `state_path`): how many
+  // stored ids were never added here, with the first `limit` of them in id order.
+  virtual Result<std::pair<std::uint64_t, std::vector<std::string>>>
+  not_added_from_state(const std::filesystem::path& state_db, std::size_t limit) = 0;
+
+  // How many ids added here the state database's ids table lacks, with the first `limit` of them
+  // and where they were seen.
+  virtual Result<std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>>>
+  missing_from_state(const std::filesystem::path& state_db, std::size_t limit) = 0;
+};
+
+// Create an empty index in the file `path` (replacing any leftover of a killed run). Fails with
+// Errc::storage naming the file.
+Result<std::unique_ptr<IdIndex>> make_id_index(const std::filesystem::path& path);
+
+} // namespace bdd::tracking

@@ -1,0 +1,220 @@
+// End-to-end: `bdd verify` proves a local copy complete and intact, names the file of every
+// kind of damage (cut short, appended to, deleted, a byte flipped in place), `bdd download`
+// refuses to build on a damaged copy and says how to repair it, and `bdd download --repair`
+// ends with exactly the server's events again. `--remote` compares with the server.
+
+#include <bdd/core/sha256.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <support/checks.hpp>
+#include <support/workspace.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using bdd::fake_api::Faults;
+using bdd::test::check_exact_copy;
+using bdd::test::contains;
+using bdd::test::read_text;
+using bdd::test::wait_until;
+using bdd::test::Workspace;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+
+constexpr int k_exit_storage = 8;
+constexpr int k_exit_verify_failed = 9;
+
+json layout(const std::string& format, const json& folders) {
+  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
+}
+
+std::string read_bytes(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const stdfs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+void check_verify_clean(const Workspace& ws, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"verify", Workspace::k_study};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto run = ws.bdd(args);
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK(contains(run.out, "verified " + std::to_string(ws.server_ids().size()) + " events"));
+  CHECK(contains(run.out, ": OK"));
+}
+
+// Every line of .bdd/manifest.sha256 is `<sha256>  <path>` of a data file as it is now.
+void check_manifest(const Workspace& ws) {
+  std::istringstream manifest(read_text(ws.study_dir() / ".bdd" / "manifest.sha256"));
+  std::size_t lines = 0;
+  for (std::string line; std::getline(manifest, line); ++lines) {
+    REQUIRE(line.size() > 66);
+    CHECK(line.substr(64, 2) == "  ");
+    CHECK(line.substr(0, 64) == bdd::sha256_hex(read_bytes(ws.study_dir() / line.substr(66))));
+  }
+  CHECK(lines == (ws.format() == "sqlite" ? 0 : ws.data_files().size()));
+}
+
+} // namespace
+
+TEST_CASE("verify::a fresh download verifies clean in every format, with a matching manifest",
+          "[e2e][verify]") {
+  const std::string format = GENERATE(as<std::string>{}, "json", "jsonl", "csv", "sqlite");
+  INFO(format);
+  Workspace ws(layout(format, json::array({"by_user_id"})));
+  ws.add_events(250, true);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  ws.add_events(120, true); // a second run appends: the hashes continue from the midstate
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  check_verify_clean(ws);
+  check_manifest(ws);
+  CHECK_FALSE(stdfs::exists(ws.study_dir() / ".bdd" / "verify-ids.sqlite"));
+
+  auto as_json = ws.bdd({"verify", Workspace::k_study, "--json"});
+  REQUIRE(as_json.exit_code == 0);
+  const json report = json::parse(as_json.out);
+  CHECK(report["study"] == Workspace::k_study);
+  CHECK(report["ok"] == true);
+  CHECK(report["events"] == 370);
+  CHECK(report["findings"] == json::array());
+}
+
+TEST_CASE("verify::damage is named, download refuses, and --repair restores the server's events",
+          "[e2e][verify][repair]") {
+  struct Damage {
+    const char* name;
+    const char* format;
+    bool size_changes; // download checks sizes only: a same-size edit is verify's to find
+  };
+  const Damage damage = GENERATE(Damage{"truncate a JSON file mid-event", "json", true},
+                                 Damage{"append garbage", "jsonl", true},
+                                 Damage{"cut a CSV row in half", "csv", true},
+                                 Damage{"delete a leaf file", "jsonl", true},
+                                 Damage{"flip a byte in the middle", "json", false},
+                                 Damage{"flip a byte in the middle", "csv", false});
+  INFO(damage.name << " (" << damage.format << ")");
+  Workspace ws(layout(damage.format, json::array({"by_user_id"})));
+  ws.add_events(300);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+
+  // The biggest leaf, so that its middle is inside an event.
+  stdfs::path victim = ws.data_files().front();
+  for (const auto& file : ws.data_files()) {
+    if (stdfs::file_size(file) > stdfs::file_size(victim)) {
+      victim = file;
+    }
+  }
+  const std::string relative = victim.lexically_relative(ws.study_dir()).generic_string();
+  std::string bytes = read_bytes(victim);
+  const std::string name = damage.name;
+  if (name == "truncate a JSON file mid-event" || name == "cut a CSV row in half") {
+    write_bytes(victim, bytes.substr(0, bytes.size() - 25));
+  } else if (name == "append garbage") {
+    write_bytes(victim, bytes + "{\"not\": \"an event\"\n");
+  } else if (name == "delete a leaf file") {
+    stdfs::remove(victim);
+  } else {
+    const std::size_t middle = bytes.size() / 2;
+    bytes[middle] = bytes[middle] == 'x' ? 'y' : 'x';
+    write_bytes(victim, bytes);
+  }
+
+  auto verify = ws.bdd({"verify", Workspace::k_study});
+  INFO("verify stdout: " << verify.out << "\nstderr: " << verify.err);
+  CHECK(verify.exit_code == k_exit_verify_failed);
+  CHECK(contains(verify.out, relative));
+  CHECK(contains(verify.out, "problem"));
+  CHECK(contains(verify.out, "--repair"));
+  if (!damage.size_changes) {
+    CHECK(contains(verify.out, "checksum: "));
+  }
+
+  ws.add_events(40);
+  if (damage.size_changes) {
+    auto refused = ws.bdd({"download", Workspace::k_study});
+    INFO("download stderr: " << refused.err);
+    CHECK(refused.exit_code == k_exit_storage);
+    CHECK(contains(refused.err, relative));
+    CHECK(contains(refused.err, "bdd verify " + std::string(Workspace::k_study)));
+    CHECK(contains(refused.err, "--repair"));
+    CHECK(contains(refused.err, "--fresh"));
+  }
+
+  auto repaired = ws.bdd({"download", Workspace::k_study, "--repair"});
+  INFO("repair stdout: " << repaired.out << "\nstderr: " << repaired.err);
+  REQUIRE(repaired.exit_code == 0);
+  check_exact_copy(ws);
+  check_verify_clean(ws);
+  CHECK(ws.history().back()["type"] == "repair");
+  if (name != "delete a leaf file") {
+    CHECK(stdfs::exists(ws.study_dir() / ".bdd" / "quarantine"));
+  }
+}
+
+TEST_CASE("verify::--remote checks every server id and reports deletions without failing",
+          "[e2e][verify][remote]") {
+  Workspace ws(layout("sqlite", json::array()));
+  ws.add_events(300);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  check_verify_clean(ws, {"--remote"});
+
+  SECTION("events deleted on the server are a warning") {
+    ws.server().remove(Workspace::k_study, 10, 3);
+    auto run = ws.bdd({"verify", Workspace::k_study, "--remote", "--json"});
+    INFO("stdout: " << run.out << "\nstderr: " << run.err);
+    CHECK(run.exit_code == 0);
+    const json report = json::parse(run.out);
+    CHECK(report["ok"] == true);
+    std::size_t deleted = 0;
+    for (const auto& finding : report["findings"]) {
+      deleted += finding["kind"] == "deleted_on_server" ? 1 : 0;
+      CHECK(finding["error"] == false);
+    }
+    CHECK(deleted == 3);
+  }
+  SECTION("events not downloaded yet fail") {
+    ws.add_events(5);
+    auto run = ws.bdd({"verify", Workspace::k_study, "--remote"});
+    INFO("stdout: " << run.out << "\nstderr: " << run.err);
+    CHECK(run.exit_code == k_exit_verify_failed);
+    CHECK(contains(run.out, "not_downloaded: "));
+  }
+}
+
+TEST_CASE("verify::a download killed at a random instant verifies clean after the rerun",
+          "[e2e][verify][interrupt]") {
+  json config = layout("json", json::array({"by_user_id", "by_date"}));
+  config["download"] = {{"default_page_size", 50}, {"max_concurrent_requests", 1}};
+  Workspace ws(config);
+  ws.add_events(1500);
+  Faults slow;
+  slow.latency_ms = 40;
+  ws.server().set_faults(slow);
+  for (int delay_ms : {150, 900}) {
+    auto process = ws.start_bdd({"download", Workspace::k_study});
+    wait_until(
+        [&] { return stdfs::exists(ws.study_dir() / ".metadata.json") || !process->running(); },
+        std::chrono::seconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (process->running()) {
+      process->send_signal(SIGKILL);
+    }
+    REQUIRE(process->wait(std::chrono::seconds(60)));
+  }
+  ws.server().set_faults({});
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  check_exact_copy(ws);
+  check_verify_clean(ws);
+}

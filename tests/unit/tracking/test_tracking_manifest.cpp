@@ -1,0 +1,153 @@
+// The manifest: incremental SHA-256 of appended files equals the hash of the whole file, across
+// commits, including JSON's rewritten tail; and the schema migration from version 1.
+#include <bdd/core/sha256.hpp>
+#include <bdd/tracking/id_index.hpp>
+#include <bdd/tracking/manifest.hpp>
+#include <bdd/tracking/state.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+// A private directory, removed afterwards.
+class ScratchDir {
+public:
+  ScratchDir() {
+    std::random_device random;
+    m_path = stdfs::temp_directory_path() / ("bdd-tracking-" + std::to_string(random()));
+    stdfs::create_directories(m_path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    stdfs::remove_all(m_path, ec);
+  }
+  const stdfs::path& path() const { return m_path; }
+
+private:
+  stdfs::path m_path;
+};
+
+std::string read_bytes(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+TEST_CASE("tracking::extend_file_hash equals the file's SHA-256 after every append", "[tracking]") {
+  const std::string tail = GENERATE(as<std::string>{}, "", "\n]}\n");
+  INFO("tail size " << tail.size());
+  ScratchDir dir;
+  const stdfs::path path = dir.path() / "events.x";
+  std::string content = "head";
+  std::string midstate;
+  for (int commit = 0; commit < 6; ++commit) {
+    // Like the JSON writer: the tail is overwritten by the next commit's bytes.
+    std::string body(static_cast<std::size_t>(commit * 37 + 1), static_cast<char>('a' + commit));
+    content += body;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << content << tail;
+    const auto size = content.size() + tail.size();
+    auto hash = bdd::tracking::extend_file_hash(path, midstate, size, tail.size());
+    REQUIRE(hash);
+    CHECK(hash->sha256 == bdd::sha256_hex(read_bytes(path)));
+    bdd::Sha256 resumed;
+    REQUIRE(resumed.import_state(hash->midstate));
+    CHECK(resumed.size() == content.size()); // the midstate never covers the tail
+    midstate = hash->midstate;
+  }
+  auto prefix = bdd::tracking::hash_file_prefix(path, 4);
+  REQUIRE(prefix);
+  CHECK(*prefix == bdd::sha256_hex("head"));
+}
+
+TEST_CASE("tracking::write_manifest writes sha256sum lines for hashed files", "[tracking]") {
+  ScratchDir dir;
+  bdd::tracking::FileRecord hashed{"a/events.json", 3, std::string(64, 'f'), ""};
+  bdd::tracking::FileRecord unhashed{"events.sqlite", 0, "", ""};
+  stdfs::create_directories(dir.path() / ".bdd");
+  REQUIRE(bdd::tracking::write_manifest(dir.path(), {hashed, unhashed}));
+  CHECK(read_bytes(bdd::tracking::manifest_path(dir.path()))
+        == std::string(64, 'f') + "  a/events.json\n");
+}
+
+TEST_CASE("tracking::open_state migrates a version 1 state and keeps its data", "[tracking]") {
+  ScratchDir dir;
+  stdfs::create_directories(dir.path() / ".bdd");
+  {
+    SQLite::Database db(bdd::tracking::state_path(dir.path()).string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE ids(id TEXT PRIMARY KEY) WITHOUT ROWID;"
+            "CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+            "INSERT INTO ids VALUES('a'),('b'); INSERT INTO files VALUES('events.jsonl', 10);"
+            "INSERT INTO meta VALUES('events_stored', '2'); PRAGMA user_version = 1;");
+  }
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  auto files = (*state)->files();
+  REQUIRE(files);
+  REQUIRE(files->size() == 1);
+  CHECK(files->front().size == 10);
+  CHECK(files->front().sha256.empty());
+  CHECK((*state)->id_count().value() == 2);
+
+  bdd::tracking::CommitRecord commit;
+  commit.cursor.events_stored = 3;
+  commit.new_ids = {"c"};
+  commit.files = {{"events.jsonl", 20, "abc", std::string("\x01\x00\x02", 3)}};
+  REQUIRE((*state)->finish_commit(commit));
+  auto file = (*state)->file("events.jsonl");
+  REQUIRE(file);
+  REQUIRE(*file);
+  CHECK((*file)->sha256 == "abc");
+  CHECK((*file)->midstate == std::string("\x01\x00\x02", 3));
+  CHECK((*state)->id_count().value() == 3);
+  REQUIRE((*state)->reset());
+  CHECK((*state)->id_count().value() == 0);
+  CHECK((*state)->files()->empty());
+}
+
+TEST_CASE("tracking::IdIndex reports the first place of a duplicate and compares with the state",
+          "[tracking]") {
+  ScratchDir dir;
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  bdd::tracking::CommitRecord commit;
+  commit.new_ids = {"a", "b", "lost"};
+  REQUIRE((*state)->finish_commit(commit));
+
+  const auto index_path = dir.path() / ".bdd" / "index.sqlite";
+  {
+    auto index = bdd::tracking::make_id_index(index_path);
+    REQUIRE(index);
+    CHECK_FALSE((*index)->add("a", {"x/events.csv", 2}).value());
+    CHECK_FALSE((*index)->add("b", {"x/events.csv", 3}).value());
+    CHECK_FALSE((*index)->add("extra", {"y/events.csv", 2}).value());
+    auto again = (*index)->add("a", {"y/events.csv", 3});
+    REQUIRE(again);
+    REQUIRE(*again);
+    CHECK((*again)->file == "x/events.csv");
+    CHECK((*again)->line == 2);
+    CHECK((*index)->size().value() == 3);
+
+    const auto state_db = bdd::tracking::state_path(dir.path());
+    auto lost = (*index)->not_added_from_state(state_db, 10);
+    REQUIRE(lost);
+    CHECK(lost->first == 1);
+    CHECK(lost->second == std::vector<std::string>{"lost"});
+    auto unknown = (*index)->missing_from_state(state_db, 10);
+    REQUIRE(unknown);
+    CHECK(unknown->first == 1);
+    CHECK(unknown->second.front().first == "extra");
+  }
+  CHECK_FALSE(stdfs::exists(index_path));
+}
