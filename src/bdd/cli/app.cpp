@@ -4,6 +4,8 @@
 #include "exit_codes.hpp"
 #include "logging.hpp"
 
+#include <bdd/core/environment.hpp>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -14,8 +16,6 @@
 #include <cstring>
 #include <iostream>
 #include <vector>
-
-extern char** environ;
 
 namespace bdd::cli {
 
@@ -42,18 +42,6 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-}
-
-std::map<std::string, std::string> process_environment() {
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    const char* equals = std::strchr(*entry, '=');
-    if (equals) {
-      environment.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)),
-                          std::string(equals + 1));
-    }
-  }
-  return environment;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -1,12 +1,9 @@
 // The public API (include/bdd/bdd.hpp) on top of config:: and ops::.
 #include <bdd/bdd.hpp>
 #include <bdd/config/config.hpp>
+#include <bdd/core/environment.hpp>
 #include <bdd/ops/download.hpp>
 #include <bdd/ops/study.hpp>
-
-#include <cstring>
-
-extern char** environ;
 
 namespace bdd {
 
@@ -54,17 +51,6 @@ Result<config::Config> resolve(const std::filesystem::path& work_dir,
   sources.environment = std::move(environment);
   BDD_TRY(config::load_dotenv(work_dir, sources.environment));
   return config::resolve(study, sources, require_key);
-}
-
-std::map<std::string, std::string> process_environment() {
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    if (const char* equals = std::strchr(*entry, '=')) {
-      environment.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)),
-                          std::string(equals + 1));
-    }
-  }
-  return environment;
 }
 
 } // namespace
