@@ -8,34 +8,6 @@ namespace bdd::cli {
 
 using json = nlohmann::ordered_json;
 
-std::string errc_name(Errc code) {
-  switch (code) {
-  case Errc::usage:
-    return "usage";
-  case Errc::config:
-    return "config";
-  case Errc::auth:
-    return "auth";
-  case Errc::not_found:
-    return "not_found";
-  case Errc::bad_request:
-    return "bad_request";
-  case Errc::network:
-    return "network";
-  case Errc::protocol:
-    return "protocol";
-  case Errc::storage:
-    return "storage";
-  case Errc::interrupted:
-    return "interrupted";
-  case Errc::locked:
-    return "locked";
-  case Errc::internal:
-    return "internal";
-  }
-  return "internal";
-}
-
 json or_null(const std::optional<std::uint64_t>& value) {
   return value ? json(*value) : json(nullptr);
 }

@@ -13,10 +13,6 @@
 // "Scripting"): add fields, never rename or remove them.
 namespace bdd::cli {
 
-// The stable name of an error kind in JSON: "usage", "config", "auth", "not_found",
-// "bad_request", "network", "protocol", "storage", "interrupted", "locked" or "internal".
-std::string errc_name(Errc code);
-
 // A history record with the field names of `.download_history.json` (absent values are null).
 nlohmann::ordered_json run_json(const tracking::RunRecord& run);
 

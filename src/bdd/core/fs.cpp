@@ -1,35 +1,14 @@
 #include "fs.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace bdd::fs {
 
 namespace {
-
-// Close-on-scope file descriptor.
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
-private:
-  int m_fd;
-};
 
 Result<void> write_all(int fd, std::string_view data, const stdfs::path& path) {
   while (!data.empty()) {
@@ -46,6 +25,17 @@ Result<void> write_all(int fd, std::string_view data, const stdfs::path& path) {
 }
 
 } // namespace
+
+UniqueFd::~UniqueFd() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+bool UniqueFd::close() {
+  const int fd = release();
+  return ::close(fd) == 0;
+}
 
 std::string describe_errno(std::string_view action, const stdfs::path& path, int err) {
   std::string text(action);
@@ -69,7 +59,7 @@ Result<void> write_file_atomic(const stdfs::path& path, std::string_view content
   stdfs::path tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) {
       return Error(Errc::storage, describe_errno("cannot create", tmp, errno));
     }
@@ -97,7 +87,7 @@ Result<void> write_file_atomic(const stdfs::path& path, std::string_view content
 }
 
 Result<std::string> read_file(const stdfs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return Error(Errc::storage, describe_errno("cannot open", path, errno));
   }
@@ -129,7 +119,7 @@ Result<void> create_directories(const stdfs::path& dir) {
 }
 
 Result<void> sync_directory(const stdfs::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {
     return Error(Errc::storage, describe_errno("cannot open directory", dir, errno));
   }
@@ -140,7 +130,7 @@ Result<void> sync_directory(const stdfs::path& dir) {
 }
 
 Result<void> truncate_file(const stdfs::path& path, std::uint64_t size) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return Error(Errc::storage, describe_errno("cannot open", path, errno));
   }

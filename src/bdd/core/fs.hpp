@@ -11,6 +11,28 @@ namespace bdd::fs {
 
 namespace stdfs = std::filesystem;
 
+// A file descriptor closed when the object dies. `close()` reports the error a deferred write
+// may surface there; `release()` gives up ownership.
+class UniqueFd {
+public:
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return m_fd; }
+  int release() {
+    int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+  // Close now; false (errno set) if close() failed.
+  bool close();
+
+private:
+  int m_fd;
+};
+
 // Replace `path` with `content` atomically and durably: write a sibling temporary file, fsync it,
 // rename it over `path`, fsync the directory. Readers see the old or the new content, never a mix.
 // Fails with Errc::storage naming the file (and ENOSPC/EACCES in words).

@@ -24,6 +24,36 @@ enum class Errc {
   internal,    // a bug in bdd
 };
 
+// The lower-case name of `code` ("usage", "not_found", ...), as scripts see it in --json output
+// and in the public API.
+constexpr const char* errc_name(Errc code) {
+  switch (code) {
+  case Errc::usage:
+    return "usage";
+  case Errc::config:
+    return "config";
+  case Errc::auth:
+    return "auth";
+  case Errc::not_found:
+    return "not_found";
+  case Errc::bad_request:
+    return "bad_request";
+  case Errc::network:
+    return "network";
+  case Errc::protocol:
+    return "protocol";
+  case Errc::storage:
+    return "storage";
+  case Errc::interrupted:
+    return "interrupted";
+  case Errc::locked:
+    return "locked";
+  case Errc::internal:
+    return "internal";
+  }
+  return "internal";
+}
+
 // A failure phrased for the user: lower case, the subject quoted, no trailing period. The CLI
 // prints it once as "bdd: error: <message>". It never contains a secret.
 struct Error {

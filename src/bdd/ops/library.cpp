@@ -9,36 +9,8 @@ namespace bdd {
 
 namespace {
 
-std::string kind_name(Errc code) {
-  switch (code) {
-  case Errc::usage:
-    return "usage";
-  case Errc::config:
-    return "config";
-  case Errc::auth:
-    return "auth";
-  case Errc::not_found:
-    return "not_found";
-  case Errc::bad_request:
-    return "bad_request";
-  case Errc::network:
-    return "network";
-  case Errc::protocol:
-    return "protocol";
-  case Errc::storage:
-    return "storage";
-  case Errc::interrupted:
-    return "interrupted";
-  case Errc::locked:
-    return "locked";
-  case Errc::internal:
-    return "internal";
-  }
-  return "internal";
-}
-
 Outcome failure(const Error& error) {
-  return {false, kind_name(error.code), error.message};
+  return {false, errc_name(error.code), error.message};
 }
 
 Result<config::Config> resolve(const std::filesystem::path& work_dir,

@@ -26,28 +26,6 @@ constexpr std::size_t k_sync_whole_fs_leaves = 16;
 // A leaf's queued bytes grow in chunks of about this size.
 constexpr std::size_t k_chunk_bytes = std::size_t{256} << 10;
 
-// Close-on-scope file descriptor; `close()` reports the error a deferred write may surface.
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-  bool close() {
-    const int fd = m_fd;
-    m_fd = -1;
-    return ::close(fd) == 0;
-  }
-
-private:
-  int m_fd;
-};
-
 Error storage_error(std::string_view action, const stdfs::path& path, int err) {
   return {Errc::storage, fs::describe_errno(action, path, err)};
 }
@@ -96,7 +74,7 @@ pread_exact(int fd, std::uint64_t offset, std::size_t size, const stdfs::path& p
 // The size of an existing leaf (0 if it does not exist), after checking that it ends like a
 // complete file of this format: appending to a cut-off or edited file would corrupt it further.
 Result<std::uint64_t> inspect_leaf(const stdfs::path& path, std::string_view required_ending) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
       return std::uint64_t{0};
@@ -240,7 +218,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal)
   // (new entries and directories included) in one flush instead of one per file. The directory
   // is opened before the first write so that syncfs() reports any writeback error since then.
   m_known_sizes.clear(); // until this commit succeeds, trust no remembered size
-  std::optional<Fd> study_fd;
+  std::optional<fs::UniqueFd> study_fd;
   if (m_pending.size() >= k_sync_whole_fs_leaves) {
     study_fd.emplace(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (study_fd->get() < 0) {
@@ -266,7 +244,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal)
       }
     }
 
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (fd.get() < 0) {
       return storage_error(is_new ? "cannot create" : "cannot open", path, errno);
     }
@@ -360,7 +338,7 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                  "cannot roll back \"" + path.string() + "\" to " + std::to_string(extent.size)
                      + " bytes: too short for a complete file");
   }
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     return storage_error("cannot open", path, errno);
   }
