@@ -24,6 +24,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 
@@ -583,7 +584,8 @@ def render(result, fresh, transport, updates, concurrency, small, large):
         f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['ram_gib']} GiB RAM, Linux {m['kernel']}. "
         f"1-minute load average: {m['load_average']} at the start, {during['mean']} on average "
         f"and {during['max']} at most during the runs (the benchmark itself accounts for 1 "
-        f"to 2).  ",
+        f"to 2).",
+        "",
         f"{b['version']} (git {b['commit']}{changes}), Release build, against `bdd-demo-server` "
         f"on 127.0.0.1 with no added latency: pages of {PAGE_SIZE}, {CONCURRENCY} requests in "
         f"flight, generated events of both shapes ({bytes_per_event:.0f} API bytes each). Medians "
@@ -670,6 +672,10 @@ def render(result, fresh, transport, updates, concurrency, small, large):
     lines += [f"- note: {note}" for note in result["notes"]]
     lines += [f"- FAILED RUN (left out of the medians): {f}" for f in result["failures"]]
     lines += ["", f"Whole benchmark: {result['elapsed_s'] / 60:.1f} min."]
+    # Prose wrapped at 100 columns like the rest of README.md; table rows stay whole.
+    lines = [line if line.startswith("|") else textwrap.fill(line, 100, break_long_words=False,
+                                                              break_on_hyphens=False)
+             for line in lines]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
-          libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev curl time)
+          libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev curl time python3)
 
 missing=()
 for package in "${packages[@]}"; do
