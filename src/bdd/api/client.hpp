@@ -94,6 +94,10 @@ struct StreamOptions {
   // Usually the same flag as ClientOptions::stop. When it becomes true, `next` fails promptly with
   // Errc::interrupted even if a Client does not notice. May be null.
   const std::atomic<bool>* stop = nullptr;
+  // Run on every event of a page on the thread that fetched it, before the page is handed out:
+  // per-event work that needs no order (the writer's formatting) then spreads over the fetching
+  // threads instead of queueing on the consumer's. Must be thread-safe. May be empty.
+  std::function<void(model::Event&)> prepare_event;
 };
 
 // Creates the stream and starts fetching at once. `make` builds one Client per connection (tests

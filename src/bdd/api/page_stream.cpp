@@ -41,6 +41,7 @@ public:
         m_concurrency(
             static_cast<std::size_t>(std::clamp(options.concurrency, 1, k_max_concurrency))),
         m_stop(options.stop),
+        m_prepare_event(options.prepare_event),
         m_next_needed(options.start_offset) {
     for (std::size_t i = 0; i < m_concurrency; ++i) {
       auto client = make ? make() : nullptr;
@@ -136,6 +137,11 @@ private:
       const auto in_flight = m_in_flight.insert(offset);
       lock.unlock();
       auto result = client.fetch_page(offset, m_page_size);
+      if (result && m_prepare_event) {
+        for (model::Event& event : result->events) {
+          m_prepare_event(event);
+        }
+      }
       lock.lock();
       m_in_flight.erase(in_flight);
       if (m_shutdown) {
@@ -327,6 +333,7 @@ private:
   const std::uint64_t m_page_size;
   const std::size_t m_concurrency;
   const std::atomic<bool>* m_stop;
+  const std::function<void(model::Event&)> m_prepare_event;
   std::vector<std::unique_ptr<Client>> m_clients;
   std::vector<std::thread> m_workers;
 

@@ -1,7 +1,14 @@
 #include "sha256.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define BDD_SHA256_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 namespace bdd {
 
@@ -28,15 +35,8 @@ constexpr std::uint32_t rotr(std::uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
 }
 
-} // namespace
-
-void Sha256::reset() {
-  m_state = k_initial_state;
-  m_block_used = 0;
-  m_total_bytes = 0;
-}
-
-void Sha256::compress(const std::uint8_t* block) {
+// The portable compression function, for one 64-byte block.
+void compress_portable(std::array<std::uint32_t, 8>& state, const std::uint8_t* block) {
   std::array<std::uint32_t, 64> w{};
   for (std::size_t i = 0; i < 16; ++i) {
     w[i] = (std::uint32_t{block[4 * i]} << 24) | (std::uint32_t{block[4 * i + 1]} << 16)
@@ -48,14 +48,14 @@ void Sha256::compress(const std::uint8_t* block) {
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
 
-  std::uint32_t a = m_state[0];
-  std::uint32_t b = m_state[1];
-  std::uint32_t c = m_state[2];
-  std::uint32_t d = m_state[3];
-  std::uint32_t e = m_state[4];
-  std::uint32_t f = m_state[5];
-  std::uint32_t g = m_state[6];
-  std::uint32_t h = m_state[7];
+  std::uint32_t a = state[0];
+  std::uint32_t b = state[1];
+  std::uint32_t c = state[2];
+  std::uint32_t d = state[3];
+  std::uint32_t e = state[4];
+  std::uint32_t f = state[5];
+  std::uint32_t g = state[6];
+  std::uint32_t h = state[7];
   for (std::size_t i = 0; i < 64; ++i) {
     std::uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
     std::uint32_t choice = (e & f) ^ (~e & g);
@@ -72,14 +72,117 @@ void Sha256::compress(const std::uint8_t* block) {
     b = a;
     a = t1 + t2;
   }
-  m_state[0] += a;
-  m_state[1] += b;
-  m_state[2] += c;
-  m_state[3] += d;
-  m_state[4] += e;
-  m_state[5] += f;
-  m_state[6] += g;
-  m_state[7] += h;
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
+}
+
+#ifdef BDD_SHA256_X86
+// The same compression with the SHA extensions (two rounds per instruction), several times
+// faster than the portable code: the manifest hashes every byte bdd stores.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(
+    std::array<std::uint32_t, 8>& state, const std::uint8_t* blocks, std::size_t count) {
+  // The instructions keep the state as ABEF and CDGH (A in the highest lane).
+  __m128i abcd = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data()));
+  __m128i efgh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data() + 4));
+  const __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);
+  const __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1B);
+  __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);
+  __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xF0);
+  // Message words are big endian.
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+
+  for (; count > 0; --count, blocks += 64) {
+    const __m128i saved_abef = abef;
+    const __m128i saved_cdgh = cdgh;
+    // w[i % 4] holds message words 4i .. 4i+3 of group i.
+    __m128i w[4];
+#pragma GCC unroll 16
+    for (int group = 0; group < 16; ++group) {
+      __m128i& words = w[group % 4];
+      if (group < 4) {
+        words = _mm_shuffle_epi8(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks + 16 * group)), byte_swap);
+      } else {
+        // W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time.
+        const __m128i& previous = w[(group + 3) % 4];
+        const __m128i sevens = _mm_alignr_epi8(previous, w[(group + 2) % 4], 4);
+        words = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(words, w[(group + 1) % 4]), sevens), previous);
+      }
+      __m128i schedule = _mm_add_epi32(
+          words, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&k_round_constants[4 * group])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, schedule);
+      schedule = _mm_shuffle_epi32(schedule, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, schedule);
+    }
+    abef = _mm_add_epi32(abef, saved_abef);
+    cdgh = _mm_add_epi32(cdgh, saved_cdgh);
+  }
+
+  const __m128i abef_reversed = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i ghcd = _mm_shuffle_epi32(cdgh, 0xB1);
+  abcd = _mm_blend_epi16(abef_reversed, ghcd, 0xF0);
+  efgh = _mm_alignr_epi8(ghcd, abef_reversed, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data()), abcd);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data() + 4), efgh);
+}
+
+bool cpu_has_sha_ni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) {
+    return false;
+  }
+  const bool ssse3 = (ecx & (1U << 9)) != 0;
+  const bool sse41 = (ecx & (1U << 19)) != 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) {
+    return false;
+  }
+  const bool sha = (ebx & (1U << 29)) != 0;
+  return ssse3 && sse41 && sha;
+}
+#endif
+
+} // namespace
+
+void Sha256::reset() {
+  m_state = k_initial_state;
+  m_block_used = 0;
+  m_total_bytes = 0;
+}
+
+namespace {
+#ifdef BDD_SHA256_X86
+std::atomic<bool> g_use_sha_ni{cpu_has_sha_ni()};
+#endif
+} // namespace
+
+bool Sha256::use_cpu_extensions(bool enable) {
+#ifdef BDD_SHA256_X86
+  const bool possible = enable && cpu_has_sha_ni();
+  g_use_sha_ni.store(possible, std::memory_order_relaxed);
+  return possible;
+#else
+  (void)enable;
+  return false;
+#endif
+}
+
+void Sha256::compress(const std::uint8_t* blocks, std::size_t count) {
+#ifdef BDD_SHA256_X86
+  if (g_use_sha_ni.load(std::memory_order_relaxed)) {
+    compress_sha_ni(m_state, blocks, count);
+    return;
+  }
+#endif
+  for (; count > 0; --count, blocks += 64) {
+    compress_portable(m_state, blocks);
+  }
 }
 
 void Sha256::update(std::string_view data) {
@@ -98,13 +201,14 @@ void Sha256::update(std::string_view data) {
     if (m_block_used < m_block.size()) {
       return;
     }
-    compress(m_block.data());
+    compress(m_block.data(), 1);
     m_block_used = 0;
   }
-  while (size >= m_block.size()) {
-    compress(bytes);
-    bytes += m_block.size();
-    size -= m_block.size();
+  const std::size_t whole_blocks = size / m_block.size();
+  if (whole_blocks > 0) {
+    compress(bytes, whole_blocks);
+    bytes += whole_blocks * m_block.size();
+    size -= whole_blocks * m_block.size();
   }
   if (size > 0) {
     std::memcpy(m_block.data(), bytes, size);
@@ -119,14 +223,14 @@ std::array<std::uint8_t, 32> Sha256::finish() {
   m_block[m_block_used++] = 0x80;
   if (m_block_used > 56) {
     std::memset(m_block.data() + m_block_used, 0, m_block.size() - m_block_used);
-    compress(m_block.data());
+    compress(m_block.data(), 1);
     m_block_used = 0;
   }
   std::memset(m_block.data() + m_block_used, 0, 56 - m_block_used);
   for (std::size_t i = 0; i < 8; ++i) {
     m_block[56 + i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
   }
-  compress(m_block.data());
+  compress(m_block.data(), 1);
 
   std::array<std::uint8_t, 32> digest{};
   for (std::size_t i = 0; i < 8; ++i) {

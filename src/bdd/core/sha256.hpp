@@ -36,9 +36,15 @@ public:
   // is not such a string.
   bool import_state(std::string_view state);
 
+  // Whether blocks are hashed with the CPU's SHA extensions when it has them (the default) or
+  // with portable code; returns whether the extensions are now in use. For tests, which check
+  // that both give the same digests.
+  static bool use_cpu_extensions(bool enable);
+
 private:
   void reset();
-  void compress(const std::uint8_t* block);
+  // Hash `count` whole 64-byte blocks into the chaining values.
+  void compress(const std::uint8_t* blocks, std::size_t count);
 
   std::array<std::uint32_t, 8> m_state{};
   std::array<std::uint8_t, 64> m_block{};

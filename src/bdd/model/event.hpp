@@ -19,6 +19,14 @@ struct Event {
   std::optional<std::string> stored_timestamp;
   std::optional<std::string> page_url;
   std::string raw; // the raw API event as compact JSON text (the research record)
+
+  // What the destination writer computed ahead from the fields above (storage::Writer::prepare),
+  // on the thread that fetched the event; empty until then. Not part of the record.
+  struct Prepared {
+    std::string leaf;  // the leaf directory, '/'-separated
+    std::string bytes; // the event in the writer's format
+  };
+  std::optional<Prepared> prepared;
 };
 
 // Derive an `Event` from one element of a page's `events` array, given as compact JSON text

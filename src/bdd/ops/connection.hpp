@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace bdd::ops {
@@ -14,8 +15,11 @@ api::ClientOptions client_options(const config::Config& config,
                                   const std::atomic<bool>* stop = nullptr);
 
 // The study's events in server order from `from`, with the config's page size and concurrency.
-std::unique_ptr<api::PageStream> open_event_stream(const config::Config& config,
-                                                   std::uint64_t from,
-                                                   const std::atomic<bool>* stop = nullptr);
+// `prepare_event` runs on each event on the fetching threads (see api::StreamOptions).
+std::unique_ptr<api::PageStream>
+open_event_stream(const config::Config& config,
+                  std::uint64_t from,
+                  const std::atomic<bool>* stop = nullptr,
+                  std::function<void(model::Event&)> prepare_event = {});
 
 } // namespace bdd::ops

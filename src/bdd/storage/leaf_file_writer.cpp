@@ -155,12 +155,24 @@ LeafFileWriter::LeafFileWriter(WriterOptions options, std::string_view extension
     : m_options(std::move(options)),
       m_file_name("events." + std::string(extension)) {}
 
+void LeafFileWriter::prepare(model::Event& event) const {
+  model::Event::Prepared prepared;
+  if (!m_options.folder_structure.empty()) {
+    prepared.leaf = leaf_directory_string(event, m_options.folder_structure);
+  }
+  prepared.bytes.reserve(event.raw.size() + event.raw.size() / 4 + 128);
+  append_event(prepared.bytes, event);
+  event.prepared = std::move(prepared);
+}
+
 Result<void> LeafFileWriter::write(const model::Event& event) {
   if (m_closed) {
     return Error(Errc::internal, "storage writer used after close");
   }
   std::string leaf_dir;
-  if (!m_options.folder_structure.empty()) {
+  if (event.prepared) {
+    leaf_dir = event.prepared->leaf;
+  } else if (!m_options.folder_structure.empty()) {
     leaf_dir = leaf_directory_string(event, m_options.folder_structure);
   }
   auto [slot, inserted] = m_pending_index.try_emplace(std::move(leaf_dir), m_pending.size());
@@ -178,7 +190,11 @@ Result<void> LeafFileWriter::write(const model::Event& event) {
       body.back().reserve(k_chunk_bytes + k_chunk_bytes / 8);
     }
   }
-  append_event(body.back(), event);
+  if (event.prepared) {
+    body.back() += event.prepared->bytes;
+  } else {
+    append_event(body.back(), event);
+  }
   return ok();
 }
 

@@ -20,7 +20,10 @@ namespace bdd::storage {
 // `file_tail().size()` bytes before it, which `rollback()` writes back.
 class LeafFileWriter : public Writer {
 public:
-  // Serialise `event` into the batch for its leaf. Fails only after `close()`.
+  void prepare(model::Event& event) const final;
+
+  // Serialise `event` into the batch for its leaf (or copy its prepared bytes). Fails only after
+  // `close()`.
   Result<void> write(const model::Event& event) final;
 
   // Journal every leaf of the batch, then append to each and make it durable before returning:

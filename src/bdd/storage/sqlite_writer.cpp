@@ -74,6 +74,9 @@ public:
     return ok();
   }
 
+  // Inserting is the work, and it needs the connection: nothing to do ahead.
+  void prepare(model::Event& /*event*/) const override {}
+
   Result<void> write(const model::Event& event) override {
     if (!m_db) {
       return Error(Errc::internal, "storage writer used after close");

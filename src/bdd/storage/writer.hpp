@@ -44,6 +44,12 @@ class Writer {
 public:
   virtual ~Writer() = default;
 
+  // Fill `event.prepared` with the work `write` needs that depends on the event alone (its leaf
+  // and its bytes in this format), so that `write` only appends them. Thread-safe, unlike the
+  // rest of the writer: the engine calls it on the threads that fetch pages. Optional: `write`
+  // prepares an event that was not.
+  virtual void prepare(model::Event& event) const = 0;
+
   // Queue `event` for the next commit. Events are written in the order given. Cheap: no I/O.
   virtual Result<void> write(const model::Event& event) = 0;
 

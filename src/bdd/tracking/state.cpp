@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace bdd::tracking {
@@ -50,7 +51,8 @@ public:
         m_db(m_path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE),
         m_contains(m_db, "SELECT 1 FROM ids WHERE id = ?") {}
 
-  static Result<std::unique_ptr<State>> open(const std::filesystem::path& path) {
+  static Result<std::unique_ptr<State>> open(const std::filesystem::path& path,
+                                             StateAccess access) {
     try {
       // The statement in the constructor needs the table, so create the schema first.
       {
@@ -70,6 +72,9 @@ public:
       auto state = std::make_unique<SqliteState>(path);
       state->m_db.exec("PRAGMA synchronous=FULL");
       state->m_db.exec("PRAGMA busy_timeout=10000");
+      if (access == StateAccess::exclusive) {
+        state->m_db.exec("PRAGMA locking_mode=EXCLUSIVE");
+      }
       return std::unique_ptr<State>(std::move(state));
     } catch (const std::exception& e) {
       return Error(Errc::storage,
@@ -170,9 +175,19 @@ public:
   Result<void> finish_commit(const CommitRecord& record) override {
     return guarded_void([&] {
       SQLite::Transaction txn(m_db);
-      SQLite::Statement insert_id(m_db, "INSERT OR IGNORE INTO ids(id) VALUES(?)");
+      // In key order, each insert lands next to the previous one in the index: far fewer pages
+      // are visited than in arrival order, which is random for most id schemes.
+      std::vector<const std::string*> sorted_ids;
+      sorted_ids.reserve(record.new_ids.size());
       for (const auto& id : record.new_ids) {
-        insert_id.bind(1, id);
+        sorted_ids.push_back(&id);
+      }
+      std::sort(sorted_ids.begin(), sorted_ids.end(), [](const auto* left, const auto* right) {
+        return *left < *right;
+      });
+      SQLite::Statement insert_id(m_db, "INSERT OR IGNORE INTO ids(id) VALUES(?)");
+      for (const auto* id : sorted_ids) {
+        insert_id.bindNoCopy(1, *id);
         insert_id.exec();
         insert_id.reset();
       }
@@ -212,7 +227,7 @@ public:
 
   Result<bool> contains(const std::string& id) override {
     return guarded([&] {
-      m_contains.bind(1, id);
+      m_contains.bindNoCopy(1, id);
       bool found = m_contains.executeStep();
       m_contains.reset();
       return found;
@@ -266,10 +281,11 @@ std::filesystem::path state_path(const std::filesystem::path& study_dir) {
   return study_dir / ".bdd" / "state.sqlite";
 }
 
-Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir) {
+Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir,
+                                          StateAccess access) {
   auto path = state_path(study_dir);
   BDD_TRY(fs::create_directories(path.parent_path()));
-  return SqliteState::open(path);
+  return SqliteState::open(path, access);
 }
 
 } // namespace bdd::tracking

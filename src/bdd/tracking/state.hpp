@@ -71,10 +71,20 @@ public:
   virtual Result<void> reset() = 0;
 };
 
+// How the state database is shared while open.
+enum class StateAccess {
+  // Other connections (verify's id index attaches the database) may read it too.
+  shared,
+  // Only this connection, which keeps its file locks until closed: no lock system calls per
+  // statement. For downloads, which run a statement per event and hold the study lock anyway.
+  exclusive,
+};
+
 // Open (creating if needed) the state of the study stored in `study_dir`, migrating an older
 // schema. Fails with Errc::storage if the database cannot be opened or was written by a newer
 // bdd.
-Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir);
+Result<std::unique_ptr<State>> open_state(const std::filesystem::path& study_dir,
+                                          StateAccess access = StateAccess::shared);
 
 // The state database's path inside `study_dir`.
 std::filesystem::path state_path(const std::filesystem::path& study_dir);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 TEST_CASE("core::sha256_hex matches the FIPS 180-4 test vectors", "[core]") {
   CHECK(bdd::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -89,4 +90,37 @@ TEST_CASE("core::Sha256::import_state rejects what export_state cannot produce",
   std::string state = source.export_state();
   CHECK_FALSE(hasher.import_state(state.substr(0, state.size() - 1))); // count says 3 buffered
   CHECK(hasher.finish_hex() == bdd::sha256_hex(""));
+}
+
+TEST_CASE("core::Sha256 gives the same digests with and without the CPU's SHA extensions",
+          "[core]") {
+  std::string message;
+  std::uint32_t seed = 12345;
+  for (int i = 0; i < 70'000; ++i) {
+    seed = seed * 1664525U + 1013904223U;
+    message += static_cast<char>(seed >> 24);
+  }
+  auto digests = [&message] {
+    std::vector<std::string> out;
+    for (std::size_t size : {0U, 1U, 55U, 64U, 65U, 128U, 1000U, 4096U, 70'000U}) {
+      out.push_back(bdd::sha256_hex(std::string_view(message).substr(0, size)));
+    }
+    bdd::Sha256 split;
+    for (std::size_t at = 0; at < message.size(); at += 777) {
+      split.update(std::string_view(message).substr(at, 777));
+    }
+    out.push_back(split.finish_hex());
+    return out;
+  };
+
+  bdd::Sha256::use_cpu_extensions(false);
+  const auto portable = digests();
+  CHECK(portable.front() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(bdd::sha256_hex(std::string(1'000'000, 'a'))
+        == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  const bool accelerated = bdd::Sha256::use_cpu_extensions(true);
+  INFO("SHA extensions in use: " << accelerated);
+  CHECK(digests() == portable);
+  CHECK(bdd::sha256_hex(std::string(1'000'000, 'a'))
+        == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }

@@ -127,6 +127,39 @@ TEST_CASE("storage::make_writer csv quotes only what needs quoting", "[storage]"
            "\"{\"\"a\"\":\"\"b\"\"}\"\r\n");
 }
 
+TEST_CASE("storage::make_writer csv quotes long fields wherever the special byte falls",
+          "[storage]") {
+  // The writer scans fields in blocks of 16 bytes: put each special byte at every position
+  // around two block boundaries and compare with quoting done the obvious way.
+  const auto quoted = [](const std::string& field) {
+    std::string out = "\"";
+    for (char c : field) {
+      out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return out + "\"";
+  };
+  std::string expected =
+      "id,user_id,event_type,element_id,timestamp,stored_timestamp,page_url,data\r\n";
+  TempDir dir;
+  auto writer = make_test_writer("csv", dir.path());
+  int count = 0;
+  for (char special : {',', '"', '\r', '\n'}) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      Event event;
+      event.id = "id" + std::to_string(count++);
+      event.user_id = std::string(40, 'u');
+      event.user_id[at] = special;
+      event.event_type = std::string(at + 1, 'e'); // plain, of every length up to 40
+      event.raw = "{\"k\":\"" + std::string(at, 'v') + "\\\"\"}";
+      REQUIRE(writer->write(event));
+      expected += event.id + "," + quoted(event.user_id) + "," + event.event_type + ",,,,,"
+                  + quoted(event.raw) + "\r\n";
+    }
+  }
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(read_text(dir.path() / "events.csv") == expected);
+}
+
 TEST_CASE("storage::make_writer jsonl writes one normalised object per line", "[storage]") {
   TempDir dir;
   auto writer = make_test_writer("jsonl", dir.path(), {}, "study \"x\"");
