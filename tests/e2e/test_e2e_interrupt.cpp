@@ -340,6 +340,49 @@ TEST_CASE("interrupt::crash inside a commit is rolled back by the next run",
   CHECK(ws.metadata()["events_stored"] == 350);
 }
 
+TEST_CASE("interrupt::crash after the data was written but before it was recorded is rolled "
+          "back",
+          "[e2e][interrupt][commit]") {
+  // Most commits journal nothing: the study is marked open for the run and the recorded sizes
+  // are the journal. A kill after the writer appended (or a power cut that lost the unsynced
+  // record of the commit) leaves files longer than recorded, with the mark.
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "json", "csv");
+  INFO("format " << format);
+  Workspace ws(json{{"storage", {{"default_format", format}}}});
+  ws.add_events(200);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  const auto data = ws.data_files().front();
+  const auto recorded = std::filesystem::file_size(data);
+
+  SECTION("with the mark, the extra bytes are cut off and downloaded again") {
+    {
+      SQLite::Database db((ws.study_dir() / ".bdd" / "state.sqlite").string(),
+                          SQLite::OPEN_READWRITE);
+      db.exec("INSERT INTO meta(key, value) VALUES('open', '1')");
+    }
+    std::filesystem::resize_file(data, recorded - (format == "json" ? 4 : 0));
+    std::ofstream(data, std::ios::binary | std::ios::app) << ",\n{\"id\":\"appended\",\"user";
+    ws.add_events(30);
+    auto run = ws.bdd({"download", Workspace::k_study});
+    INFO("stdout: " << run.out << "\nstderr: " << run.err);
+    REQUIRE(run.exit_code == 0);
+    CHECK(contains(run.err, "rolled back an unfinished commit"));
+    check_exact_copy(ws);
+    CHECK(ws.metadata()["events_stored"] == 230);
+    CHECK(ws.bdd({"verify", Workspace::k_study}).exit_code == 0);
+  }
+  SECTION("without it, a longer file is damage: refused, named, nothing changed") {
+    std::ofstream(data, std::ios::binary | std::ios::app) << "edited by hand\n";
+    const auto edited = std::filesystem::file_size(data);
+    ws.add_events(30);
+    auto run = ws.bdd({"download", Workspace::k_study});
+    INFO("stdout: " << run.out << "\nstderr: " << run.err);
+    CHECK(run.exit_code == 8);
+    CHECK(contains(run.err, data.filename().string()));
+    CHECK(std::filesystem::file_size(data) == edited);
+  }
+}
+
 TEST_CASE("interrupt::signal during --fresh keeps the old copy and says what happened",
           "[e2e][interrupt][fresh]") {
   Workspace ws(slow_download("jsonl", json::array()));

@@ -32,8 +32,9 @@ using Clock = std::chrono::steady_clock;
 // fsyncs. Commit when any limit is reached. The batch waits in memory until then, so the byte
 // limit (of responses received) bounds memory however large the events are.
 constexpr std::uint64_t k_commit_events = 20'000;
-constexpr std::uint64_t k_commit_bytes = std::uint64_t{8} << 20;
+constexpr std::uint64_t k_commit_bytes = std::uint64_t{4} << 20;
 constexpr auto k_commit_interval = std::chrono::seconds(2);
+constexpr auto k_metadata_interval = std::chrono::seconds(5);
 // 4 MiB: about 1 false "maybe" in 5000 lookups at a million ids, 1 in 4 at ten million.
 constexpr std::size_t k_id_filter_bytes = std::size_t{4} << 20;
 
@@ -159,18 +160,6 @@ check_database(const config::Config& config, const stdfs::path& dir, tracking::S
   return Error(Errc::storage, "data file \"" + path.string() + "\" is missing; " + remedy(config));
 }
 
-// Undo the part of a commit that a crash cut short (see tracking::State).
-Result<std::size_t> roll_back_unfinished_commit(tracking::State& state, storage::Writer& writer) {
-  BDD_TRY_ASSIGN(auto pending, state.pending());
-  for (const auto& file : pending) {
-    BDD_TRY(writer.rollback({file.path, file.size}));
-  }
-  if (!pending.empty()) {
-    BDD_TRY(state.clear_pending());
-  }
-  return pending.size();
-}
-
 std::string make_run_id() {
   return utc_now() + "-" + std::to_string(::getpid());
 }
@@ -212,10 +201,10 @@ public:
     if (metadata) {
       m_first_download = metadata->first_download;
     }
-    BDD_TRY_ASSIGN(std::size_t rolled_back, roll_back_unfinished_commit(*m_state, *m_writer));
+    BDD_TRY_ASSIGN(std::size_t rolled_back, roll_back_unfinished_commit());
     if (rolled_back > 0) {
       warn("rolled back an unfinished commit of an interrupted run (" + std::to_string(rolled_back)
-           + " files); its events will be downloaded again");
+           + " files checked); its events will be downloaded again");
     }
     if (m_config.format != "sqlite") {
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
@@ -237,19 +226,33 @@ public:
   Result<void> transfer(tracking::RunRecord& record) {
     Result<void> outcome = page_all(record);
     Result<void> committed = commit();
+    // The files match the state again: after a commit that worked, as they are; after one that
+    // failed (a full disk), once its bytes are cut off, so that what was stored before stays
+    // intact and verifiable without another run.
+    Result<void> settled = ok();
+    if (committed) {
+      settled = m_state->clear_pending();
+    } else if (auto rolled_back = roll_back_unfinished_commit(); !rolled_back) {
+      settled = std::move(rolled_back).error();
+    }
+    if (!committed && !settled) {
+      spdlog::warn("{}", settled.error().message);
+    }
     if (m_remote_total) {
       m_cursor.remote_total = m_remote_total; // also when nothing new was committed
     }
     record.remote_total = m_cursor.remote_total;
     // Also after a run that committed nothing: a crash may have cut the last metadata write.
-    Result<void> described = committed ? write_metadata() : ok();
-    if (described && committed) {
+    // Commits write it only now and then, so it is due after a failed one too.
+    Result<void> described = settled ? write_metadata() : ok();
+    if (described && settled) {
       described = write_manifest();
     }
     if (!outcome) {
       return outcome;
     }
     BDD_TRY(committed);
+    BDD_TRY(settled);
     return described;
   }
 
@@ -398,7 +401,23 @@ private:
     m_batch_received = 0;
     m_batch_bytes = 0;
     m_last_commit = Clock::now();
+    // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
+    // (two fsyncs) at every commit would cost more than the commit.
+    if (m_last_commit - m_last_metadata < k_metadata_interval) {
+      return ok();
+    }
     return write_metadata();
+  }
+
+  // Undo what a run that did not end cleanly (a crash, a failed commit) left beyond the last
+  // commit (see tracking::State). Returns the number of files looked at.
+  Result<std::size_t> roll_back_unfinished_commit() {
+    BDD_TRY_ASSIGN(auto pending, m_state->pending());
+    for (const auto& file : pending) {
+      BDD_TRY(m_writer->rollback({file.path, file.size}));
+    }
+    BDD_TRY(m_state->clear_pending());
+    return pending.size();
   }
 
   // The manifest entry of a file the writer just committed: only its new bytes are read.
@@ -414,6 +433,7 @@ private:
   }
 
   Result<void> write_metadata() {
+    m_last_metadata = Clock::now();
     tracking::Metadata metadata;
     metadata.study_name = m_config.study_name;
     metadata.format = m_config.format;
@@ -462,6 +482,7 @@ private:
   std::uint64_t m_batch_bytes = 0; // of the responses the batch came in
   bool m_reported_shrink = false;
   Clock::time_point m_last_commit;
+  Clock::time_point m_last_metadata;
 };
 
 // Move the rebuilt study into place, keeping the history of the old one.

@@ -109,12 +109,21 @@ public:
   Result<std::vector<FileRecord>> pending() override {
     return guarded([&] {
       std::vector<FileRecord> out;
-      SQLite::Statement query(m_db, "SELECT path, size FROM pending ORDER BY path");
-      while (query.executeStep()) {
-        FileRecord record;
-        record.path = query.getColumn(0).getString();
-        record.size = static_cast<std::uint64_t>(query.getColumn(1).getInt64());
-        out.push_back(std::move(record));
+      const auto collect = [&out](SQLite::Statement& query) {
+        while (query.executeStep()) {
+          FileRecord record;
+          record.path = query.getColumn(0).getString();
+          record.size = static_cast<std::uint64_t>(query.getColumn(1).getInt64());
+          out.push_back(std::move(record));
+        }
+      };
+      SQLite::Statement journal(m_db, "SELECT path, size FROM pending ORDER BY path");
+      collect(journal);
+      if (marked_open()) {
+        SQLite::Statement recorded(m_db,
+                                   "SELECT path, size FROM files WHERE path NOT IN (SELECT path "
+                                   "FROM pending) ORDER BY path");
+        collect(recorded);
       }
       return out;
     });
@@ -154,26 +163,57 @@ public:
       SQLite::Transaction txn(m_db);
       m_db.exec("DELETE FROM ids; DELETE FROM files; DELETE FROM pending; DELETE FROM meta;");
       txn.commit();
+      m_marked_open = false;
     });
   }
 
   Result<void> begin_commit(const std::vector<FileRecord>& before) override {
     return guarded_void([&] {
+      // A file recorded at the size it has now needs no entry: while the study is marked open,
+      // `files` is its journal. Usually that leaves nothing to write, and no fsync to wait for.
+      std::vector<const FileRecord*> unrecorded;
+      SQLite::Statement recorded(m_db, "SELECT size FROM files WHERE path = ?");
+      for (const auto& file : before) {
+        recorded.bind(1, file.path);
+        if (!recorded.executeStep()
+            || static_cast<std::uint64_t>(recorded.getColumn(0).getInt64()) != file.size) {
+          unrecorded.push_back(&file);
+        }
+        recorded.reset();
+      }
+      if (unrecorded.empty() && m_marked_open) {
+        return;
+      }
       SQLite::Transaction txn(m_db);
       m_db.exec("DELETE FROM pending");
       SQLite::Statement insert(m_db, "INSERT OR REPLACE INTO pending(path, size) VALUES(?, ?)");
-      for (const auto& file : before) {
-        insert.bind(1, file.path);
-        insert.bind(2, static_cast<int64_t>(file.size));
+      for (const auto* file : unrecorded) {
+        insert.bind(1, file->path);
+        insert.bind(2, static_cast<int64_t>(file->size));
         insert.exec();
         insert.reset();
       }
-      txn.commit();
+      m_db.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('open', '1')");
+      txn.commit(); // durable (synchronous=FULL) before the writer changes a byte
+      m_marked_open = true;
     });
   }
 
   Result<void> finish_commit(const CommitRecord& record) override {
     return guarded_void([&] {
+      // Not synced: if power loss takes this commit, the study is still marked open, so the next
+      // run truncates the files back to the sizes of the commit before, which the ids and cursor
+      // that survived describe. The next journal write (or checkpoint) syncs it anyway.
+      m_db.exec("PRAGMA synchronous=NORMAL");
+      struct RestoreFull {
+        SQLite::Database& db;
+        ~RestoreFull() {
+          try {
+            db.exec("PRAGMA synchronous=FULL");
+          } catch (...) { // NOLINT(bugprone-empty-catch): FULL is only the safer default
+          }
+        }
+      } restore{m_db};
       SQLite::Transaction txn(m_db);
       // In key order, each insert lands next to the previous one in the index: far fewer pages
       // are visited than in arrival order, which is random for most id schemes.
@@ -222,7 +262,16 @@ public:
   }
 
   Result<void> clear_pending() override {
-    return guarded_void([&] { m_db.exec("DELETE FROM pending"); });
+    return guarded_void([&] {
+      if (!m_marked_open && !marked_open()
+          && m_db.execAndGet("SELECT count(*) FROM pending").getInt64() == 0) {
+        return; // a clean study: no transaction, no fsync
+      }
+      SQLite::Transaction txn(m_db);
+      m_db.exec("DELETE FROM pending; DELETE FROM meta WHERE key = 'open'");
+      txn.commit();
+      m_marked_open = false;
+    });
   }
 
   Result<bool> contains(const std::string& id) override {
@@ -235,6 +284,11 @@ public:
   }
 
 private:
+  bool marked_open() {
+    SQLite::Statement query(m_db, "SELECT 1 FROM meta WHERE key = 'open'");
+    return query.executeStep();
+  }
+
   static FileRecord file_record(SQLite::Statement& query) {
     FileRecord record;
     record.path = query.getColumn(0).getString();
@@ -273,6 +327,7 @@ private:
   std::filesystem::path m_path;
   SQLite::Database m_db;
   SQLite::Statement m_contains;
+  bool m_marked_open = false; // this connection marked the study open (see begin_commit)
 };
 
 } // namespace

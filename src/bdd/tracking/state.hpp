@@ -42,21 +42,29 @@ struct CommitRecord {
 // rollback journal of the commit in progress. Used from one thread.
 //
 // Commit protocol, with `storage::Writer`:
-//  1. `begin_commit(before)` makes the pre-commit sizes of the files about to change durable;
+//  1. `begin_commit(before)` makes the pre-commit sizes of the files about to change durable:
+//     it marks the study open (the first time in a run) and journals the files `files()` does
+//     not already record at that size (new ones, mostly), so that for most commits it writes
+//     nothing;
 //  2. the writer appends and fsyncs;
-//  3. `finish_commit(record)` stores ids, cursor and sizes and clears the journal, atomically.
-// A crash between 1 and 3 leaves the journal: the next run reads `pending()` and rolls the files
-// back to those sizes, so the files match the cursor again and nothing is stored twice.
+//  3. `finish_commit(record)` stores ids, cursor and sizes and clears the journal, atomically
+//     but without waiting for the disk: losing it to a power cut is covered by the mark.
+//  4. At the end of a run whose files match the state, `clear_pending()` removes the mark.
+// A crash before 4 leaves the mark: the next run reads `pending()` (the journal plus every
+// recorded file at its recorded size) and rolls the files back to those sizes, so the files
+// match the cursor again and nothing is stored twice.
 class State {
 public:
   virtual ~State() = default;
 
   virtual Result<Cursor> cursor() = 0;
-  // The rollback journal left by an unfinished commit (empty after a clean run).
+  // The sizes to roll the files back to after a run that did not end cleanly (empty after a
+  // clean run).
   virtual Result<std::vector<FileRecord>> pending() = 0;
   virtual Result<void> begin_commit(const std::vector<FileRecord>& before) = 0;
   virtual Result<void> finish_commit(const CommitRecord& record) = 0;
-  // Forget the journal once the files were rolled back.
+  // Forget the journal and the open mark: the files match the state (rolled back, or a run
+  // ended cleanly).
   virtual Result<void> clear_pending() = 0;
   // True if an event with `id` is stored.
   virtual Result<bool> contains(const std::string& id) = 0;
