@@ -7,6 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace bdd::model {
 
 namespace {
@@ -294,15 +298,34 @@ private:
   std::string m_stack; // '{' or '[' per open container
 };
 
+// The position of the first '"' in `text` at or after `from`, or text.size(). Strings are
+// short and many (every key is one), so an inline scan beats a call to memchr.
+std::size_t find_quote(std::string_view text, std::size_t from) {
+  std::size_t i = from;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote)));
+    if (mask != 0) {
+      return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+  }
+#endif
+  while (i < text.size() && text[i] != '"') {
+    ++i;
+  }
+  return i;
+}
+
 // The length of the compact string literal at the start of `compact`.
 std::size_t string_size(std::string_view compact) {
   std::size_t pos = 1;
   for (;;) {
-    const void* found = std::memchr(compact.data() + pos, '"', compact.size() - pos);
-    if (found == nullptr) {
+    const std::size_t quote = find_quote(compact, pos);
+    if (quote == compact.size()) {
       return compact.size(); // not reached for valid input
     }
-    const auto quote = static_cast<std::size_t>(static_cast<const char*>(found) - compact.data());
     std::size_t backslashes = 0;
     while (compact[quote - 1 - backslashes] == '\\') {
       ++backslashes;

@@ -35,7 +35,7 @@ constexpr std::uint64_t k_commit_events = 20'000;
 constexpr std::uint64_t k_commit_bytes = std::uint64_t{4} << 20;
 constexpr auto k_commit_interval = std::chrono::seconds(2);
 constexpr auto k_metadata_interval = std::chrono::seconds(5);
-// 4 MiB: about 1 false "maybe" in 5000 lookups at a million ids, 1 in 4 at ten million.
+// 4 MiB: about 1 false "maybe" in 30000 lookups at a million ids, 1 in 3 at ten million.
 constexpr std::size_t k_id_filter_bytes = std::size_t{4} << 20;
 
 Result<void> remove_tree(const stdfs::path& dir) {
