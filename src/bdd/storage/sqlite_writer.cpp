@@ -77,40 +77,47 @@ public:
   // Inserting is the work, and it needs the connection: nothing to do ahead.
   void prepare(model::Event& /*event*/) const override {}
 
+  // Inserted at once into a transaction that `commit()` ends: nothing uncommitted reaches
+  // readers or survives a crash, and the batch is not held a second time in memory.
   Result<void> write(const model::Event& event) override {
-    if (!m_db) {
-      return Error(Errc::internal, "storage writer used after close");
+    BDD_TRY(usable());
+    try {
+      if (!m_in_transaction) {
+        m_db->exec("BEGIN");
+        m_in_transaction = true;
+      }
+      insert(event);
+    } catch (const SQLite::Exception& e) {
+      abandon_batch();
+      return failure("cannot write", e);
     }
-    m_pending.push_back(event);
     return ok();
   }
 
   Result<std::vector<FileExtent>> commit(const JournalFn& journal) override {
-    if (!m_db) {
-      return Error(Errc::internal, "storage writer used after close");
-    }
+    BDD_TRY(usable());
     BDD_TRY(journal({}));
-    try {
-      SQLite::Transaction transaction(*m_db);
-      for (const model::Event& event : m_pending) {
-        insert(event);
+    if (m_in_transaction) {
+      try {
+        m_db->exec("COMMIT");
+        m_in_transaction = false;
+      } catch (const SQLite::Exception& e) {
+        abandon_batch();
+        return failure("cannot write", e);
       }
-      transaction.commit();
-    } catch (const SQLite::Exception& e) {
-      // The transaction rolled back in its destructor; the batch stays queued for a retry.
-      // tryReset: reset() would rethrow the failed step's error from inside this handler.
-      static_cast<void>(m_insert->tryReset());
-      return failure("cannot write", e);
     }
-    m_pending.clear();
     return std::vector<FileExtent>{};
   }
 
   Result<void> rollback(const FileExtent& /*extent*/) override { return ok(); }
 
   Result<void> close() override {
-    m_pending.clear();
+    m_batch_lost = false;
     try {
+      if (m_in_transaction) {
+        m_in_transaction = false;
+        m_db->exec("ROLLBACK");
+      }
       m_insert.reset();
       m_db.reset(); // the last connection checkpoints the WAL into the database
     } catch (const SQLite::Exception& e) {
@@ -120,6 +127,33 @@ public:
   }
 
 private:
+  Result<void> usable() const {
+    if (!m_db) {
+      return Error(Errc::internal, "storage writer used after close");
+    }
+    if (m_batch_lost) {
+      // Committing now would let the engine record events that are not in the database.
+      return Error(Errc::storage,
+                   "cannot write \"" + m_path.string()
+                       + "\": an earlier write of this batch failed");
+    }
+    return ok();
+  }
+
+  // After a failure the transaction, and so the batch, is gone: refuse to commit until closed.
+  void abandon_batch() {
+    // tryReset: reset() would rethrow the failed step's error.
+    static_cast<void>(m_insert->tryReset());
+    if (m_in_transaction) {
+      m_in_transaction = false;
+      try {
+        m_db->exec("ROLLBACK");
+      } catch (const SQLite::Exception&) { // NOLINT(bugprone-empty-catch): SQLite may have
+      }                                    // rolled back already (disk full does)
+    }
+    m_batch_lost = true;
+  }
+
   void insert(const model::Event& event) {
     // bindNoCopy: the strings outlive exec(), and copying every raw event would double the work.
     const auto bind_optional = [this](int index, const std::optional<std::string>& value) {
@@ -150,7 +184,8 @@ private:
   std::string m_study_name;
   std::optional<SQLite::Database> m_db;
   std::optional<SQLite::Statement> m_insert;
-  std::vector<model::Event> m_pending;
+  bool m_in_transaction = false;
+  bool m_batch_lost = false;
 };
 
 } // namespace

@@ -9,8 +9,10 @@ namespace bdd::storage {
 
 // The "sqlite" format: one `<study_dir>/events.sqlite` per study (folder_structure does not
 // apply), table `events` keyed by `id` with rows in server order, WAL mode, synchronous=FULL.
-// Commits are SQLite transactions and re-inserting an id is ignored, so `commit()` journals no
-// files, returns no extents, and `rollback()` does nothing. Use through `make_writer`.
+// Each batch is one SQLite transaction, opened by the first `write()` and ended by `commit()`;
+// re-inserting an id is ignored, so `commit()` journals no files, returns no extents, and
+// `rollback()` does nothing. A failed write or commit loses the batch, and later commits fail
+// until `close()`. Use through `make_writer`.
 Result<std::unique_ptr<Writer>> make_sqlite_writer(const WriterOptions& options);
 
 } // namespace bdd::storage

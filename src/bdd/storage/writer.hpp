@@ -50,7 +50,9 @@ public:
   // prepares an event that was not.
   virtual void prepare(model::Event& event) const = 0;
 
-  // Queue `event` for the next commit. Events are written in the order given. Cheap: no I/O.
+  // Queue `event` for the next commit. Events are written in the order given. The text formats
+  // only buffer; sqlite inserts into a transaction that the commit ends. After a failed write
+  // the batch may be lost: commit refuses, and the caller rolls back and closes.
   virtual Result<void> write(const model::Event& event) = 0;
 
   // Make every queued event durable. Returns the extent of each file the commit changed, after
