@@ -5,11 +5,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <optional>
 
 namespace bdd::storage {
@@ -30,20 +32,42 @@ Error storage_error(std::string_view action, const stdfs::path& path, int err) {
   return {Errc::storage, fs::describe_errno(action, path, err)};
 }
 
-template <typename Pieces>
-Result<void>
-pwrite_all(int fd, std::uint64_t offset, const Pieces& pieces, const stdfs::path& path) {
+// Write `pieces` one after the other from `offset`: one system call for all of them, unless the
+// kernel takes less.
+Result<void> pwrite_all(int fd,
+                        std::uint64_t offset,
+                        const std::vector<std::string_view>& pieces,
+                        const stdfs::path& path) {
+  std::vector<iovec> left;
+  left.reserve(pieces.size());
   for (std::string_view piece : pieces) {
-    while (!piece.empty()) {
-      const ssize_t n = ::pwrite(fd, piece.data(), piece.size(), static_cast<off_t>(offset));
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return storage_error("cannot write", path, errno);
+    if (!piece.empty()) {
+      left.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+  }
+  std::size_t first = 0;
+  while (first < left.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(left.size() - first, IOV_MAX));
+    const ssize_t n = ::pwritev(fd, &left[first], count, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
       }
-      piece.remove_prefix(static_cast<std::size_t>(n));
-      offset += static_cast<std::uint64_t>(n);
+      return storage_error("cannot write", path, errno);
+    }
+    if (n == 0) {
+      return storage_error("cannot write", path, EIO); // not for regular files, but never spin
+    }
+    offset += static_cast<std::uint64_t>(n);
+    for (auto done = static_cast<std::size_t>(n); done > 0;) {
+      iovec& piece = left[first];
+      const std::size_t step = std::min(done, piece.iov_len);
+      piece.iov_base = static_cast<char*>(piece.iov_base) + step;
+      piece.iov_len -= step;
+      done -= step;
+      if (piece.iov_len == 0) {
+        ++first;
+      }
     }
   }
   return ok();
@@ -198,7 +222,8 @@ Result<void> LeafFileWriter::write(const model::Event& event) {
   return ok();
 }
 
-Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal) {
+Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
+                                                       const WrittenFn& written) {
   if (m_closed) {
     return Error(Errc::internal, "storage writer used after close");
   }
@@ -278,6 +303,9 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal)
     }
     pieces.push_back(tail);
     BDD_TRY(pwrite_all(fd.get(), offset, pieces, path));
+    if (written) {
+      written({leaf.relative_path, offset}, pieces);
+    }
     std::uint64_t length = 0;
     for (std::string_view piece : pieces) {
       length += piece.size();
@@ -362,7 +390,7 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
     return storage_error("cannot truncate", path, errno);
   }
   // The interrupted commit overwrote the tail that lay inside the old size.
-  BDD_TRY(pwrite_all(fd.get(), extent.size - tail.size(), std::array{tail}, path));
+  BDD_TRY(pwrite_all(fd.get(), extent.size - tail.size(), {tail}, path));
   if (::fdatasync(fd.get()) != 0 || !fd.close()) {
     return storage_error("cannot write", path, errno);
   }

@@ -33,7 +33,8 @@ public:
   // (a leaf this writer committed and still of that size is trusted after a stat), so a damaged
   // file is reported and not appended to. On failure the batch stays queued (roll back, then
   // commit again or close). Errc::storage names the file.
-  Result<std::vector<FileExtent>> commit(const JournalFn& journal) final;
+  Result<std::vector<FileExtent>> commit(const JournalFn& journal,
+                                         const WrittenFn& written = {}) final;
 
   // Truncate the leaf to `extent.size` and write `file_tail()` back over its last bytes; size 0
   // removes the file and any directories left empty. Refuses paths outside the study directory,

@@ -94,7 +94,8 @@ public:
     return ok();
   }
 
-  Result<std::vector<FileExtent>> commit(const JournalFn& journal) override {
+  Result<std::vector<FileExtent>> commit(const JournalFn& journal,
+                                         const WrittenFn& /*written*/ = {}) override {
     BDD_TRY(usable());
     BDD_TRY(journal({}));
     if (m_in_transaction) {

@@ -34,6 +34,13 @@ struct FileExtent {
 // the commit is abandoned.
 using JournalFn = std::function<Result<void>(const std::vector<FileExtent>& before)>;
 
+// Called by `Writer::commit` for each file once this commit's bytes are written to it (before
+// they are durable): `from` names the file and the offset the bytes start at, `pieces` are the
+// bytes in order, valid only during the call. Lets the caller hash what was written without
+// reading it back.
+using WrittenFn =
+    std::function<void(const FileExtent& from, const std::vector<std::string_view>& pieces)>;
+
 // A destination for downloaded events in one format. Used from one thread only.
 //
 // Crash safety works with the engine's journal: `commit()` first reports, through `journal`, the
@@ -57,7 +64,8 @@ public:
 
   // Make every queued event durable. Returns the extent of each file the commit changed, after
   // the change. On failure files may hold part of the batch; the caller rolls them back.
-  virtual Result<std::vector<FileExtent>> commit(const JournalFn& journal) = 0;
+  virtual Result<std::vector<FileExtent>> commit(const JournalFn& journal,
+                                                 const WrittenFn& written = {}) = 0;
 
   // Restore `file` to `extent.size` bytes as it was after a commit (size 0: remove the file).
   virtual Result<void> rollback(const FileExtent& extent) = 0;

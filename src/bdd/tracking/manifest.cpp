@@ -62,6 +62,48 @@ Result<FileHash> extend_file_hash(const std::filesystem::path& path,
   return out;
 }
 
+std::optional<FileHash> extend_hash_in_memory(std::string_view previous_midstate,
+                                              std::uint64_t offset,
+                                              const std::vector<std::string_view>& pieces,
+                                              std::uint64_t tail_size) {
+  Sha256 hasher;
+  if (!previous_midstate.empty() && !hasher.import_state(previous_midstate)) {
+    return std::nullopt;
+  }
+  if (hasher.size() != offset) {
+    return std::nullopt;
+  }
+  std::uint64_t size = offset;
+  for (std::string_view piece : pieces) {
+    size += piece.size();
+  }
+  const std::uint64_t stable = size >= tail_size ? size - tail_size : 0;
+  if (stable < offset) {
+    return std::nullopt;
+  }
+  FileHash out;
+  std::uint64_t position = offset;
+  bool midstate_taken = false;
+  for (std::string_view piece : pieces) {
+    const std::uint64_t end = position + piece.size();
+    if (!midstate_taken && end >= stable) {
+      const auto before_tail = static_cast<std::size_t>(stable - position);
+      hasher.update(piece.substr(0, before_tail));
+      out.midstate = hasher.export_state();
+      midstate_taken = true;
+      hasher.update(piece.substr(before_tail));
+    } else {
+      hasher.update(piece);
+    }
+    position = end;
+  }
+  if (!midstate_taken) { // no pieces at all
+    out.midstate = hasher.export_state();
+  }
+  out.sha256 = hasher.finish_hex();
+  return out;
+}
+
 Result<std::string> hash_file_prefix(const std::filesystem::path& path, std::uint64_t size) {
   const std::uint64_t actual = fs::file_size_or_zero(path);
   BDD_TRY_ASSIGN(auto in, open_for_hashing(path));

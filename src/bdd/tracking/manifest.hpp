@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,15 @@ Result<FileHash> extend_file_hash(const std::filesystem::path& path,
                                   std::string_view previous_midstate,
                                   std::uint64_t size,
                                   std::uint64_t tail_size);
+
+// `extend_file_hash` without reading the file: the commit wrote `pieces` at `offset`, and
+// `previous_midstate` covers exactly the bytes before it (or is empty and `offset` is 0, for a
+// new file). nullopt when it does not (a v1 state, a file rewritten from further back): then
+// read the file with `extend_file_hash`.
+std::optional<FileHash> extend_hash_in_memory(std::string_view previous_midstate,
+                                              std::uint64_t offset,
+                                              const std::vector<std::string_view>& pieces,
+                                              std::uint64_t tail_size);
 
 // The hex SHA-256 of the first `size` bytes of `path` (all of it if `size` is larger). Fails with
 // Errc::storage naming the file if it cannot be read.

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace stdfs = std::filesystem;
 
@@ -41,6 +43,46 @@ std::string read_bytes(const stdfs::path& path) {
 }
 
 } // namespace
+
+TEST_CASE("tracking::extend_hash_in_memory agrees with hashing the file", "[tracking]") {
+  const std::string tail = GENERATE(as<std::string>{}, "", "\n]}\n");
+  INFO("tail size " << tail.size());
+  ScratchDir dir;
+  const stdfs::path path = dir.path() / "events.x";
+  std::string committed; // the file without its tail
+  std::string midstate;
+  for (int commit = 0; commit < 8; ++commit) {
+    // Written as a writer does: pieces from the old tail's offset, ending with a new tail.
+    std::vector<std::string> owned;
+    if (commit == 0) {
+      owned.emplace_back("head,");
+    }
+    for (int piece = 0; piece <= commit % 3; ++piece) {
+      owned.emplace_back(static_cast<std::size_t>(commit * 29 + piece * 7 + 1),
+                         static_cast<char>('a' + commit));
+    }
+    owned.push_back(tail);
+    const std::uint64_t offset = committed.size();
+    std::vector<std::string_view> pieces(owned.begin(), owned.end());
+    for (std::size_t i = 0; i + 1 < owned.size(); ++i) {
+      committed += owned[i];
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << committed << tail;
+
+    auto in_memory = bdd::tracking::extend_hash_in_memory(midstate, offset, pieces, tail.size());
+    REQUIRE(in_memory);
+    auto from_file = bdd::tracking::extend_file_hash(
+        path, midstate, committed.size() + tail.size(), tail.size());
+    REQUIRE(from_file);
+    CHECK(in_memory->sha256 == bdd::sha256_hex(read_bytes(path)));
+    CHECK(in_memory->sha256 == from_file->sha256);
+    CHECK(in_memory->midstate == from_file->midstate);
+    midstate = in_memory->midstate;
+  }
+  // A midstate that does not end where the new bytes start cannot be extended.
+  CHECK_FALSE(bdd::tracking::extend_hash_in_memory(midstate, 3, {"x"}, 0));
+  CHECK_FALSE(bdd::tracking::extend_hash_in_memory("not a midstate", 0, {"x"}, 0));
+}
 
 TEST_CASE("tracking::extend_file_hash equals the file's SHA-256 after every append", "[tracking]") {
   const std::string tail = GENERATE(as<std::string>{}, "", "\n]}\n");
