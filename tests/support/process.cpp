@@ -3,6 +3,8 @@
 #include "temp_dir.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +76,22 @@ int spawn(const std::string& program,
     ::dup2(err_fd, 2);
     if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) {
       ::_exit(126);
+    }
+    // Only system calls between fork and exec: the test process has other threads, whose locks
+    // the child may have inherited held.
+    for (const auto& [resource, value] : options.limits) {
+      const rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+      if (::setrlimit(resource, &limit) != 0) {
+        ::_exit(125);
+      }
+    }
+    if (options.run_as) {
+      const auto id = static_cast<uid_t>(*options.run_as);
+      // Groups first: once the user id is dropped, the group ids can no longer be changed.
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(id, id, id) != 0
+          || ::setresuid(id, id, id) != 0) {
+        ::_exit(124);
+      }
     }
     ::execve(program.c_str(), argv.data(), envp.data());
     ::_exit(127);

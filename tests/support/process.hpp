@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -21,6 +22,14 @@ struct ProcessOptions {
   // BEHAVERSE_* variable of the test runner is dropped so that tests never see a real key).
   std::map<std::string, std::string> env;
   std::string stdin_text;
+  // Resource limits set in the child before exec, RLIMIT_* -> soft and hard limit (e.g.
+  // RLIMIT_FSIZE in bytes, to make writes past it fail). The child exits with 125 if one cannot
+  // be set.
+  std::map<int, std::uint64_t> limits;
+  // Run the child as this user id, with the same group id and no supplementary groups (root
+  // only: tests that need permission checks, which root ignores). The child exits with 124 if
+  // the switch fails.
+  std::optional<unsigned> run_as;
 };
 
 // Run `program` with `args` to completion, capturing stdout and stderr.

@@ -140,6 +140,23 @@ std::pair<std::string, std::string_view> invalid_body(std::uint64_t nth, const s
           "text/html"};
 }
 
+std::unique_ptr<httplib::Server> make_server(const std::string& certificate,
+                                             const std::string& private_key) {
+  if (certificate.empty() && private_key.empty()) {
+    return std::make_unique<httplib::Server>();
+  }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  auto server = std::make_unique<httplib::SSLServer>(certificate.c_str(), private_key.c_str());
+  if (!server->is_valid()) {
+    throw std::runtime_error("fake_api: cannot load the TLS certificate \"" + certificate
+                             + "\" and key \"" + private_key + "\"");
+  }
+  return server;
+#else
+  throw std::runtime_error("fake_api: built without TLS support (CPPHTTPLIB_OPENSSL_SUPPORT)");
+#endif
+}
+
 } // namespace
 
 std::string_view fault_kind_name(FaultKind kind) {
@@ -169,7 +186,9 @@ FakeApi::Impl::Impl(const ServerOptions& options)
     : max_limit(std::max<std::size_t>(options.max_limit, 1)),
       default_limit(std::max<std::size_t>(options.default_limit, 1)),
       omit_total(options.omit_total),
-      threads(std::max(options.threads, 1)) {}
+      threads(std::max(options.threads, 1)),
+      tls_certificate(options.tls_certificate),
+      tls_private_key(options.tls_private_key) {}
 
 ServerOptions FakeApi::Impl::options() const {
   ServerOptions out;
@@ -177,6 +196,8 @@ ServerOptions FakeApi::Impl::options() const {
   out.default_limit = default_limit;
   out.omit_total = omit_total;
   out.threads = threads;
+  out.tls_certificate = tls_certificate;
+  out.tls_private_key = tls_private_key;
   return out;
 }
 
@@ -362,7 +383,7 @@ int FakeApi::start(int port) {
   if (impl.server) {
     throw std::logic_error("fake_api: already running");
   }
-  auto server = std::make_unique<httplib::Server>();
+  auto server = make_server(impl.tls_certificate, impl.tls_private_key);
   const int threads = impl.threads;
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // httplib's default sets SO_REUSEPORT, which would let two servers share a port silently.
@@ -442,7 +463,8 @@ int FakeApi::port() const {
 }
 
 std::string FakeApi::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(m_impl->port.load());
+  const char* scheme = m_impl->tls_certificate.empty() ? "http" : "https";
+  return std::string(scheme) + "://127.0.0.1:" + std::to_string(m_impl->port.load());
 }
 
 void FakeApi::add_study(StudyOptions study) {

@@ -83,6 +83,11 @@ struct ServerOptions {
   // Worker threads. Each open keep-alive connection holds one, so a client with more
   // connections than this stalls until one idles out (5 s).
   int threads = 32;
+  // PEM files of a certificate and its private key: serve HTTPS instead of HTTP (both or
+  // neither; `start()` throws std::runtime_error if they cannot be loaded). For tests of TLS
+  // verification.
+  std::string tls_certificate;
+  std::string tls_private_key;
 };
 
 // What the server has seen since start or the last `reset_stats()`.
@@ -126,7 +131,7 @@ public:
   // Stops serving and waits for the worker threads, cutting short any injected sleep. Idempotent.
   void stop();
   int port() const;             // 0 when not running
-  std::string base_url() const; // "http://127.0.0.1:<port>", no trailing slash
+  std::string base_url() const; // "http[s]://127.0.0.1:<port>", no trailing slash
 
   // Adds an empty study. Throws std::invalid_argument if a study of that name exists.
   void add_study(StudyOptions study);

@@ -27,6 +27,8 @@ struct FakeApi::Impl {
   std::atomic<std::size_t> default_limit;
   std::atomic<bool> omit_total;
   int threads;
+  std::string tls_certificate; // empty: plain HTTP
+  std::string tls_private_key;
 
   StudyStore store;
   FaultInjector faults;

@@ -44,6 +44,17 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+// A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
+// process mid-commit with no message. Ignored, the write fails with EFBIG instead, which the
+// writers report as a storage error naming the file (exit code 8) like a full disk. Done before
+// anything is written, the log file included.
+void ignore_file_size_signal() {
+  struct sigaction action {};
+  action.sa_handler = SIG_IGN;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGXFSZ, &action, nullptr);
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) {
@@ -135,6 +146,14 @@ Result<config::Config> Context::resolve(const std::string& study, bool require_k
   }
   if (require_key) {
     warn_about_secret_files(study);
+    // An opt-out that exposes the key to anyone on the network path must not go unnoticed,
+    // least of all from cron: say it on every run that sends the key.
+    if (config && !config->verify_tls && m_warned_unverified.insert(study).second) {
+      spdlog::warn("study \"{}\": api.verify_tls is false, so the server's TLS certificate is "
+                   "not checked and anyone between bdd and the server can read the API key and "
+                   "the data (remove the setting unless you trust the network path)",
+                   study);
+    }
   }
   return config;
 }
@@ -153,6 +172,7 @@ void Context::warn_about_secret_files(const std::string& study) const {
 }
 
 int run(int argc, char** argv) {
+  ignore_file_size_signal();
   CLI::App app{"bdd: download Behaverse study data and keep it current on disk", "bdd"};
   app.footer("Run `bdd <command> --help` for the options of a command. Documentation: README.md");
   app.set_version_flag("--version", "bdd " BDD_VERSION);

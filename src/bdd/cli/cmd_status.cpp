@@ -139,6 +139,9 @@ private:
       if (!run.error.empty()) {
         std::cout << "  error:    " << run.error << '\n';
       }
+      for (const auto& warning : run.warnings) {
+        std::cout << "  warning:  " << warning << '\n';
+      }
       std::cout << '\n';
     }
     return 0;

@@ -33,7 +33,8 @@ struct Context {
   bool log_file_given = false;             // --log-file: no daily log under the data directory
 
   // The resolved configuration of `study` (see config::resolve). The key found is registered
-  // with `Logging::add_secret`; with `require_key`, also `warn_about_secret_files(study)`.
+  // with `Logging::add_secret`; with `require_key`, also `warn_about_secret_files(study)`, and a
+  // warning (once per study) if `api.verify_tls` is false.
   Result<config::Config> resolve(const std::string& study, bool require_key) const;
   // Warn once per file about files holding an API key that other users can read
   // (config::world_readable_secret_files).
@@ -41,6 +42,7 @@ struct Context {
 
 private:
   mutable std::set<std::string> m_warned_files;
+  mutable std::set<std::string> m_warned_unverified; // studies warned about api.verify_tls
 };
 
 // One git-style subcommand. Implementations live in cmd_<name>.cpp and own their flag values.

@@ -32,6 +32,7 @@ json run_json(const tracking::RunRecord& run) {
       {"remote_total", or_null(run.remote_total)},
       {"error", or_null(run.error)},
       {"bdd_version", run.bdd_version},
+      {"warnings", run.warnings},
   };
 }
 

@@ -51,6 +51,8 @@ std::string describe_errno(std::string_view action, const stdfs::path& path, int
     text += " (free some space, then run the same command again)";
   } else if (err == EACCES || err == EPERM || err == EROFS) {
     text += " (check the permissions of the data directory)";
+  } else if (err == EFBIG) {
+    text += " (a file size limit was reached: raise `ulimit -f`, then run the same command again)";
   }
   return text;
 }
@@ -113,7 +115,13 @@ Result<void> create_directories(const stdfs::path& dir) {
   std::error_code ec;
   stdfs::create_directories(dir, ec);
   if (ec) {
-    return Error(Errc::storage, describe_errno("cannot create directory", dir, ec.value()));
+    std::string message = describe_errno("cannot create directory", dir, ec.value());
+    if (ec.value() == ENOTDIR) {
+      // Usually a configured data directory below a file: the path alone does not say which part.
+      message += " (a part of the path is a file, not a directory: move it away or choose "
+                 "another path)";
+    }
+    return Error(Errc::storage, message);
   }
   return ok();
 }

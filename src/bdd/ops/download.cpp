@@ -15,10 +15,12 @@
 #include <bdd/tracking/state.hpp>
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace bdd::ops {
@@ -127,10 +129,10 @@ check_files(const config::Config& config, const stdfs::path& dir, tracking::Stat
   BDD_TRY_ASSIGN(auto files, state.files());
   for (const auto& file : files) {
     stdfs::path path = dir / file.path;
-    std::error_code ec;
-    bool exists = stdfs::exists(path, ec);
-    std::uint64_t size = fs::file_size_or_zero(path);
-    if (exists && size == file.size) {
+    struct stat info {}; // one system call per file: a deep folder_structure has thousands
+    const bool exists = ::stat(path.c_str(), &info) == 0;
+    const auto size = exists ? static_cast<std::uint64_t>(info.st_size) : 0;
+    if (exists && S_ISREG(info.st_mode) && size == file.size) {
       continue;
     }
     std::string what = exists ? "changed since bdd wrote it (" + std::to_string(file.size)
@@ -275,8 +277,36 @@ private:
     auto stream = open_stream(from);
     m_next_offset = from;
     m_last_commit = Clock::now();
+    // Events deleted while we page move the later ones to offsets we already passed: a total
+    // that ends the pass below the highest seen during it says so, and one more pass from the
+    // start (once) picks them up. The stream's total is that of the latest request sent, so
+    // answers that arrive out of order while events are appended do not look like a shrink.
+    std::uint64_t highest_total = 0;
+    bool rescanned_after_shrink = false;
     for (;;) {
       BDD_TRY_ASSIGN(auto page, stream->next());
+      if (!page && !rescanned_after_shrink
+          && stream->latest_total().value_or(highest_total) < highest_total) {
+        rescanned_after_shrink = true;
+        highest_total = 0;
+        warn("the server's event list lost events while this run paged through it; scanning the "
+             "whole study again to add those that moved to offsets already read");
+        stream = open_stream(0);
+        m_next_offset = 0;
+        continue;
+      }
+      if (!page && check_boundary) {
+        // Not even the last stored event is left at its place: the list lost events before
+        // it. Say whether the total shrank, then reconcile like any other change.
+        check_boundary = false;
+        report_shrink(stream->latest_total());
+        warn("the server's event list changed before offset " + std::to_string(m_cursor.offset)
+             + " (it no longer reaches the last event stored); scanning the whole study to add "
+               "what is missing");
+        stream = open_stream(0);
+        m_next_offset = 0;
+        continue;
+      }
       if (!page) {
         if (stream->ended_before_total()) {
           warn("the server sent an empty page at offset " + std::to_string(m_next_offset)
@@ -296,12 +326,8 @@ private:
           continue;
         }
       }
-      if (page->total && *page->total < m_cursor.offset && !m_reported_shrink) {
-        m_reported_shrink = true;
-        warn("the server now holds " + std::to_string(*page->total) + " events, fewer than the "
-             + std::to_string(m_cursor.offset)
-             + " already downloaded: events were deleted on the server (local data is kept)");
-      }
+      report_shrink(page->total);
+      highest_total = std::max(highest_total, stream->latest_total().value_or(0));
       BDD_TRY(consume(*page, record));
       if (m_options.on_progress) {
         m_options.on_progress({record.events_received,
@@ -318,6 +344,17 @@ private:
       if (m_options.stop && m_options.stop->load()) {
         return Error(Errc::interrupted, "interrupted");
       }
+    }
+  }
+
+  // A total below what was already downloaded means events were deleted on the server: said
+  // once per run; local data is never deleted because of it.
+  void report_shrink(std::optional<std::uint64_t> total) {
+    if (total && *total < m_cursor.offset && !m_reported_shrink) {
+      m_reported_shrink = true;
+      warn("the server now holds " + std::to_string(*total) + " events, fewer than the "
+           + std::to_string(m_cursor.offset)
+           + " already downloaded: events were deleted on the server (local data is kept)");
     }
   }
 
@@ -376,7 +413,23 @@ private:
       }
       return m_state->begin_commit(files);
     };
-    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal));
+    // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
+    m_hashed.clear();
+    auto written = [this](const storage::FileExtent& from,
+                          const std::vector<std::string_view>& pieces) {
+      auto previous = m_state->file(from.relative_path);
+      if (!previous) {
+        return; // hashed_file() reads the file instead, and reports the error if it recurs
+      }
+      auto hash = tracking::extend_hash_in_memory(*previous ? (*previous)->midstate : "",
+                                                  from.size,
+                                                  pieces,
+                                                  storage::rewritten_tail(m_config.format).size());
+      if (hash) {
+        m_hashed.insert_or_assign(from.relative_path, std::move(*hash));
+      }
+    };
+    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal, written));
 
     tracking::CommitRecord commit;
     commit.cursor = m_cursor;
@@ -420,8 +473,15 @@ private:
     return pending.size();
   }
 
-  // The manifest entry of a file the writer just committed: only its new bytes are read.
+  // The manifest entry of a file the writer just committed: hashed from memory as it was
+  // written, or else by reading only its new bytes.
   Result<tracking::FileRecord> hashed_file(const storage::FileExtent& extent) {
+    if (auto found = m_hashed.find(extent.relative_path); found != m_hashed.end()) {
+      return tracking::FileRecord{extent.relative_path,
+                                  extent.size,
+                                  std::move(found->second.sha256),
+                                  std::move(found->second.midstate)};
+    }
     BDD_TRY_ASSIGN(auto previous, m_state->file(extent.relative_path));
     BDD_TRY_ASSIGN(auto hash,
                    tracking::extend_file_hash(m_work_dir / extent.relative_path,
@@ -470,6 +530,8 @@ private:
   // without a database lookup, which would otherwise cost more than the rest of storing it.
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
+  // Hashes of the files the current commit wrote, by relative path (see commit()).
+  std::unordered_map<std::string, tracking::FileHash> m_hashed;
 
   // Consumed since the last commit.
   std::uint64_t m_next_offset = 0;
@@ -548,6 +610,7 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
     outcome = run.transfer(record);
   }
   record.ended_at = utc_now();
+  record.warnings = run.warnings(); // drift and rollbacks stay on record, not only on stderr
   if (outcome) {
     record.status = record.events_added > 0 ? "success" : "no_new_events";
   } else if (outcome.error().code == Errc::interrupted) {
@@ -565,7 +628,14 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
     record.status = "failed";
     record.error = outcome.error().message;
   }
-  BDD_TRY(tracking::save_run(study_dir, record));
+  if (auto saved = tracking::save_run(study_dir, record); !saved) {
+    if (outcome) {
+      return std::move(saved).error();
+    }
+    // The run's own failure (a full disk, say) is what the user must see; that the history
+    // could not record it is a consequence.
+    spdlog::warn("{}", saved.error().message);
+  }
   if (outcome && options.fresh) {
     outcome = swap_in_fresh(config, work_dir);
     if (!outcome) {

@@ -3,7 +3,9 @@
 #include <bdd/core/fs.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
+#include <cerrno>
 #include <optional>
 #include <system_error>
 
@@ -88,8 +90,9 @@ public:
       }
       insert(event);
     } catch (const SQLite::Exception& e) {
+      const int err = errno; // before abandon_batch() makes other system calls
       abandon_batch();
-      return failure("cannot write", e);
+      return failure("cannot write", e, err);
     }
     return ok();
   }
@@ -103,8 +106,9 @@ public:
         m_db->exec("COMMIT");
         m_in_transaction = false;
       } catch (const SQLite::Exception& e) {
+        const int err = errno;
         abandon_batch();
-        return failure("cannot write", e);
+        return failure("cannot write", e, err);
       }
     }
     return std::vector<FileExtent>{};
@@ -177,7 +181,15 @@ private:
     m_insert->reset();
   }
 
-  Error failure(std::string_view action, const SQLite::Exception& e) const {
+  // `err`: errno right after the failed call. SQLite words a file size limit "disk I/O error"
+  // and a full disk "database or disk is full"; the errno of the failed write says which, and
+  // how to fix it (sqlite3_system_errno() is not set for these errors).
+  Error failure(std::string_view action, const SQLite::Exception& e, int err = 0) const {
+    const int code = e.getErrorCode();
+    if ((code == SQLITE_IOERR || code == SQLITE_FULL)
+        && (err == ENOSPC || err == EDQUOT || err == EFBIG || err == EACCES || err == EROFS)) {
+      return {Errc::storage, fs::describe_errno(action, m_path, err)};
+    }
     return {Errc::storage, std::string(action) + " \"" + m_path.string() + "\": " + e.what()};
   }
 

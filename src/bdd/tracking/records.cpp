@@ -53,6 +53,7 @@ json to_json(const RunRecord& r) {
       {"remote_total", optional_number(r.remote_total)},
       {"error", r.error.empty() ? json(nullptr) : json(r.error)},
       {"bdd_version", r.bdd_version},
+      {"warnings", r.warnings},
   };
 }
 
@@ -81,6 +82,15 @@ RunRecord run_from_json(const json& j) {
   r.remote_total = read_optional_number(j, "remote_total");
   r.error = string_or_empty(j, "error");
   r.bdd_version = string_or_empty(j, "bdd_version");
+  // Absent in histories of older versions; anything but strings is skipped like other bad
+  // values, so that one odd entry never makes the whole history unreadable.
+  if (auto it = j.find("warnings"); it != j.end() && it->is_array()) {
+    for (const auto& warning : *it) {
+      if (warning.is_string()) {
+        r.warnings.push_back(warning.get<std::string>());
+      }
+    }
+  }
   return r;
 }
 

@@ -26,7 +26,7 @@ struct Metadata {
 
 // One `bdd download` run in `.download_history.json`.
 struct RunRecord {
-  std::string run_id;   // start time plus pid: unique per run
+  std::string run_id; // start time plus pid: unique per run
   std::string started_at;
   std::string ended_at; // "" while running
   std::string type;     // "full", "incremental" or "fresh"
@@ -40,6 +40,10 @@ struct RunRecord {
   std::optional<std::uint64_t> remote_total;
   std::string error; // "" unless failed or interrupted
   std::string bdd_version;
+  // What the run found worth a warning, in order: the server's list changed before the resume
+  // point, its total shrank, an unfinished commit was rolled back. Empty for histories written
+  // before the field existed.
+  std::vector<std::string> warnings;
 };
 
 std::filesystem::path metadata_path(const std::filesystem::path& study_dir);
