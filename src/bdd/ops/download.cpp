@@ -283,16 +283,22 @@ private:
     // answers that arrive out of order while events are appended do not look like a shrink.
     std::uint64_t highest_total = 0;
     bool rescanned_after_shrink = false;
+    // Say why, then page again from offset 0: de-duplication by id adds exactly what is missing.
+    const auto rescan = [&](const std::string& why) {
+      warn(why + "; scanning the whole study to add what is missing");
+      stream = open_stream(0);
+      m_next_offset = 0;
+    };
+    const std::string changed_before =
+        "the server's event list changed before offset " + std::to_string(m_cursor.offset);
     for (;;) {
       BDD_TRY_ASSIGN(auto page, stream->next());
       if (!page && !rescanned_after_shrink
           && stream->latest_total().value_or(highest_total) < highest_total) {
         rescanned_after_shrink = true;
         highest_total = 0;
-        warn("the server's event list lost events while this run paged through it; scanning the "
-             "whole study again to add those that moved to offsets already read");
-        stream = open_stream(0);
-        m_next_offset = 0;
+        rescan("the server's event list lost events while this run paged through it, moving "
+               "some to offsets already read");
         continue;
       }
       if (!page && check_boundary) {
@@ -300,11 +306,7 @@ private:
         // it. Say whether the total shrank, then reconcile like any other change.
         check_boundary = false;
         report_shrink(stream->latest_total());
-        warn("the server's event list changed before offset " + std::to_string(m_cursor.offset)
-             + " (it no longer reaches the last event stored); scanning the whole study to add "
-               "what is missing");
-        stream = open_stream(0);
-        m_next_offset = 0;
+        rescan(changed_before + " (it no longer reaches the last event stored)");
         continue;
       }
       if (!page) {
@@ -318,11 +320,7 @@ private:
       if (check_boundary) {
         check_boundary = false;
         if (page->events.empty() || page->events.front().id != m_cursor.last_id) {
-          warn("the server's event list changed before offset " + std::to_string(m_cursor.offset)
-               + " (events deleted, inserted or reordered); scanning the whole study to add "
-                 "what is missing");
-          stream = open_stream(0);
-          m_next_offset = 0;
+          rescan(changed_before + " (events deleted, inserted or reordered)");
           continue;
         }
       }
