@@ -138,8 +138,12 @@ private:
       lock.unlock();
       auto result = client.fetch_page(offset, m_page_size);
       if (result && m_prepare_event) {
-        for (model::Event& event : result->events) {
-          m_prepare_event(event);
+        try {
+          for (model::Event& event : result->events) {
+            m_prepare_event(event);
+          }
+        } catch (const std::exception& e) { // out of memory, say: end the stream with it
+          result = Error(Errc::internal, std::string("cannot prepare events: ") + e.what());
         }
       }
       lock.lock();

@@ -9,6 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +45,16 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+}
+
+// Pages are parsed by the fetching threads and freed by the consumer. glibc gives each thread
+// an arena of its own, each of which keeps freed memory for reuse: with four fetching threads
+// that is several megabytes held twice. Two arenas are enough for a handful of threads. Before
+// any thread starts.
+void limit_allocator_arenas() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 2);
+#endif
 }
 
 // A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
@@ -172,6 +185,7 @@ void Context::warn_about_secret_files(const std::string& study) const {
 }
 
 int run(int argc, char** argv) {
+  limit_allocator_arenas();
   ignore_file_size_signal();
   CLI::App app{"bdd: download Behaverse study data and keep it current on disk", "bdd"};
   app.footer("Run `bdd <command> --help` for the options of a command. Documentation: README.md");

@@ -1,6 +1,7 @@
 #include "fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -146,6 +147,14 @@ Result<void> truncate_file(const stdfs::path& path, std::uint64_t size) {
     return Error(Errc::storage, describe_errno("cannot truncate", path, errno));
   }
   return ok();
+}
+
+std::optional<std::uint64_t> regular_file_size(const stdfs::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(info.st_size);
 }
 
 std::uint64_t file_size_or_zero(const stdfs::path& path) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,10 @@ Result<void> truncate_file(const stdfs::path& path, std::uint64_t size);
 
 // Size of `path` in bytes, or 0 if it does not exist.
 std::uint64_t file_size_or_zero(const stdfs::path& path);
+
+// Size of `path` in bytes if it is a regular file (one system call); nullopt if it does not
+// exist or is something else.
+std::optional<std::uint64_t> regular_file_size(const stdfs::path& path);
 
 // A message for errno `err` about `what` (a quoted path or action), e.g.
 // "cannot write \"/data/x\": no space left on device".

@@ -15,7 +15,6 @@
 #include <bdd/tracking/state.hpp>
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -129,10 +128,11 @@ check_files(const config::Config& config, const stdfs::path& dir, tracking::Stat
   BDD_TRY_ASSIGN(auto files, state.files());
   for (const auto& file : files) {
     stdfs::path path = dir / file.path;
-    struct stat info {}; // one system call per file: a deep folder_structure has thousands
-    const bool exists = ::stat(path.c_str(), &info) == 0;
-    const auto size = exists ? static_cast<std::uint64_t>(info.st_size) : 0;
-    if (exists && S_ISREG(info.st_mode) && size == file.size) {
+    // One system call per file: a deep folder_structure has thousands.
+    const auto found = fs::regular_file_size(path);
+    const bool exists = found.has_value();
+    const std::uint64_t size = found.value_or(0);
+    if (exists && size == file.size) {
       continue;
     }
     std::string what = exists ? "changed since bdd wrote it (" + std::to_string(file.size)
@@ -399,10 +399,28 @@ private:
     return m_state->contains(id);
   }
 
+  // Commit the batch, then rewrite `.metadata.json` if it is due. A commit that failed is not
+  // tried again in this run: its bytes may be partly in the files, and only a rollback to the
+  // recorded sizes (see transfer()) makes the files and the state agree again.
   Result<void> commit() {
+    if (m_commit_failure) {
+      return *m_commit_failure;
+    }
     if (m_next_offset == m_cursor.offset && m_batch_order.empty()) {
       return ok(); // nothing consumed since the last commit
     }
+    // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
+    // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
+    // record is synced first, so the metadata never runs ahead of the state.
+    const bool metadata_due = Clock::now() - m_last_metadata >= k_metadata_interval;
+    if (auto committed = commit_batch(metadata_due); !committed) {
+      m_commit_failure = committed.error();
+      return committed;
+    }
+    return metadata_due ? write_metadata() : ok();
+  }
+
+  Result<void> commit_batch(bool durable) {
     auto journal = [this](const std::vector<storage::FileExtent>& before) {
       std::vector<tracking::FileRecord> files;
       files.reserve(before.size());
@@ -445,6 +463,7 @@ private:
       BDD_TRY_ASSIGN(auto file, hashed_file(extent));
       commit.files.push_back(std::move(file));
     }
+    commit.durable = durable;
     BDD_TRY(m_state->finish_commit(commit));
     m_cursor = commit.cursor;
     m_batch_order.clear();
@@ -452,12 +471,7 @@ private:
     m_batch_received = 0;
     m_batch_bytes = 0;
     m_last_commit = Clock::now();
-    // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
-    // (two fsyncs) at every commit would cost more than the commit.
-    if (m_last_commit - m_last_metadata < k_metadata_interval) {
-      return ok();
-    }
-    return write_metadata();
+    return ok();
   }
 
   // Undo what a run that did not end cleanly (a crash, a failed commit) left beyond the last
@@ -465,7 +479,11 @@ private:
   Result<std::size_t> roll_back_unfinished_commit() {
     BDD_TRY_ASSIGN(auto pending, m_state->pending());
     for (const auto& file : pending) {
-      BDD_TRY(m_writer->rollback({file.path, file.size}));
+      if (auto rolled_back = m_writer->rollback({file.path, file.size}); !rolled_back) {
+        // A file shorter than recorded was edited or cut short: the same advice as any damage.
+        return Error(rolled_back.error().code,
+                     rolled_back.error().message + "; " + remedy(m_config));
+      }
     }
     BDD_TRY(m_state->clear_pending());
     return pending.size();
@@ -528,6 +546,7 @@ private:
   // without a database lookup, which would otherwise cost more than the rest of storing it.
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
+  std::optional<Error> m_commit_failure; // the first commit that failed in this run
   // Hashes of the files the current commit wrote, by relative path (see commit()).
   std::unordered_map<std::string, tracking::FileHash> m_hashed;
 

@@ -167,15 +167,15 @@ public:
 
   Result<void> begin_commit(const std::vector<FileRecord>& before) override {
     return guarded_void([&] {
-      // A file recorded at the size it has now needs no entry: while the study is marked open,
-      // `files` is its journal. Usually that leaves nothing to write, and no fsync to wait for.
+      // A recorded file needs no entry: while the study is marked open, `files` is its journal
+      // (the engine appends only to files at their recorded size). Usually that leaves nothing
+      // to write, and no fsync to wait for.
       std::vector<const FileRecord*> unrecorded;
-      SQLite::Statement recorded(m_db, "SELECT size FROM files WHERE path = ?");
+      SQLite::Statement recorded(m_db, "SELECT 1 FROM files WHERE path = ?");
       SQLite::Transaction lookups(m_db); // one read transaction for all of them
       for (const auto& file : before) {
         recorded.bind(1, file.path);
-        if (!recorded.executeStep()
-            || static_cast<std::uint64_t>(recorded.getColumn(0).getInt64()) != file.size) {
+        if (!recorded.executeStep()) {
           unrecorded.push_back(&file);
         }
         recorded.reset();
@@ -185,8 +185,8 @@ public:
         return;
       }
       SQLite::Transaction txn(m_db);
-      m_db.exec("DELETE FROM pending");
-      SQLite::Statement insert(m_db, "INSERT OR REPLACE INTO pending(path, size) VALUES(?, ?)");
+      // The first size journalled for a path stands until the commit is recorded.
+      SQLite::Statement insert(m_db, "INSERT OR IGNORE INTO pending(path, size) VALUES(?, ?)");
       for (const auto* file : unrecorded) {
         insert.bind(1, file->path);
         insert.bind(2, static_cast<int64_t>(file->size));
@@ -201,10 +201,11 @@ public:
 
   Result<void> finish_commit(const CommitRecord& record) override {
     return guarded_void([&] {
-      // Not synced: if power loss takes this commit, the study is still marked open, so the next
-      // run truncates the files back to the sizes of the commit before, which the ids and cursor
-      // that survived describe. The next journal write (or checkpoint) syncs it anyway.
-      m_db.exec("PRAGMA synchronous=NORMAL");
+      // Not synced while the study is marked open: if power loss takes this commit, the next
+      // run truncates the files back to the sizes of the commit before, which the ids and
+      // cursor that survived describe. Without the mark (repair), or when asked, it is synced.
+      m_db.exec(m_marked_open && !record.durable ? "PRAGMA synchronous=NORMAL"
+                                                 : "PRAGMA synchronous=FULL");
       struct RestoreFull {
         SQLite::Database& db;
         ~RestoreFull() {

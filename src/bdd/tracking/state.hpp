@@ -34,6 +34,9 @@ struct CommitRecord {
   Cursor cursor;                    // the new cursor
   std::vector<std::string> new_ids; // ids of the events this commit stored
   std::vector<FileRecord> files;    // every file the commit changed: new size and hashes
+  // Wait for the disk before returning. Otherwise, while the study is marked open, the record
+  // may be lost to a power cut (the next run then rolls the files back to the one before).
+  bool durable = false;
 };
 
 // The durable per-study download state: `<study_dir>/.bdd/state.sqlite` (SQLite, schema version

@@ -1,0 +1,94 @@
+// The commit protocol of tracking::State: what a crash leaves for the next run to roll back.
+#include <bdd/tracking/state.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace stdfs = std::filesystem;
+using bdd::tracking::FileRecord;
+
+namespace {
+
+class StateDir {
+public:
+  StateDir() {
+    std::random_device random;
+    m_path = stdfs::temp_directory_path() / ("bdd-state-" + std::to_string(random()));
+    stdfs::create_directories(m_path);
+  }
+  ~StateDir() {
+    std::error_code ec;
+    stdfs::remove_all(m_path, ec);
+  }
+  const stdfs::path& path() const { return m_path; }
+
+private:
+  stdfs::path m_path;
+};
+
+std::vector<std::pair<std::string, std::uint64_t>> sizes(const std::vector<FileRecord>& files) {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const auto& file : files) {
+    out.emplace_back(file.path, file.size);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("tracking::State rolls back to the recorded sizes after a run that did not end",
+          "[tracking]") {
+  StateDir dir;
+  {
+    auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+    REQUIRE(state);
+    CHECK((*state)->pending()->empty()); // a new study: nothing to roll back
+
+    REQUIRE((*state)->begin_commit({{"a/events.jsonl", 0, {}, {}}}));
+    bdd::tracking::CommitRecord first;
+    first.new_ids = {"1", "2"};
+    first.files = {{"a/events.jsonl", 100, {}, {}}};
+    REQUIRE((*state)->finish_commit(first));
+
+    // The next commit appends to the recorded file and creates a new one; a failed attempt is
+    // journalled again with the sizes it left, which must not replace the first entry.
+    REQUIRE(
+        (*state)->begin_commit({{"a/events.jsonl", 100, {}, {}}, {"b/events.jsonl", 0, {}, {}}}));
+    REQUIRE(
+        (*state)->begin_commit({{"a/events.jsonl", 160, {}, {}}, {"b/events.jsonl", 40, {}, {}}}));
+    // The process dies here.
+  }
+  auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+  REQUIRE(state);
+  const auto pending = (*state)->pending();
+  REQUIRE(pending);
+  CHECK(sizes(*pending)
+        == std::vector<std::pair<std::string, std::uint64_t>>{{"b/events.jsonl", 0},
+                                                              {"a/events.jsonl", 100}});
+  REQUIRE((*state)->clear_pending());
+  CHECK((*state)->pending()->empty());
+  CHECK((*state)->id_count().value() == 2);
+}
+
+TEST_CASE("tracking::State keeps a clean study clean", "[tracking]") {
+  StateDir dir;
+  auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+  REQUIRE(state);
+  REQUIRE((*state)->begin_commit({{"events.csv", 0, {}, {}}}));
+  bdd::tracking::CommitRecord commit;
+  commit.files = {{"events.csv", 10, {}, {}}};
+  commit.durable = true;
+  REQUIRE((*state)->finish_commit(commit));
+  REQUIRE((*state)->clear_pending()); // the run ended: files and state agree
+  state->reset();
+
+  auto again = bdd::tracking::open_state(dir.path());
+  REQUIRE(again);
+  CHECK((*again)->pending()->empty());
+  CHECK(sizes(*(*again)->files())
+        == std::vector<std::pair<std::string, std::uint64_t>>{{"events.csv", 10}});
+}
