@@ -54,8 +54,8 @@ public:
            "",
            0,
            "",
-           "an interrupted download left an unfinished commit of " + std::to_string(pending.size())
-               + " files (the next download rolls it back)"});
+           "an interrupted download left an unfinished commit (" + std::to_string(pending.size())
+               + " files to check; the next download cuts each back to its recorded size)"});
     }
     BDD_TRY_ASSIGN(m_ids, tracking::make_id_index(m_dir / ".bdd" / "verify-ids.sqlite"));
     BDD_TRY(check_files());
