@@ -255,7 +255,8 @@ public:
     }
     BDD_TRY(committed);
     BDD_TRY(settled);
-    return described;
+    BDD_TRY(described);
+    return m_writer->finish();
   }
 
   std::uint64_t events_stored() const { return m_cursor.events_stored; }

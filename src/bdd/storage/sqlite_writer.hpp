@@ -12,7 +12,8 @@ namespace bdd::storage {
 // Each batch is one SQLite transaction, opened by the first `write()` and ended by `commit()`;
 // re-inserting an id is ignored, so `commit()` journals no files, returns no extents, and
 // `rollback()` does nothing. A failed write or commit loses the batch, and later commits fail
-// until `close()`. Use through `make_writer`.
+// until `close()`. A first download builds the query indexes in `finish()` (or, if it was
+// interrupted, the next writer does on opening). Use through `make_writer`.
 Result<std::unique_ptr<Writer>> make_sqlite_writer(const WriterOptions& options);
 
 } // namespace bdd::storage

@@ -67,6 +67,11 @@ public:
   virtual Result<std::vector<FileExtent>> commit(const JournalFn& journal,
                                                  const WrittenFn& written = {}) = 0;
 
+  // The run is over and its last batch committed: do what is cheaper once at the end (sqlite
+  // builds the indexes a first download deferred). Not called after a failure or an
+  // interruption; the next run's writer completes the work when it opens.
+  virtual Result<void> finish() { return ok(); }
+
   // Restore `file` to `extent.size` bytes as it was after a commit (size 0: remove the file).
   virtual Result<void> rollback(const FileExtent& extent) = 0;
 

@@ -112,11 +112,64 @@ TEST_CASE("storage::make_writer sqlite is idempotent", "[storage]") {
         == expected_rows(concat_events(events, generated_events(5, 3, 2, 1000))));
 }
 
+namespace {
+
+// The columns of `events` that some index covers.
+std::set<std::string> indexed_columns(const stdfs::path& database) {
+  SQLite::Database db(database.string(), SQLite::OPEN_READONLY);
+  std::set<std::string> indexed;
+  SQLite::Statement indexes(db,
+                            "SELECT ii.name FROM sqlite_master m, pragma_index_info(m.name) ii "
+                            "WHERE m.type = 'index' AND m.tbl_name = 'events'");
+  while (indexes.executeStep()) {
+    indexed.insert(indexes.getColumn(0).getString());
+  }
+  return indexed;
+}
+
+const std::set<std::string> k_all_indexed = {"id", "user_id", "event_type", "stored_timestamp"};
+
+} // namespace
+
+TEST_CASE("storage::make_writer sqlite builds the query indexes once a first download finishes",
+          "[storage]") {
+  TempDir dir;
+  const auto database = dir.path() / "events.sqlite";
+  {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, generated_events(30, 3, 2));
+    REQUIRE(writer->commit(accept_journal()));
+    CHECK(indexed_columns(database) == std::set<std::string>{"id"}); // the key, for de-dup
+    REQUIRE(writer->finish());
+    CHECK(indexed_columns(database) == k_all_indexed);
+  }
+  SECTION("later runs keep them up to date") {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, generated_events(5, 3, 2, 1000));
+    REQUIRE(writer->commit(accept_journal()));
+    CHECK(indexed_columns(database) == k_all_indexed);
+  }
+}
+
+TEST_CASE("storage::make_writer sqlite completes the indexes of an interrupted first download",
+          "[storage]") {
+  TempDir dir;
+  {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, generated_events(30, 3, 2));
+    REQUIRE(writer->commit(accept_journal()));
+    // Interrupted: finish() is never called.
+  }
+  auto writer = make_test_writer("sqlite", dir.path());
+  CHECK(indexed_columns(dir.path() / "events.sqlite") == k_all_indexed);
+}
+
 TEST_CASE("storage::make_writer sqlite uses WAL, the documented schema and indexes", "[storage]") {
   TempDir dir;
   auto writer = make_test_writer("sqlite", dir.path());
   write_all(*writer, generated_events(3, 1, 1));
   REQUIRE(writer->commit(accept_journal()));
+  REQUIRE(writer->finish());
 
   SQLite::Database db((dir.path() / "events.sqlite").string(), SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
