@@ -54,6 +54,18 @@ void add_events(Workspace& ws, std::size_t count) {
   ws.server().append_generated(Workspace::k_study, options);
 }
 
+// `count` events on the server and a download that stores them all: the copy that a failing
+// run afterwards must leave intact. Returns the stored ids.
+std::vector<std::string> download_first_events(Workspace& ws, std::size_t count) {
+  add_events(ws, count);
+  auto first = ws.bdd({"download", Workspace::k_study});
+  INFO("first run stdout: " << first.out << "\nstderr: " << first.err);
+  REQUIRE(first.exit_code == 0);
+  auto stored = ws.stored_ids();
+  REQUIRE(stored.size() == count);
+  return stored;
+}
+
 // Every regular file under `dir`, relative path -> content.
 std::map<std::string, std::string> snapshot(const stdfs::path& dir) {
   std::map<std::string, std::string> files;
@@ -219,12 +231,7 @@ TEST_CASE("storage::a write past the file size limit fails with exit 8 and keeps
                                    Variant{"csv", json::array({"by_date", "by_user_id"})});
   INFO("format " << variant.format << ", folder_structure " << variant.folders.dump());
   Workspace ws(layout(variant.format, variant.folders));
-  add_events(ws, 200);
-  auto first = ws.bdd({"download", Workspace::k_study});
-  INFO("first run stdout: " << first.out << "\nstderr: " << first.err);
-  REQUIRE(first.exit_code == 0);
-  const auto before = ws.stored_ids();
-  REQUIRE(before.size() == 200);
+  const auto before = download_first_events(ws, 200);
 
   // Three times as many new events: every data file (or SQLite's write-ahead log) must grow by
   // far more than the margin, while bdd's own small files stay below the limit.
@@ -280,12 +287,7 @@ TEST_CASE(k_full_disk_test, "[e2e][storage]") {
   if (!disk.mounted()) {
     FAIL("cannot mount a tmpfs on " << (ws.dir() / "data").string() << ": " << disk.error());
   }
-  add_events(ws, 200);
-  auto first = ws.bdd({"download", Workspace::k_study});
-  INFO("first run stdout: " << first.out << "\nstderr: " << first.err);
-  REQUIRE(first.exit_code == 0);
-  const auto before = ws.stored_ids();
-  REQUIRE(before.size() == 200);
+  const auto before = download_first_events(ws, 200);
 
   // Room for bdd's small files, not for 600 more events (about 500 kB).
   add_events(ws, 600);

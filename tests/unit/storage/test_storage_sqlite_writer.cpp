@@ -189,14 +189,7 @@ TEST_CASE("storage::make_writer sqlite uses WAL, the documented schema and index
                                     "stored_timestamp TEXT",
                                     "page_url TEXT",
                                     "data TEXT"});
-  std::set<std::string> indexed;
-  SQLite::Statement indexes(db,
-                            "SELECT ii.name FROM sqlite_master m, pragma_index_info(m.name) ii "
-                            "WHERE m.type = 'index' AND m.tbl_name = 'events'");
-  while (indexes.executeStep()) {
-    indexed.insert(indexes.getColumn(0).getString());
-  }
-  CHECK(indexed == std::set<std::string>{"id", "user_id", "event_type", "stored_timestamp"});
+  CHECK(indexed_columns(dir.path() / "events.sqlite") == k_all_indexed);
 }
 
 TEST_CASE("storage::make_writer sqlite reports a file that is not a database", "[storage]") {
