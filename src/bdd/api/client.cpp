@@ -166,12 +166,14 @@ std::unique_ptr<Client> make_client(const ClientOptions& options) {
 }
 
 std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t offset) {
-  // No document is built: one pass validates the body and strips its whitespace, then each
-  // event's bytes are cut out of that text and normalised from it. This keeps every event
-  // exactly as the server wrote it (keys in its order) and costs a fraction of a DOM.
+  // No document is built: one pass validates the body, strips its whitespace and notes where the
+  // top-level members and the elements of their arrays lie; each event's bytes are then cut out
+  // of that text and normalised from it. This keeps every event exactly as the server wrote it
+  // (keys in its order) and costs a fraction of a DOM.
   std::string compact;
   compact.reserve(body.size());
-  if (!model::append_minified_json(body, compact)) {
+  model::JsonOutline outline;
+  if (!model::append_minified_json(body, compact, outline)) {
     return protocol_failure(body.empty() ? "HTTP 200 with an empty body"
                                          : "HTTP 200 with a body that is not valid JSON");
   }
@@ -179,21 +181,17 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
     return protocol_failure("HTTP 200 with a body that is not a JSON object");
   }
   // A repeated key keeps its last value, as document parsers do.
-  std::string_view events;
+  const model::JsonOutline::Member* events = nullptr;
   std::string_view total;
-  {
-    model::CompactReader members(compact);
-    std::string_view key;
-    std::string_view value;
-    while (members.next(key, value)) {
-      if (model::string_equals(key, "events")) {
-        events = value;
-      } else if (model::string_equals(key, "total")) {
-        total = value;
-      }
+  for (const auto& member : outline.members) {
+    const std::string_view key = member.key.in(compact);
+    if (model::string_equals(key, "events")) {
+      events = &member;
+    } else if (model::string_equals(key, "total")) {
+      total = member.value.in(compact);
     }
   }
-  if (events.empty() || events[0] != '[') {
+  if (events == nullptr || compact[events->value.begin] != '[') {
     return protocol_failure("HTTP 200 with no \"events\" array in the body");
   }
   Page page;
@@ -210,10 +208,9 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
     }
     page.total = number;
   }
-  model::CompactReader elements(events);
-  std::string_view key;
-  std::string_view raw;
-  for (std::size_t i = 0; elements.next(key, raw); ++i) {
+  page.events.reserve(events->elements.size());
+  for (std::size_t i = 0; i < events->elements.size(); ++i) {
+    const std::string_view raw = events->elements[i].in(compact);
     if (raw[0] != '{') {
       return protocol_failure("HTTP 200 with event " + std::to_string(i)
                               + " of the page not a JSON object");

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bdd::model {
 
@@ -16,6 +17,35 @@ namespace bdd::model {
 // removed; everything else (key order, duplicate keys, escapes, number spelling) is kept byte
 // for byte. Returns false, with `out` holding a partial value, if `text` is not valid JSON.
 bool append_minified_json(std::string_view text, std::string& out);
+
+// A half-open range [begin, end) of byte offsets into a string.
+struct Span {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+
+  // The bytes of `text` this span covers.
+  std::string_view in(std::string_view text) const { return text.substr(begin, end - begin); }
+};
+
+// Where the top-level members of a minified object lie, so that its reader need not scan the
+// text again to find them. Offsets are positions in the whole of the minifier's `out`, counting
+// whatever it held before the call.
+struct JsonOutline {
+  struct Member {
+    Span key;   // the key's literal, quotes included
+    Span value; // the compact value
+    // The elements of `value` in order when it is a non-empty array; empty otherwise. Nothing
+    // deeper is recorded.
+    std::vector<Span> elements;
+  };
+  // Every member in the order written, repeated keys included; empty when the value is not an
+  // object or is `{}`.
+  std::vector<Member> members;
+};
+
+// `append_minified_json` that also fills `outline` (cleared first) in the same pass. When it
+// returns false, `outline` is as partial as `out`.
+bool append_minified_json(std::string_view text, std::string& out, JsonOutline& outline);
 
 // The length of the compact JSON value that starts `compact` (the whole of it when it is one
 // value).

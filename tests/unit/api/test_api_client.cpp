@@ -1,14 +1,26 @@
-// The libcurl client against a real HTTP server on 127.0.0.1 (tests/unit/api/test_server.hpp).
+// The libcurl client against a real HTTP server on 127.0.0.1 (tests/unit/api/test_server.hpp), and
+// parse_page_body, which reads the bodies of its 200 responses.
 
 #include "test_server.hpp"
 
 #include <bdd/api/client.hpp>
+#include <bdd/api/transport.hpp>
+#include <bdd/model/event.hpp>
+#include <bdd/model/json_text.hpp>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <random>
+#include <string>
 #include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
 
 using bdd::Errc;
 using bdd::api::ClientOptions;
@@ -314,4 +326,307 @@ TEST_CASE("api::Client refuses to send an empty or malformed key", "[api]") {
   CHECK(page.error().code == Errc::config);
   CHECK(page.error().message.find("SECRET") == std::string::npos);
   CHECK(server.request_count() == 0);
+}
+
+namespace {
+
+using bdd::api::Failure;
+using bdd::api::Page;
+using bdd::api::parse_page_body;
+
+// parse_page_body as it was before the minifier outlined the body: the members and the events
+// found again by walking the compact text with CompactReader. The reference for the equivalence
+// test below.
+std::variant<Page, Failure> parse_with_compact_reader(std::string_view body, std::uint64_t offset) {
+  const auto failure = [](std::string what) {
+    Failure f;
+    f.code = Errc::protocol;
+    f.retryable = true;
+    f.what = std::move(what);
+    return f;
+  };
+  std::string compact;
+  if (!bdd::model::append_minified_json(body, compact)) {
+    return failure(body.empty() ? "HTTP 200 with an empty body"
+                                : "HTTP 200 with a body that is not valid JSON");
+  }
+  if (compact[0] != '{') {
+    return failure("HTTP 200 with a body that is not a JSON object");
+  }
+  std::string_view events;
+  std::string_view total;
+  bdd::model::CompactReader members(compact);
+  std::string_view key;
+  std::string_view value;
+  while (members.next(key, value)) {
+    if (bdd::model::string_equals(key, "events")) {
+      events = value;
+    } else if (bdd::model::string_equals(key, "total")) {
+      total = value;
+    }
+  }
+  if (events.empty() || events[0] != '[') {
+    return failure("HTTP 200 with no \"events\" array in the body");
+  }
+  Page page;
+  page.offset = offset;
+  page.bytes = body.size();
+  if (!total.empty() && total != "null") {
+    std::uint64_t number = 0;
+    const char* last = total.data() + total.size();
+    const auto [end, error] = std::from_chars(total.data(), last, number);
+    if (error != std::errc() || end != last) {
+      return failure("HTTP 200 with a \"total\" that is not a non-negative integer: "
+                     + bdd::api::sanitise_server_text(nlohmann::json::parse(total).dump(), "", 40));
+    }
+    page.total = number;
+  }
+  bdd::model::CompactReader elements(events);
+  for (std::size_t i = 0; elements.next(key, value); ++i) {
+    if (value[0] != '{') {
+      return failure("HTTP 200 with event " + std::to_string(i) + " of the page not a JSON object");
+    }
+    page.events.push_back(bdd::model::normalise_compact(std::string(value)));
+  }
+  return page;
+}
+
+void check_same_result(const std::variant<Page, Failure>& got,
+                       const std::variant<Page, Failure>& expected) {
+  REQUIRE(got.index() == expected.index());
+  if (const auto* failure = std::get_if<Failure>(&expected)) {
+    const auto& got_failure = std::get<Failure>(got);
+    CHECK(got_failure.code == failure->code);
+    CHECK(got_failure.retryable == failure->retryable);
+    CHECK(got_failure.what == failure->what);
+    return;
+  }
+  const auto& page = std::get<Page>(expected);
+  const auto& got_page = std::get<Page>(got);
+  CHECK(got_page.offset == page.offset);
+  CHECK(got_page.total == page.total);
+  CHECK(got_page.bytes == page.bytes);
+  REQUIRE(got_page.events.size() == page.events.size());
+  for (std::size_t i = 0; i < page.events.size(); ++i) {
+    const auto& a = got_page.events[i];
+    const auto& b = page.events[i];
+    CHECK(a.raw == b.raw);
+    CHECK(a.id == b.id);
+    CHECK(a.user_id == b.user_id);
+    CHECK(a.event_type == b.event_type);
+    CHECK(a.element_id == b.element_id);
+    CHECK(a.timestamp == b.timestamp);
+    CHECK(a.stored_timestamp == b.stored_timestamp);
+    CHECK(a.page_url == b.page_url);
+  }
+}
+
+// Random JSON text with random insignificant whitespace, shaped like pages (events with the
+// members normalisation looks at, nested containers, strings full of brackets and escapes), with
+// now and then a repeated key, an event that is not an object or a `total` that is not a count.
+class BodyMaker {
+public:
+  explicit BodyMaker(unsigned seed) : m_rng(seed) {}
+
+  std::string page() {
+    std::string out = space() + "{";
+    const int count = pick(5);
+    for (int i = 0; i < count; ++i) {
+      out += i > 0 ? "," : "";
+      switch (pick(5)) {
+      case 0:
+      case 1:
+        out += member("events", events());
+        break;
+      case 2:
+        out += member(
+            "total", pick(4) == 0 ? value(1) : (pick(6) == 0 ? "null" : std::to_string(pick(999))));
+        break;
+      case 3:
+        out += member("\\u0065vents", events()); // an escaped "events" is still "events"
+        break;
+      default:
+        out += member("next", value(2));
+      }
+    }
+    return out + space() + "}" + space();
+  }
+
+private:
+  int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(m_rng); }
+
+  std::string space() {
+    static const std::array<const char*, 6> spaces = {"", "", "", " ", "\n  ", "\t\r\n"};
+    return spaces[static_cast<std::size_t>(pick(6))];
+  }
+
+  std::string member(std::string_view key, const std::string& member_value) {
+    return space() + "\"" + std::string(key) + "\"" + space() + ":" + space() + member_value
+           + space();
+  }
+
+  std::string events() {
+    std::string out = "[" + space();
+    const int count = pick(6);
+    for (int i = 0; i < count; ++i) {
+      out += i > 0 ? "," + space() : "";
+      out += pick(15) == 0 ? value(1) : event();
+    }
+    return out + space() + "]";
+  }
+
+  std::string event() {
+    static const std::array<const char*, 10> keys = {"id",
+                                                     "userId",
+                                                     "types",
+                                                     "timestamp",
+                                                     "base",
+                                                     "object",
+                                                     "index",
+                                                     "page_url",
+                                                     "x",
+                                                     "i\\u0064"};
+    std::string out = "{";
+    const int count = pick(7);
+    for (int i = 0; i < count; ++i) {
+      out += i > 0 ? "," : "";
+      out += member(keys[static_cast<std::size_t>(pick(10))], value(pick(3)));
+    }
+    return out + "}";
+  }
+
+  std::string value(int depth) {
+    static const std::array<const char*, 8> strings = {
+        R"("a")",
+        R"("]},[{")",
+        R"("\"]")",
+        R"("\\")",
+        R"("x\\\"}")",
+        R"("\u005b\n")",
+        R"("")",
+        "\"caf\xC3\xA9 long enough to be read 8 bytes at a time\""};
+    switch (depth > 0 ? pick(7) : pick(5)) {
+    case 0:
+      return strings[static_cast<std::size_t>(pick(8))];
+    case 1:
+      return std::to_string(pick(100) - 50) + (pick(2) == 0 ? ".25e1" : "");
+    case 2:
+      return pick(2) == 0 ? "true" : "null";
+    case 3:
+    case 4:
+      return strings[static_cast<std::size_t>(pick(8))];
+    case 5: {
+      std::string out = "[" + space();
+      for (int i = 0, n = pick(4); i < n; ++i) {
+        out += (i > 0 ? "," : "") + value(depth - 1) + space();
+      }
+      return out + "]";
+    }
+    default: {
+      std::string out = "{" + space();
+      for (int i = 0, n = pick(4); i < n; ++i) {
+        out += (i > 0 ? "," : "") + member(pick(2) == 0 ? "k" : "types", value(depth - 1));
+      }
+      return out + "}";
+    }
+    }
+  }
+
+  std::mt19937 m_rng;
+};
+
+} // namespace
+
+TEST_CASE("api::parse_page_body reads pages however they are spelled", "[api]") {
+  SECTION("a pretty-printed page") {
+    const std::string body =
+        "{\n  \"total\" : 7 ,\n  \"events\" : [\n    {\n      \"id\" : \"a\",\n      \"userId\" : "
+        "\"P-1\"\n    } ,\n    { \"id\":\"b\", \"x\" : [ 1 , { } ] }\n  ]\n}\n";
+    auto r = parse_page_body(body, 4);
+    REQUIRE(std::holds_alternative<Page>(r));
+    const auto& page = std::get<Page>(r);
+    CHECK(page.offset == 4);
+    CHECK(page.total == 7U);
+    CHECK(page.bytes == body.size());
+    REQUIRE(page.events.size() == 2);
+    CHECK(page.events[0].raw == R"({"id":"a","userId":"P-1"})");
+    CHECK(page.events[0].user_id == "P-1");
+    CHECK(page.events[1].raw == R"({"id":"b","x":[1,{}]})");
+  }
+  SECTION("a repeated key keeps its last value") {
+    auto r = parse_page_body(
+        R"({"events":[{"id":"first"}],"total":1,"events":[{"id":"a"},{"id":"b"}],"total":2})", 0);
+    REQUIRE(std::holds_alternative<Page>(r));
+    const auto& page = std::get<Page>(r);
+    CHECK(page.total == 2U);
+    REQUIRE(page.events.size() == 2);
+    CHECK(page.events[0].id == "a");
+    CHECK(page.events[1].id == "b");
+
+    r = parse_page_body(R"({"events":[{"id":"a"}],"events":null})", 0);
+    REQUIRE(std::holds_alternative<Failure>(r));
+    CHECK(std::get<Failure>(r).what == "HTTP 200 with no \"events\" array in the body");
+  }
+  SECTION("an empty events array is an empty page") {
+    auto r = parse_page_body(R"({"total":0,"events":[ ]})", 0);
+    REQUIRE(std::holds_alternative<Page>(r));
+    CHECK(std::get<Page>(r).events.empty());
+    CHECK(std::get<Page>(r).total == 0U);
+  }
+  SECTION("unusable bodies say why") {
+    for (const auto& [body, what] : std::vector<std::pair<std::string, std::string>>{
+             {"", "HTTP 200 with an empty body"},
+             {R"({"events":[)", "HTTP 200 with a body that is not valid JSON"},
+             {R"([{"events":[]}])", "HTTP 200 with a body that is not a JSON object"},
+             {R"("{}")", "HTTP 200 with a body that is not a JSON object"},
+             {R"({"total":1})", "HTTP 200 with no \"events\" array in the body"},
+             {R"({"events":{"0":{}}})", "HTTP 200 with no \"events\" array in the body"},
+             {R"({"page":{"events":[]}})", "HTTP 200 with no \"events\" array in the body"},
+             {R"({"events":[{"id":"a"},[{"id":"b"}]]})",
+              "HTTP 200 with event 1 of the page not a JSON object"},
+             {R"({"events":["{}"]})", "HTTP 200 with event 0 of the page not a JSON object"},
+             {R"({"events":[],"total":"3"})",
+              "HTTP 200 with a \"total\" that is not a non-negative integer: \"3\""}}) {
+      INFO(body);
+      auto r = parse_page_body(body, 0);
+      REQUIRE(std::holds_alternative<Failure>(r));
+      CHECK(std::get<Failure>(r).code == Errc::protocol);
+      CHECK(std::get<Failure>(r).retryable);
+      CHECK(std::get<Failure>(r).what == what);
+    }
+  }
+}
+
+TEST_CASE("api::parse_page_body finds the events that walking the compact text finds", "[api]") {
+  BodyMaker maker(20250101);
+  std::size_t pages = 0;
+  std::size_t events = 0;
+  std::size_t repeated_events_key = 0;
+  std::size_t not_an_object = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string body = maker.page();
+    INFO(body);
+    REQUIRE(nlohmann::json::accept(body));
+    const auto expected = parse_with_compact_reader(body, 9);
+    check_same_result(parse_page_body(body, 9), expected);
+    if (const auto* page = std::get_if<Page>(&expected)) {
+      ++pages;
+      events += page->events.size();
+    } else if (std::get<Failure>(expected).what.find("not a JSON object") != std::string::npos) {
+      ++not_an_object;
+    }
+    const auto count = [&body](std::string_view text) {
+      std::size_t n = 0;
+      for (auto at = body.find(text); at != std::string::npos; at = body.find(text, at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    repeated_events_key += count("\"events\"") + count("\"\\u0065vents\"") > 1 ? 1 : 0;
+  }
+  // The generator must exercise what the outline has to get right, mostly with pages.
+  CHECK(pages > 500);
+  CHECK(events > 1000);
+  CHECK(repeated_events_key > 100);
+  CHECK(not_an_object > 50);
 }

@@ -13,6 +13,7 @@ using bdd::model::append_decoded_string;
 using bdd::model::append_minified_json;
 using bdd::model::compact_value_size;
 using bdd::model::CompactReader;
+using bdd::model::JsonOutline;
 using bdd::model::normalise_compact;
 using bdd::model::string_equals;
 
@@ -24,6 +25,37 @@ std::optional<std::string> minify(std::string_view text) {
     return std::nullopt;
   }
   return out;
+}
+
+// A member of an outline as the text it spans, for comparisons that read well.
+struct OutlinedMember {
+  std::string key;
+  std::string value;
+  std::vector<std::string> elements;
+
+  bool operator==(const OutlinedMember&) const = default;
+};
+
+// The outline of `text` as text, after checking that the outlining minifier writes what the
+// plain one does. Nullopt when `text` is not valid JSON.
+std::optional<std::vector<OutlinedMember>> outline_of(std::string_view text) {
+  std::string out = "prefix:"; // offsets are into the whole of `out`
+  JsonOutline outline;
+  outline.members.resize(3); // cleared first
+  if (!append_minified_json(text, out, outline)) {
+    return std::nullopt;
+  }
+  CHECK(out == "prefix:" + minify(text).value());
+  std::vector<OutlinedMember> members;
+  for (const auto& member : outline.members) {
+    auto& seen = members.emplace_back();
+    seen.key = member.key.in(out);
+    seen.value = member.value.in(out);
+    for (const auto& element : member.elements) {
+      seen.elements.emplace_back(element.in(out));
+    }
+  }
+  return members;
 }
 
 } // namespace
@@ -72,6 +104,60 @@ TEST_CASE("model::append_minified_json rejects what is not one JSON value", "[mo
   CHECK_FALSE(minify("\"\xC3\""));              // truncated UTF-8
   CHECK_FALSE(minify("\"\xED\xA0\x80\""));      // UTF-8 surrogate
   CHECK_FALSE(minify("\"abcdefghij\xFFxyz\"")); // invalid byte after an 8-byte run
+}
+
+TEST_CASE("model::append_minified_json outlines the members of a top-level object", "[model]") {
+  using Members = std::vector<OutlinedMember>;
+  SECTION("members, and the elements of arrays that are members") {
+    const auto members = outline_of(
+        R"({"a":1,"events":[{"x":[1,{"y":[]}]},2,"s",[3,[4]],{},[],null],"b":{"c":[5]}})");
+    CHECK(members
+          == Members{{R"("a")", "1", {}},
+                     {R"("events")",
+                      R"([{"x":[1,{"y":[]}]},2,"s",[3,[4]],{},[],null])",
+                      {R"({"x":[1,{"y":[]}]})", "2", R"("s")", "[3,[4]]", "{}", "[]", "null"}},
+                     {R"("b")", R"({"c":[5]})", {}}});
+  }
+  SECTION("pretty-printed text is outlined as minified") {
+    const auto members =
+        outline_of("\n{\n  \"events\" : [\n    { \"id\" : \"a\" } ,\n    {\t}\r\n  ] ,"
+                   "\n  \"total\":\n 2\n}\n");
+    CHECK(members
+          == Members{{R"("events")", R"([{"id":"a"},{}])", {R"({"id":"a"})", "{}"}},
+                     {R"("total")", "2", {}}});
+  }
+  SECTION("brackets, quotes and escapes inside strings are only text") {
+    const auto members = outline_of(R"({"k]\"}":"]}\\",)"
+                                    R"("e[":["[{\"", "}]\\\\", {"v":"\"],"}, "\u005d"]})");
+    CHECK(members
+          == Members{{R"("k]\"}")", R"("]}\\")", {}},
+                     {R"("e[")",
+                      R"(["[{\"","}]\\\\",{"v":"\"],"},"\u005d"])",
+                      {R"("[{\"")", R"("}]\\\\")", R"({"v":"\"],"})", R"("\u005d")"}}});
+  }
+  SECTION("empty containers") {
+    CHECK(outline_of("{}") == Members{});
+    CHECK(outline_of(" { } ") == Members{});
+    CHECK(outline_of(R"({"e":[ ],"o":{ }})")
+          == Members{{R"("e")", "[]", {}}, {R"("o")", "{}", {}}});
+    CHECK(outline_of(R"({"e":[[],{}]})") == Members{{R"("e")", "[[],{}]", {"[]", "{}"}}});
+  }
+  SECTION("a repeated key is outlined each time") {
+    CHECK(outline_of(R"({"e":[1],"e":[2,3]})")
+          == Members{{R"("e")", "[1]", {"1"}}, {R"("e")", "[2,3]", {"2", "3"}}});
+  }
+  SECTION("a top-level value that is not an object has no members") {
+    for (const char* text : {R"([{"a":[1]},2])", "[]", R"("{\"a\":1}")", "3", "null"}) {
+      INFO(text);
+      CHECK(outline_of(text) == Members{});
+    }
+  }
+  SECTION("invalid text fails as without an outline") {
+    for (const char* text : {"", "{", R"({"e":[1,]})", R"({"e":[1]}x)", "{\"a\":1,}"}) {
+      INFO(text);
+      CHECK_FALSE(outline_of(text));
+    }
+  }
 }
 
 TEST_CASE("model::CompactReader walks members and elements in order", "[model]") {
