@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -55,6 +56,15 @@ void limit_allocator_arenas() {
 #if defined(__GLIBC__)
   mallopt(M_ARENA_MAX, 2);
 #endif
+}
+
+// SQLite counts every allocation under one process-wide mutex unless told not to, and Debian's
+// build has no lookaside, so every small allocation is one: a download's two threads that use
+// SQLite (the one storing events in the sqlite format, the one committing the state) would take
+// turns on it. bdd never reads those statistics. Before SQLite is first used; later it is a
+// harmless no-op.
+void disable_sqlite_memory_statistics() {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 // A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
@@ -186,6 +196,7 @@ void Context::warn_about_secret_files(const std::string& study) const {
 
 int run(int argc, char** argv) {
   limit_allocator_arenas();
+  disable_sqlite_memory_statistics();
   ignore_file_size_signal();
   CLI::App app{"bdd: download Behaverse study data and keep it current on disk", "bdd"};
   app.footer("Run `bdd <command> --help` for the options of a command. Documentation: README.md");

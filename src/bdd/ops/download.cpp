@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,8 +32,9 @@ namespace stdfs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // A commit makes a batch durable; smaller batches lose less on a crash, larger ones cost fewer
-// fsyncs. Commit when any limit is reached. The batch waits in memory until then, so the byte
-// limit (of responses received) bounds memory however large the events are.
+// fsyncs. Commit when any limit is reached. The writer holds a batch until its commit (the
+// text formats in memory, the next batch too while a commit runs), so the byte limit, on what
+// the writer holds, bounds memory however large the events are.
 constexpr std::uint64_t k_commit_events = 20'000;
 constexpr std::uint64_t k_commit_bytes = std::uint64_t{4} << 20;
 constexpr auto k_commit_interval = std::chrono::seconds(2);
@@ -228,6 +231,9 @@ public:
   Result<void> transfer(tracking::RunRecord& record) {
     Result<void> outcome = page_all(record);
     Result<void> committed = commit();
+    if (committed) {
+      committed = wait_for_commit();
+    }
     // The files match the state again: after a commit that worked, as they are; after one that
     // failed (a full disk), once its bytes are cut off, so that what was stored before stays
     // intact and verifiable without another run.
@@ -246,7 +252,7 @@ public:
     record.remote_total = m_cursor.remote_total;
     // Also after a run that committed nothing: a crash may have cut the last metadata write.
     // Commits write it only now and then, so it is due after a failed one too.
-    Result<void> described = settled ? write_metadata() : ok();
+    Result<void> described = settled ? write_metadata(m_cursor) : ok();
     if (described && settled) {
       described = write_manifest();
     }
@@ -336,7 +342,7 @@ private:
                                m_remote_total,
                                record.bytes});
       }
-      if (m_batch_received >= k_commit_events || m_batch_bytes >= k_commit_bytes
+      if (m_batch_received >= k_commit_events || m_writer->buffered_bytes() >= k_commit_bytes
           || Clock::now() - m_last_commit >= k_commit_interval) {
         BDD_TRY(commit());
       }
@@ -360,7 +366,6 @@ private:
   Result<void> consume(const api::Page& page, tracking::RunRecord& record) {
     record.pages += 1;
     record.bytes += page.bytes;
-    m_batch_bytes += page.bytes;
     if (page.total) {
       m_remote_total = page.total;
     }
@@ -394,60 +399,23 @@ private:
     if (m_id_filter && !m_id_filter->maybe_contains(id)) {
       return false;
     }
-    if (m_batch_ids.count(id) != 0) {
+    if (m_batch_ids.count(id) != 0 || m_committing_ids.count(id) != 0) {
       return true;
     }
+    const std::lock_guard lock(m_state_mutex);
     return m_state->contains(id);
   }
 
-  // Commit the batch, then rewrite `.metadata.json` if it is due. A commit that failed is not
-  // tried again in this run: its bytes may be partly in the files, and only a rollback to the
-  // recorded sizes (see transfer()) makes the files and the state agree again.
+  // Hand the batch consumed so far to a committing thread, once the previous commit is done,
+  // and go on paging meanwhile: the disk and the network then work at the same time. One
+  // commit at a time, so the files and the state always grow in the server's order. A commit
+  // that failed is not tried again in this run: its bytes may be partly in the files, and only
+  // a rollback to the recorded sizes (see transfer()) makes the files and the state agree again.
   Result<void> commit() {
-    if (m_commit_failure) {
-      return *m_commit_failure;
-    }
+    BDD_TRY(wait_for_commit());
     if (m_next_offset == m_cursor.offset && m_batch_order.empty()) {
       return ok(); // nothing consumed since the last commit
     }
-    // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
-    // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
-    // record is synced first, so the metadata never runs ahead of the state.
-    const bool metadata_due = Clock::now() - m_last_metadata >= k_metadata_interval;
-    if (auto committed = commit_batch(metadata_due); !committed) {
-      m_commit_failure = committed.error();
-      return committed;
-    }
-    return metadata_due ? write_metadata() : ok();
-  }
-
-  Result<void> commit_batch(bool durable) {
-    auto journal = [this](const std::vector<storage::FileExtent>& before) {
-      std::vector<tracking::FileRecord> files;
-      files.reserve(before.size());
-      for (const auto& extent : before) {
-        files.push_back({extent.relative_path, extent.size, {}, {}});
-      }
-      return m_state->begin_commit(files);
-    };
-    // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
-    m_hashed.clear();
-    auto written = [this](const storage::FileExtent& from,
-                          const std::vector<std::string_view>& pieces) {
-      auto previous = m_state->file(from.relative_path);
-      if (!previous) {
-        return; // hashed_file() reads the file instead, and reports the error if it recurs
-      }
-      auto hash = tracking::extend_hash_in_memory(*previous ? (*previous)->midstate : "",
-                                                  from.size,
-                                                  pieces,
-                                                  storage::rewritten_tail(m_config.format).size());
-      if (hash) {
-        m_hashed.insert_or_assign(from.relative_path, std::move(*hash));
-      }
-    };
-    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal, written));
-
     tracking::CommitRecord commit;
     commit.cursor = m_cursor;
     commit.cursor.offset = m_next_offset;
@@ -460,19 +428,89 @@ private:
       commit.cursor.newest_stored = m_newest_stored;
     }
     commit.new_ids = std::move(m_batch_order);
+    m_batch_order.clear();
+    // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
+    // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
+    // record is synced first, so the metadata never runs ahead of the state.
+    commit.durable = Clock::now() - m_last_metadata >= k_metadata_interval;
+    if (commit.durable) {
+      m_last_metadata = Clock::now();
+    }
+    // Until the commit is done its ids are not in the state, but they are stored.
+    m_committing_ids = std::move(m_batch_ids);
+    m_batch_ids.clear();
+    m_batch_received = 0;
+    m_last_commit = Clock::now();
+    m_writer->seal_batch();
+    m_committing = std::async(std::launch::async, [this, commit = std::move(commit)]() mutable {
+      return commit_batch(std::move(commit));
+    });
+    return ok();
+  }
+
+  // Wait for the commit in progress, if any; then the cursor is where it left the study.
+  Result<void> wait_for_commit() {
+    if (m_committing.valid()) {
+      Result<tracking::Cursor> committed = m_committing.get();
+      m_committing_ids.clear();
+      if (committed) {
+        m_cursor = *committed;
+      } else {
+        m_commit_failure = committed.error();
+      }
+    }
+    if (m_commit_failure) {
+      return *m_commit_failure;
+    }
+    return ok();
+  }
+
+  // Runs on the committing thread: uses the writer's sealed batch and the state (under
+  // m_state_mutex), nothing the paging thread changes. Returns the cursor it committed.
+  Result<tracking::Cursor> commit_batch(tracking::CommitRecord commit) {
+    auto journal = [this](const std::vector<storage::FileExtent>& before) {
+      std::vector<tracking::FileRecord> files;
+      files.reserve(before.size());
+      for (const auto& extent : before) {
+        files.push_back({extent.relative_path, extent.size, {}, {}});
+      }
+      const std::lock_guard lock(m_state_mutex);
+      return m_state->begin_commit(files);
+    };
+    // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
+    m_hashed.clear();
+    auto written = [this](const storage::FileExtent& from,
+                          const std::vector<std::string_view>& pieces) {
+      auto previous = state_file(from.relative_path);
+      if (!previous) {
+        return; // hashed_file() reads the file instead, and reports the error if it recurs
+      }
+      auto hash = tracking::extend_hash_in_memory(*previous ? (*previous)->midstate : "",
+                                                  from.size,
+                                                  pieces,
+                                                  storage::rewritten_tail(m_config.format).size());
+      if (hash) {
+        m_hashed.insert_or_assign(from.relative_path, std::move(*hash));
+      }
+    };
+    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal, written));
     for (const auto& extent : extents) {
       BDD_TRY_ASSIGN(auto file, hashed_file(extent));
       commit.files.push_back(std::move(file));
     }
-    commit.durable = durable;
-    BDD_TRY(m_state->finish_commit(commit));
-    m_cursor = commit.cursor;
-    m_batch_order.clear();
-    m_batch_ids.clear();
-    m_batch_received = 0;
-    m_batch_bytes = 0;
-    m_last_commit = Clock::now();
-    return ok();
+    {
+      const std::lock_guard lock(m_state_mutex);
+      BDD_TRY(m_state->finish_commit(commit));
+    }
+    if (commit.durable) {
+      BDD_TRY(write_metadata(commit.cursor));
+    }
+    return std::move(commit.cursor);
+  }
+
+  Result<std::optional<tracking::FileRecord>> state_file(const std::string& path) {
+    const std::lock_guard lock(m_state_mutex);
+    return m_state->file(path);
   }
 
   // Undo what a run that did not end cleanly (a crash, a failed commit) left beyond the last
@@ -499,7 +537,7 @@ private:
                                   std::move(found->second.sha256),
                                   std::move(found->second.midstate)};
     }
-    BDD_TRY_ASSIGN(auto previous, m_state->file(extent.relative_path));
+    BDD_TRY_ASSIGN(auto previous, state_file(extent.relative_path));
     BDD_TRY_ASSIGN(auto hash,
                    tracking::extend_file_hash(m_work_dir / extent.relative_path,
                                               previous ? previous->midstate : std::string(),
@@ -509,18 +547,19 @@ private:
         extent.relative_path, extent.size, std::move(hash.sha256), std::move(hash.midstate)};
   }
 
-  Result<void> write_metadata() {
-    m_last_metadata = Clock::now();
+  // `.metadata.json` for `cursor`. Called by one thread at a time: the committing one, or the
+  // paging one when no commit runs.
+  Result<void> write_metadata(const tracking::Cursor& cursor) {
     tracking::Metadata metadata;
     metadata.study_name = m_config.study_name;
     metadata.format = m_config.format;
     metadata.folder_structure = m_config.folder_structure;
-    metadata.events_stored = m_cursor.events_stored;
-    metadata.remote_total = m_cursor.remote_total;
+    metadata.events_stored = cursor.events_stored;
+    metadata.remote_total = cursor.remote_total;
     metadata.last_update = utc_now();
     metadata.first_download = m_first_download.empty() ? metadata.last_update : m_first_download;
     m_first_download = metadata.first_download;
-    metadata.newest_stored_timestamp = m_cursor.newest_stored;
+    metadata.newest_stored_timestamp = cursor.newest_stored;
     metadata.bdd_version = BDD_VERSION;
     return tracking::write_metadata(m_work_dir, metadata);
   }
@@ -548,7 +587,12 @@ private:
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
   std::optional<Error> m_commit_failure; // the first commit that failed in this run
-  // Hashes of the files the current commit wrote, by relative path (see commit()).
+  // The commit in progress on its own thread (see commit()) and the ids it stores.
+  std::future<Result<tracking::Cursor>> m_committing;
+  std::unordered_set<std::string> m_committing_ids;
+  // The state is used by the paging thread (is_stored) and the committing one.
+  std::mutex m_state_mutex;
+  // Hashes of the files the current commit wrote, by relative path (see commit_batch()).
   std::unordered_map<std::string, tracking::FileHash> m_hashed;
 
   // Consumed since the last commit.
@@ -559,7 +603,6 @@ private:
   std::unordered_set<std::string> m_batch_ids;
   std::vector<std::string> m_batch_order;
   std::uint64_t m_batch_received = 0;
-  std::uint64_t m_batch_bytes = 0; // of the responses the batch came in
   bool m_reported_shrink = false;
   Clock::time_point m_last_commit;
   Clock::time_point m_last_metadata;

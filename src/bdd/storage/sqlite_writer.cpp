@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <system_error>
 
@@ -99,13 +101,17 @@ public:
   void prepare(model::Event& /*event*/) const override {}
 
   // Inserted at once into a transaction that `commit()` ends: nothing uncommitted reaches
-  // readers or survives a crash, and the batch is not held a second time in memory.
+  // readers or survives a crash, and the batch is not held a second time in memory. The one
+  // connection has one transaction, so the next batch waits for the commit of a sealed one.
   Result<void> write(const model::Event& event) override {
+    std::unique_lock lock(m_mutex);
+    m_commit_done.wait(lock, [this] { return !m_sealed; });
     BDD_TRY(usable());
     try {
       if (!m_in_transaction) {
         m_db->exec("BEGIN");
         m_in_transaction = true;
+        m_transaction_bytes = 0;
       }
       insert(event);
     } catch (const SQLite::Exception& e) {
@@ -116,8 +122,28 @@ public:
     return ok();
   }
 
+  // The events of the open transaction: its changed pages wait in SQLite's page cache (or, past
+  // its size, in the WAL) for the commit.
+  std::uint64_t buffered_bytes() const override { return m_transaction_bytes; }
+
+  void seal_batch() override {
+    const std::lock_guard lock(m_mutex);
+    m_sealed = m_in_transaction;
+    m_transaction_bytes = 0;
+  }
+
   Result<std::vector<FileExtent>> commit(const JournalFn& journal,
                                          const WrittenFn& /*written*/ = {}) override {
+    const std::lock_guard lock(m_mutex);
+    // Whatever happens, the sealed transaction is over: wake the writing thread (which then
+    // sees a lost batch through usable(), or starts the next transaction).
+    struct Unseal {
+      SqliteWriter& writer;
+      ~Unseal() {
+        writer.m_sealed = false;
+        writer.m_commit_done.notify_all();
+      }
+    } unseal{*this};
     BDD_TRY(usable());
     BDD_TRY(journal({}));
     if (m_in_transaction) {
@@ -151,6 +177,7 @@ public:
 
   Result<void> close() override {
     m_batch_lost = false;
+    m_sealed = false;
     try {
       if (m_in_transaction) {
         m_in_transaction = false;
@@ -220,6 +247,7 @@ private:
     m_insert->bindNoCopy(9, event.raw);
     m_insert->exec();
     m_insert->reset();
+    m_transaction_bytes += event.raw.size();
   }
 
   // `err`: errno right after the failed call. SQLite words a file size limit "disk I/O error"
@@ -240,7 +268,12 @@ private:
   std::optional<SQLite::Statement> m_insert;
   bool m_in_transaction = false;
   bool m_batch_lost = false;
-  bool m_indexes_deferred = false; // until finish(): see k_indexes
+  // Between seal_batch() and the end of commit(): write() waits (see seal_batch()).
+  std::mutex m_mutex;
+  std::condition_variable m_commit_done;
+  bool m_sealed = false;
+  std::uint64_t m_transaction_bytes = 0; // see buffered_bytes(); only the writing thread uses it
+  bool m_indexes_deferred = false;       // until finish(): see k_indexes
 };
 
 } // namespace

@@ -41,7 +41,9 @@ using JournalFn = std::function<Result<void>(const std::vector<FileExtent>& befo
 using WrittenFn =
     std::function<void(const FileExtent& from, const std::vector<std::string_view>& pieces)>;
 
-// A destination for downloaded events in one format. Used from one thread only.
+// A destination for downloaded events in one format. Used from one thread, except that
+// `prepare` may run on any thread and that, after `seal_batch`, one `commit` may run on another
+// thread while this one goes on calling `write`.
 //
 // Crash safety works with the engine's journal: `commit()` first reports, through `journal`, the
 // size of every file it will touch, then writes and fsyncs. If the process dies before the engine
@@ -62,8 +64,21 @@ public:
   // the batch may be lost: commit refuses, and the caller rolls back and closes.
   virtual Result<void> write(const model::Event& event) = 0;
 
-  // Make every queued event durable. Returns the extent of each file the commit changed, after
-  // the change. On failure files may hold part of the batch; the caller rolls them back.
+  // The bytes this writer holds in memory for the events written since the last
+  // `seal_batch`, which the engine bounds by committing.
+  virtual std::uint64_t buffered_bytes() const = 0;
+
+  // End the batch the next `commit` makes durable: events written from now on go into the one
+  // after. The engine then commits on another thread while it goes on receiving and writing, so
+  // the disk and the network work at the same time. Does nothing while a sealed batch waits for
+  // its commit. A writer whose batch cannot be committed while the next one is written (sqlite:
+  // one connection, one transaction) makes `write` wait for that commit, so a thread must not
+  // seal and then write without a commit running elsewhere.
+  virtual void seal_batch() = 0;
+
+  // Make the sealed batch durable, or every queued event if none is sealed. Returns the extent
+  // of each file the commit changed, after the change. On failure files may hold part of the
+  // batch; the caller rolls them back.
   virtual Result<std::vector<FileExtent>> commit(const JournalFn& journal,
                                                  const WrittenFn& written = {}) = 0;
 

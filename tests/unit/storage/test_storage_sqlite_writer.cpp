@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace stdfs = std::filesystem;
@@ -219,4 +220,27 @@ TEST_CASE("storage::make_writer sqlite changes nothing when the journal fails", 
   REQUIRE(writer->close());
   REQUIRE(writer->close());
   CHECK_FALSE(writer->write(generated_events(1, 1, 1)[0]));
+}
+
+TEST_CASE(
+    "storage::make_writer sqlite commits a sealed batch while the next one waits to be written",
+    "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("sqlite", dir.path());
+  const auto first = generated_events(300, 7, 2);
+  const auto second = generated_events(300, 7, 2, 300);
+  write_all(*writer, first);
+  writer->seal_batch();
+
+  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
+  std::thread committer([&] { committed = writer->commit(accept_journal()); });
+  write_all(*writer, second); // waits for the commit: one connection, one transaction
+  committer.join();
+  REQUIRE(committed);
+  // Readers see the sealed batch only; the second is in a transaction not yet committed.
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(first));
+
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))
+        == expected_rows(concat_events(first, second)));
 }

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace stdfs = std::filesystem;
@@ -193,4 +194,49 @@ TEST_CASE("storage::make_writer rejects unknown formats and missing directories"
     CHECK(bdd::storage::parse_level(bdd::storage::level_name(level)) == level);
   }
   CHECK(bdd::storage::parse_level("by_month") == std::nullopt);
+}
+
+TEST_CASE("storage::Writer::seal_batch commits on another thread while the next batch is written",
+          "[storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  const auto levels = GENERATE(std::vector<Level>{}, std::vector<Level>{Level::by_user_id});
+  INFO(format << " with " << levels.size() << " levels");
+  TempDir dir;
+  auto writer = make_test_writer(format, dir.path(), levels);
+  const auto first = generated_events(300, 7, 2);
+  const auto second = generated_events(300, 7, 2, 300);
+  write_all(*writer, first);
+  writer->seal_batch();
+  CHECK(writer->buffered_bytes() == 0); // the sealed batch no longer counts as open
+
+  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
+  std::thread committer([&] { committed = writer->commit(accept_journal()); });
+  write_all(*writer, second);
+  committer.join();
+  REQUIRE(committed);
+  CHECK(writer->buffered_bytes() > 0);
+  // Exactly the sealed batch is in the files; the second waits in memory.
+  CHECK(read_all(format, dir.path()) == expected_leaves(first, levels, format));
+
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(read_all(format, dir.path())
+        == expected_leaves(concat_events(first, second), levels, format));
+}
+
+TEST_CASE("storage::Writer::seal_batch leaves a sealed batch as it is until it is committed",
+          "[storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  INFO(format);
+  TempDir dir;
+  auto writer = make_test_writer(format, dir.path());
+  const auto first = generated_events(5, 2, 1);
+  const auto second = generated_events(5, 2, 1, 5);
+  write_all(*writer, first);
+  writer->seal_batch();
+  write_all(*writer, second);
+  writer->seal_batch(); // does nothing: `first` waits for its commit
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(read_all(format, dir.path()) == expected_leaves(first, {}, format));
+  REQUIRE(writer->commit(accept_journal())); // no seal: takes what was written since
+  CHECK(read_all(format, dir.path()) == expected_leaves(concat_events(first, second), {}, format));
 }
