@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
+#include <support/process.hpp>
 #include <support/workspace.hpp>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -16,11 +17,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -254,6 +258,45 @@ TEST_CASE("storage::a write past the file size limit fails with exit 8 and keeps
   CHECK(history[1]["status"] == "failed");
   CHECK(contains(history[1]["error"].get<std::string>(), "events."));
 
+  check_intact(ws, before);
+  check_recovers(ws);
+}
+
+// Commits run on their own thread, so the paging side learns that one failed only at its next
+// commit. Whatever ends the run before that (here Ctrl-C while pages still arrive), the run
+// must end with the storage error, not as "interrupted" with events said to be saved that were
+// rolled back.
+TEST_CASE("storage::a commit that fails before an interruption is reported as the failure",
+          "[e2e][storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "json", "csv", "sqlite");
+  INFO("format " << format);
+  Workspace ws(layout(format, json::array()));
+  const auto before = download_first_events(ws, 200);
+
+  add_events(ws, 3000); // 30 pages of 100
+  bdd::fake_api::Faults slow;
+  slow.latency_ms = 300; // about 3 s in all with 3 requests in flight
+  ws.server().set_faults(slow);
+  ProcessOptions options = ws.process_options();
+  options.limits[RLIMIT_FSIZE] = largest_file(ws.dir()) + 16 * 1024;
+  bdd::test::BackgroundProcess run({"download", Workspace::k_study}, options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  run.send_signal(SIGINT);
+  auto result = run.wait(std::chrono::seconds(30));
+  REQUIRE(result);
+  INFO("interrupted run stdout: " << result->out << "\nstderr: " << result->err);
+  CHECK(result->exit_code == k_exit_storage);
+  check_error_line(*result, {"events."});
+  const auto error = lines_starting_with(result->err, "bdd: error: ").front();
+  CHECK((contains(error, "file too large") || contains(error, "disk is full")));
+  CHECK_FALSE(contains(result->err, "saved"));
+
+  json history = ws.history();
+  REQUIRE(history.size() == 2);
+  CHECK(history[1]["status"] == "failed");
+  CHECK(history[1]["events_added"] == 0); // the failed commit took them back
+
+  ws.server().set_faults({});
   check_intact(ws, before);
   check_recovers(ws);
 }

@@ -193,6 +193,15 @@ public:
       : m_config(config),
         m_options(options),
         m_work_dir(std::move(work_dir)) {}
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  // A commit still running (an exception left transfer() early) uses the members: wait for it.
+  ~Run() {
+    if (m_committing.valid()) {
+      m_committing.wait();
+    }
+  }
 
   Result<void> prepare(tracking::RunRecord& record) {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir, tracking::StateAccess::exclusive));
@@ -215,6 +224,7 @@ public:
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
+    m_events_stored_before = m_cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {
       m_id_filter.emplace(k_id_filter_bytes);
@@ -255,6 +265,13 @@ public:
     Result<void> described = settled ? write_metadata(m_cursor) : ok();
     if (described && settled) {
       described = write_manifest();
+    }
+    // What was counted as it arrived, less what a failed commit took back.
+    record.events_added = m_cursor.events_stored - m_events_stored_before;
+    // A commit that failed is the cause: the paging thread may only have seen it later, as an
+    // interruption or a network error that came first, or as a write refused because of it.
+    if (m_commit_failure) {
+      return *m_commit_failure;
     }
     if (!outcome) {
       return outcome;
@@ -502,8 +519,12 @@ private:
       const std::lock_guard lock(m_state_mutex);
       BDD_TRY(m_state->finish_commit(commit));
     }
+    // The commit is done whatever happens to `.metadata.json`, which is for people and status
+    // (the state is what resumes): say why it is behind, and the end of the run tries again.
     if (commit.durable) {
-      BDD_TRY(write_metadata(commit.cursor));
+      if (auto described = write_metadata(commit.cursor); !described) {
+        spdlog::warn("{}", described.error().message);
+      }
     }
     return std::move(commit.cursor);
   }
@@ -580,6 +601,7 @@ private:
   std::unique_ptr<tracking::State> m_state;
   std::unique_ptr<storage::Writer> m_writer;
   tracking::Cursor m_cursor;
+  std::uint64_t m_events_stored_before = 0; // when the run began
   std::string m_first_download;
   std::vector<std::string> m_warnings;
   // Every id stored, when the run began with none: then an id the filter has not seen is new

@@ -85,6 +85,9 @@ private:
   // and a buffer per leaf would waste about as much as it holds.
   struct Batch {
     std::deque<std::string> chunks; // each filled within its capacity: `body` views stay valid
+    // Chunks of a committed batch, to fill again: the memory is already mapped and warm, and
+    // the allocator's free lists do not fragment between the two threads.
+    std::vector<std::string> spare;
     std::vector<PendingLeaf> leaves;
     std::unordered_map<std::string, std::size_t> index; // leaf dir -> slot in `leaves`
     std::uint64_t kept_bytes = 0;

@@ -320,7 +320,8 @@ public:
         m_error_line = rowid;
         return damaged("a row without id");
       }
-      return std::optional<StoredRecord>(StoredRecord{m_query.getColumn(1).getString(), rowid, {}, 0});
+      return std::optional<StoredRecord>(
+          StoredRecord{m_query.getColumn(1).getString(), rowid, {}, 0});
     } catch (const std::exception& e) {
       m_failed = true;
       return damaged(std::string("cannot read the database: ") + e.what());

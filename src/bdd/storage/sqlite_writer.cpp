@@ -126,9 +126,11 @@ public:
   // its size, in the WAL) for the commit.
   std::uint64_t buffered_bytes() const override { return m_transaction_bytes; }
 
+  // Also with no transaction open (a batch of duplicates only): the next write must still wait,
+  // or the sealed batch's commit would commit the next batch's rows under its record.
   void seal_batch() override {
     const std::lock_guard lock(m_mutex);
-    m_sealed = m_in_transaction;
+    m_sealed = true;
     m_transaction_bytes = 0;
   }
 
@@ -145,7 +147,11 @@ public:
       }
     } unseal{*this};
     BDD_TRY(usable());
-    BDD_TRY(journal({}));
+    if (auto journaled = journal({}); !journaled) {
+      // The batch cannot be committed now, and rows written later must not join it.
+      abandon_batch();
+      return std::move(journaled).error();
+    }
     if (m_in_transaction) {
       try {
         m_db->exec("COMMIT");

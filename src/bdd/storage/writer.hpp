@@ -56,7 +56,8 @@ public:
   // Fill `event.prepared` with the work `write` needs that depends on the event alone (its leaf
   // and its bytes in this format), so that `write` only appends them. Thread-safe, unlike the
   // rest of the writer: the engine calls it on the threads that fetch pages. Optional: `write`
-  // prepares an event that was not.
+  // prepares an event that was not. May release `event.raw` when the prepared bytes hold it
+  // (the text formats do): a prepared event is for `write` only.
   virtual void prepare(model::Event& event) const = 0;
 
   // Queue `event` for the next commit. Events are written in the order given. The text formats
@@ -70,10 +71,10 @@ public:
 
   // End the batch the next `commit` makes durable: events written from now on go into the one
   // after. The engine then commits on another thread while it goes on receiving and writing, so
-  // the disk and the network work at the same time. Does nothing while a sealed batch waits for
-  // its commit. A writer whose batch cannot be committed while the next one is written (sqlite:
-  // one connection, one transaction) makes `write` wait for that commit, so a thread must not
-  // seal and then write without a commit running elsewhere.
+  // the disk and the network work at the same time. Sealing again before that commit seals
+  // nothing more: the events stay in the open batch. A writer whose batch cannot be committed while
+  // the next one is written (sqlite: one connection, one transaction) makes `write` wait for that
+  // commit, so a thread must not seal and then write without a commit running elsewhere.
   virtual void seal_batch() = 0;
 
   // Make the sealed batch durable, or every queued event if none is sealed. Returns the extent

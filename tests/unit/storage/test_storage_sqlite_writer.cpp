@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -215,8 +216,11 @@ TEST_CASE("storage::make_writer sqlite changes nothing when the journal fails", 
   REQUIRE_FALSE(failed);
   CHECK(failed.error().message == "journal failed");
   CHECK(read_rows(dir.path() / "events.sqlite").empty());
-  REQUIRE(writer->commit(accept_journal()));
-  CHECK(read_rows(dir.path() / "events.sqlite").size() == 3);
+  // The batch is lost, as after any failed commit: rows written later cannot join it, and
+  // nothing more is committed until the writer is closed.
+  CHECK_FALSE(writer->write(generated_events(1, 1, 1, 3)[0]));
+  CHECK_FALSE(writer->commit(accept_journal()));
+  CHECK(read_rows(dir.path() / "events.sqlite").empty());
   REQUIRE(writer->close());
   REQUIRE(writer->close());
   CHECK_FALSE(writer->write(generated_events(1, 1, 1)[0]));
@@ -240,6 +244,31 @@ TEST_CASE(
   // Readers see the sealed batch only; the second is in a transaction not yet committed.
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(first));
 
+  REQUIRE(writer->commit(accept_journal()));
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))
+        == expected_rows(concat_events(first, second)));
+}
+
+TEST_CASE(
+    "storage::make_writer sqlite commits nothing of the next batch after sealing an empty one",
+    "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("sqlite", dir.path());
+  const auto first = generated_events(10, 2, 1);
+  write_all(*writer, first);
+  REQUIRE(writer->commit(accept_journal()));
+  writer->seal_batch(); // a batch of duplicates only: no transaction is open
+
+  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
+  std::thread committer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // let the writes start first
+    committed = writer->commit(accept_journal());
+  });
+  const auto second = generated_events(5, 2, 1, 10);
+  write_all(*writer, second); // waits for the empty batch's commit
+  committer.join();
+  REQUIRE(committed);
+  CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(first));
   REQUIRE(writer->commit(accept_journal()));
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))
         == expected_rows(concat_events(first, second)));
