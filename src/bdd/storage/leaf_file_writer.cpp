@@ -264,8 +264,10 @@ Result<void> LeafFileWriter::write(const model::Event& event) {
   }
   const std::string_view kept = m_pending.keep(bytes);
   std::vector<std::string_view>& body = m_pending.leaves[slot->second].body;
-  if (!body.empty() && body.back().data() + body.back().size() == kept.data()) {
-    body.back() = {body.back().data(), body.back().size() + kept.size()}; // one piece to write
+  // Right after the leaf's last piece in the same chunk: one piece to write.
+  const bool new_chunk = kept.data() == m_pending.chunks.back().data();
+  if (!new_chunk && !body.empty() && body.back().data() + body.back().size() == kept.data()) {
+    body.back() = {body.back().data(), body.back().size() + kept.size()};
   } else {
     body.push_back(kept);
   }
