@@ -9,10 +9,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bdd::test {
@@ -175,6 +177,23 @@ inline void write_all(storage::Writer& writer, const std::vector<model::Event>& 
   for (const auto& event : events) {
     REQUIRE(writer.write(event));
   }
+}
+
+// Commit the sealed batch on another thread while `events` are written on this one, as the
+// download engine does; `commit_delay` holds the commit back so that the writes start first.
+// Returns the commit's result.
+inline Result<std::vector<storage::FileExtent>>
+commit_while_writing(storage::Writer& writer,
+                     const std::vector<model::Event>& events,
+                     std::chrono::milliseconds commit_delay = {}) {
+  Result<std::vector<storage::FileExtent>> committed = Error(Errc::internal, "not run");
+  std::thread committer([&] {
+    std::this_thread::sleep_for(commit_delay);
+    committed = writer.commit(accept_journal());
+  });
+  write_all(writer, events);
+  committer.join();
+  return committed;
 }
 
 } // namespace bdd::test

@@ -7,11 +7,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace stdfs = std::filesystem;
@@ -236,11 +234,8 @@ TEST_CASE(
   write_all(*writer, first);
   writer->seal_batch();
 
-  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
-  std::thread committer([&] { committed = writer->commit(accept_journal()); });
-  write_all(*writer, second); // waits for the commit: one connection, one transaction
-  committer.join();
-  REQUIRE(committed);
+  // The writes wait for the commit: one connection, one transaction.
+  REQUIRE(commit_while_writing(*writer, second));
   // Readers see the sealed batch only; the second is in a transaction not yet committed.
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(first));
 
@@ -259,15 +254,9 @@ TEST_CASE(
   REQUIRE(writer->commit(accept_journal()));
   writer->seal_batch(); // a batch of duplicates only: no transaction is open
 
-  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
-  std::thread committer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // let the writes start first
-    committed = writer->commit(accept_journal());
-  });
+  // The writes wait for the empty batch's commit, held back so that they start first.
   const auto second = generated_events(5, 2, 1, 10);
-  write_all(*writer, second); // waits for the empty batch's commit
-  committer.join();
-  REQUIRE(committed);
+  REQUIRE(commit_while_writing(*writer, second, std::chrono::milliseconds(50)));
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite")) == expected_rows(first));
   REQUIRE(writer->commit(accept_journal()));
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace stdfs = std::filesystem;
@@ -209,11 +208,7 @@ TEST_CASE("storage::Writer::seal_batch commits on another thread while the next 
   writer->seal_batch();
   CHECK(writer->buffered_bytes() == 0); // the sealed batch no longer counts as open
 
-  bdd::Result<std::vector<FileExtent>> committed = bdd::Error(bdd::Errc::internal, "not run");
-  std::thread committer([&] { committed = writer->commit(accept_journal()); });
-  write_all(*writer, second);
-  committer.join();
-  REQUIRE(committed);
+  REQUIRE(commit_while_writing(*writer, second));
   CHECK(writer->buffered_bytes() > 0);
   // Exactly the sealed batch is in the files; the second waits in memory.
   CHECK(read_all(format, dir.path()) == expected_leaves(first, levels, format));
