@@ -10,9 +10,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <climits>
+#include <mutex>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 namespace bdd::storage {
 
@@ -193,6 +197,53 @@ Result<void> sync_directories(std::vector<stdfs::path>& dirs) {
   return ok();
 }
 
+// Call `work(i, scratch)` for every i in [0, count) on this thread and up to three more, each
+// with its own scratch vector; stops at the first failure and returns it. Creating a file or a
+// folder is mostly the kernel's CPU time (ext4 searches its inode bitmaps), so a commit that
+// makes thousands of leaves finishes sooner on several cores.
+template <typename Work>
+Result<void> for_each_in_parallel(std::size_t count, const Work& work) {
+  constexpr std::size_t k_max_threads = 4;
+  constexpr std::size_t k_items_per_thread = 64; // fewer are not worth a thread
+  const std::size_t threads = std::clamp<std::size_t>(
+      std::min<std::size_t>(std::thread::hardware_concurrency(), count / k_items_per_thread),
+      1,
+      k_max_threads);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex first_error_mutex;
+  std::optional<Error> first_error;
+  const auto run = [&] {
+    std::vector<std::string_view> scratch;
+    for (std::size_t i = next++; i < count && !failed; i = next++) {
+      Result<void> result = work(i, scratch);
+      if (!result) {
+        const std::lock_guard lock(first_error_mutex);
+        if (!first_error) {
+          first_error = result.error();
+        }
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(run);
+    } catch (const std::system_error&) {
+      break; // no thread to be had: the others do the work
+    }
+  }
+  run();
+  for (std::thread& helper : helpers) {
+    helper.join();
+  }
+  if (first_error) {
+    return *first_error;
+  }
+  return ok();
+}
+
 bool is_plain_relative(const stdfs::path& path) {
   if (path.empty() || path.is_absolute() || path.has_root_name()) {
     return false;
@@ -335,30 +386,17 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     }
   }
   const bool sync_per_file = !study_fd;
-  std::vector<FileExtent> after;
-  after.reserve(m_sealed.leaves.size());
   std::vector<stdfs::path> dirs_to_sync;
-  std::vector<std::string_view> pieces;
   const std::string_view tail = file_tail();
-  for (std::size_t i = 0; i < m_sealed.leaves.size(); ++i) {
+  // Where each leaf's bytes went: from `offset`, `length` bytes.
+  struct Placed {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+  std::vector<Placed> placed(m_sealed.leaves.size());
+  const auto pieces_of = [&](std::size_t i, std::vector<std::string_view>& pieces) {
     const PendingLeaf& leaf = m_sealed.leaves[i];
-    const stdfs::path relative(leaf.relative_path);
-    const stdfs::path path = root / relative;
-    const std::uint64_t old_size = before[i].size;
-    const bool is_new = old_size == 0;
-    if (is_new) {
-      BDD_TRY(make_directories(root, relative.parent_path()));
-      if (sync_per_file) {
-        add_ancestors(root, relative, dirs_to_sync);
-      }
-    }
-
-    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-    if (fd.get() < 0) {
-      return storage_error(is_new ? "cannot create" : "cannot open", path, errno);
-    }
-    // The old tail lies inside the journaled size; rollback() restores it.
-    const std::uint64_t offset = is_new ? 0 : old_size - tail.size();
+    const bool is_new = before[i].size == 0;
     pieces.clear();
     if (is_new) {
       pieces.emplace_back(leaf.head);
@@ -368,10 +406,27 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
       pieces[1].remove_prefix(separator_size()); // nothing precedes the first event
     }
     pieces.push_back(tail);
-    BDD_TRY(pwrite_all(fd.get(), offset, pieces, path));
-    if (written) {
-      written({leaf.relative_path, offset}, pieces);
+  };
+  const auto write_leaf = [&](std::size_t i,
+                              std::vector<std::string_view>& pieces) -> Result<void> {
+    const stdfs::path relative(m_sealed.leaves[i].relative_path);
+    const stdfs::path path = root / relative;
+    const std::uint64_t old_size = before[i].size;
+    const bool is_new = old_size == 0;
+    if (is_new) {
+      BDD_TRY(make_directories(root, relative.parent_path()));
+      if (sync_per_file) {
+        add_ancestors(root, relative, dirs_to_sync);
+      }
     }
+    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      return storage_error(is_new ? "cannot create" : "cannot open", path, errno);
+    }
+    // The old tail lies inside the journaled size; rollback() restores it.
+    const std::uint64_t offset = is_new ? 0 : old_size - tail.size();
+    pieces_of(i, pieces);
+    BDD_TRY(pwrite_all(fd.get(), offset, pieces, path));
     std::uint64_t length = 0;
     for (std::string_view piece : pieces) {
       length += piece.size();
@@ -385,7 +440,27 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     if (!fd.close()) {
       return storage_error("cannot write", path, errno);
     }
-    after.push_back({leaf.relative_path, offset + length});
+    placed[i] = {offset, length};
+    return ok();
+  };
+  if (sync_per_file) {
+    std::vector<std::string_view> pieces;
+    for (std::size_t i = 0; i < m_sealed.leaves.size(); ++i) {
+      BDD_TRY(write_leaf(i, pieces));
+    }
+  } else {
+    BDD_TRY(for_each_in_parallel(m_sealed.leaves.size(), write_leaf));
+  }
+  std::vector<FileExtent> after;
+  after.reserve(m_sealed.leaves.size());
+  std::vector<std::string_view> pieces;
+  for (std::size_t i = 0; i < m_sealed.leaves.size(); ++i) {
+    const std::string& relative_path = m_sealed.leaves[i].relative_path;
+    if (written) {
+      pieces_of(i, pieces);
+      written({relative_path, placed[i].offset}, pieces);
+    }
+    after.push_back({relative_path, placed[i].offset + placed[i].length});
   }
   if (sync_per_file) {
     BDD_TRY(sync_directories(dirs_to_sync));

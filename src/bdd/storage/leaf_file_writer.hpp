@@ -32,7 +32,8 @@ public:
 
   // Journal every leaf of the batch, then append to each and make it durable before returning:
   // with few leaves, fdatasync each and fsync the parent of every directory or file created;
-  // with many (16 or more), one syncfs() of the study's file system (Linux) covers all of them.
+  // with many (16 or more), one syncfs() of the study's file system (Linux) covers all of them,
+  // and from 128 leaves up to four threads (one per core) create and append to the files.
   // Checks first (before journaling) that each existing leaf ends with `required_ending()`
   // (a leaf this writer committed and still of that size is trusted after a stat), so a damaged
   // file is reported and not appended to. On failure the batch stays queued (roll back, then

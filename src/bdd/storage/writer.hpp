@@ -34,9 +34,9 @@ struct FileExtent {
 // the commit is abandoned.
 using JournalFn = std::function<Result<void>(const std::vector<FileExtent>& before)>;
 
-// Called by `Writer::commit` for each file once this commit's bytes are written to it (before
-// they are durable): `from` names the file and the offset the bytes start at, `pieces` are the
-// bytes in order, valid only during the call. Lets the caller hash what was written without
+// Called by `Writer::commit`, on the thread that called it, for each file once this commit's
+// bytes are written to it: `from` names the file and the offset the bytes start at, `pieces` are
+// the bytes in order, valid only during the call. Lets the caller hash what was written without
 // reading it back.
 using WrittenFn =
     std::function<void(const FileExtent& from, const std::vector<std::string_view>& pieces)>;

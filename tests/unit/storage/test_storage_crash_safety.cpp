@@ -253,3 +253,47 @@ TEST_CASE("storage::Writer::commit handles thousands of leaves with a few descri
   CHECK(count_fds() == fds_before);
   CHECK(read_all("jsonl", dir.path()) == expected_leaves(events, levels, "jsonl"));
 }
+
+TEST_CASE("storage::Writer::commit of many leaves stops at one it cannot create and rolls back",
+          "[storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  INFO(format);
+  TempDir dir;
+  const std::vector<Level> levels{Level::by_user_id};
+  const auto first = generated_events(400, 200, 1); // leaves u0 .. u199
+  auto writer = make_test_writer(format, dir.path(), levels);
+  write_all(*writer, first);
+  REQUIRE(writer->commit(accept_journal()));
+
+  // 600 leaves, enough to be written by several threads: 200 grow, 400 are new, and one of
+  // the new ones cannot be created. Its name is a dangling link into a missing folder, which
+  // looks like no file when the sizes are taken, so the failure comes while writing.
+  const auto second = generated_events(1200, 600, 1, 1000);
+  write_all(*writer, second);
+  const auto before = snapshot(dir.path());
+  const stdfs::path blocked = dir.path() / "u450" / ("events." + format);
+  stdfs::create_directory(blocked.parent_path());
+  stdfs::create_symlink(dir.path() / "missing" / "target", blocked);
+  std::vector<FileExtent> journal;
+  auto failed = writer->commit([&](const std::vector<FileExtent>& extents) -> bdd::Result<void> {
+    journal = extents;
+    return bdd::ok();
+  });
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().message
+        == "cannot create \"" + blocked.string() + "\": no such file or directory");
+  REQUIRE(journal.size() == 600);
+
+  for (const auto& extent : journal) {
+    REQUIRE(writer->rollback(extent));
+  }
+  stdfs::remove_all(blocked.parent_path());
+  CHECK(snapshot(dir.path()) == before);
+
+  // The batch stays queued: with the obstacle gone, the same commit succeeds.
+  auto committed = writer->commit(accept_journal());
+  REQUIRE(committed);
+  CHECK(committed->size() == 600);
+  CHECK(read_all(format, dir.path())
+        == expected_leaves(concat_events(first, second), levels, format));
+}

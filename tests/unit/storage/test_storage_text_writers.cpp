@@ -235,3 +235,37 @@ TEST_CASE("storage::Writer::seal_batch leaves a sealed batch as it is until it i
   REQUIRE(writer->commit(accept_journal())); // no seal: takes what was written since
   CHECK(read_all(format, dir.path()) == expected_leaves(concat_events(first, second), {}, format));
 }
+
+TEST_CASE("storage::Writer::commit reports every leaf's new bytes to the written callback",
+          "[storage]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  const std::size_t users = GENERATE(as<std::size_t>{}, 3, 500); // one thread, several
+  INFO(format << ", " << users << " leaves");
+  TempDir dir;
+  auto writer = make_test_writer(format, dir.path(), {Level::by_user_id});
+  const int count = static_cast<int>(users) * 3;
+  for (int round = 0; round < 2; ++round) { // new leaves, then appends to them
+    write_all(*writer, generated_events(count, static_cast<int>(users), 1, round * count));
+    std::map<std::string, std::pair<std::uint64_t, std::string>> reported;
+    auto extents = writer->commit(
+        accept_journal(), [&](const FileExtent& from, const std::vector<std::string_view>& pieces) {
+          std::string bytes;
+          for (std::string_view piece : pieces) {
+            bytes += piece;
+          }
+          CHECK(reported.emplace(from.relative_path, std::pair{from.size, bytes}).second);
+        });
+    REQUIRE(extents);
+    REQUIRE(extents->size() == users);
+    CHECK(reported.size() == users);
+    for (const FileExtent& extent : *extents) {
+      const std::string file = read_text(dir.path() / extent.relative_path);
+      REQUIRE(file.size() == extent.size);
+      const auto& [offset, bytes] = reported.at(extent.relative_path);
+      // What the callback saw is exactly the file from `offset` to its end.
+      CHECK(offset + bytes.size() == extent.size);
+      CHECK(file.substr(offset) == bytes);
+      CHECK((round == 0) == (offset == 0));
+    }
+  }
+}
