@@ -92,3 +92,48 @@ TEST_CASE("tracking::State keeps a clean study clean", "[tracking]") {
   CHECK(sizes(*(*again)->files())
         == std::vector<std::pair<std::string, std::uint64_t>>{{"events.csv", 10}});
 }
+
+TEST_CASE("tracking::State records every id exactly as given, whatever its bytes", "[tracking]") {
+  StateDir dir;
+  const std::vector<std::string> hostile = {
+      "",
+      "with \"quotes\"",
+      "back\\slash",
+      "tab\there",
+      std::string("nul\0inside", 10),
+      "caf\xc3\xa9",
+      "bad utf-8 \xff\xfe",
+      "[1,2]",
+      "\\u0041", // must stay six characters, not become "A"
+      "A",
+  };
+  bdd::tracking::CommitRecord first;
+  for (int i = 0; i < 3000; ++i) {
+    first.new_ids.push_back("68dc6f02025cc1" + std::to_string(1000000 + i));
+  }
+  first.new_ids.insert(first.new_ids.end(), hostile.begin(), hostile.end());
+  first.new_ids.push_back("A"); // a duplicate within the batch is stored once
+  {
+    auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+    REQUIRE(state);
+    REQUIRE((*state)->begin_commit({}));
+    REQUIRE((*state)->finish_commit(first));
+    // Ids stored by an earlier commit are ignored when they come again.
+    bdd::tracking::CommitRecord second;
+    second.new_ids = {"68dc6f02025cc11000000", "with \"quotes\"", "new one"};
+    REQUIRE((*state)->begin_commit({}));
+    REQUIRE((*state)->finish_commit(second));
+  }
+  auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+  REQUIRE(state);
+  CHECK((*state)->id_count().value() == 3000 + hostile.size() + 1);
+  for (const std::string& id : hostile) {
+    INFO(id);
+    CHECK((*state)->contains(id).value());
+  }
+  CHECK((*state)->contains("68dc6f02025cc11002999").value());
+  CHECK((*state)->contains("new one").value());
+  CHECK_FALSE((*state)->contains("68dc6f02025cc11003000").value());
+  CHECK_FALSE((*state)->contains("nul").value());
+  CHECK_FALSE((*state)->contains("u0041").value());
+}
