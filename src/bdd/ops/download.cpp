@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -198,8 +199,8 @@ public:
 
   // A commit still running (an exception left transfer() early) uses the members: wait for it.
   ~Run() {
-    if (m_committing.valid()) {
-      m_committing.wait();
+    for (const InFlight& batch : m_in_flight) {
+      batch.recorded.wait();
     }
   }
 
@@ -224,6 +225,7 @@ public:
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
+    m_handed_off = m_cursor;
     m_events_stored_before = m_cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {
@@ -241,8 +243,9 @@ public:
   Result<void> transfer(tracking::RunRecord& record) {
     Result<void> outcome = page_all(record);
     Result<void> committed = commit();
-    if (committed) {
-      committed = wait_for_commit();
+    // Also after a failure: no commit may run while the files are rolled back.
+    if (Result<void> drained = wait_for_commit(); committed) {
+      committed = std::move(drained);
     }
     // The files match the state again: after a commit that worked, as they are; after one that
     // failed (a full disk), once its bytes are cut off, so that what was stored before stays
@@ -416,34 +419,54 @@ private:
     if (m_id_filter && !m_id_filter->maybe_contains(id)) {
       return false;
     }
-    if (m_batch_ids.count(id) != 0 || m_committing_ids.count(id) != 0) {
+    if (m_batch_ids.count(id) != 0) {
       return true;
+    }
+    for (const InFlight& batch : m_in_flight) {
+      if (batch.ids.count(id) != 0) {
+        return true;
+      }
     }
     const std::lock_guard lock(m_state_mutex);
     return m_state->contains(id);
   }
 
-  // Hand the batch consumed so far to a committing thread, once the previous commit is done,
-  // and go on paging meanwhile: the disk and the network then work at the same time. One
-  // commit at a time, so the files and the state always grow in the server's order. A commit
-  // that failed is not tried again in this run: its bytes may be partly in the files, and only
-  // a rollback to the recorded sizes (see transfer()) makes the files and the state agree again.
+  // Hand the batch consumed so far to the committing threads and go on paging meanwhile: the
+  // disk and the network then work at the same time. A commit has two stages: `write_batch`
+  // journals, appends, fsyncs and hashes the files, then `record_batch` stores the ids, sizes
+  // and cursor in the state. Each batch gets a thread that runs both, and the stages of
+  // successive batches follow each other in order, so the files and the state still grow in the
+  // server's order; but batch N+1 is written while batch N is recorded. At most two batches are
+  // in flight. A commit that failed is not tried again in this run: its bytes may be partly in
+  // the files, and only a rollback to the recorded sizes (see transfer()) makes the files and
+  // the state agree again.
   Result<void> commit() {
-    BDD_TRY(wait_for_commit());
-    if (m_next_offset == m_cursor.offset && m_batch_order.empty()) {
+    // The writer holds one sealed batch: the one before must be written. And the one before
+    // that recorded, so that records do not queue up.
+    if (!m_in_flight.empty() && m_in_flight.back().written.valid()) {
+      if (Result<void> written = m_in_flight.back().written.get(); !written) {
+        note_commit_failure(std::move(written).error());
+      }
+    }
+    while (m_in_flight.size() > 1) {
+      settle_oldest();
+    }
+    BDD_TRY(commit_outcome());
+    if (m_next_offset == m_handed_off.offset && m_batch_order.empty()) {
       return ok(); // nothing consumed since the last commit
     }
     tracking::CommitRecord commit;
-    commit.cursor = m_cursor;
+    commit.cursor = m_handed_off;
     commit.cursor.offset = m_next_offset;
     if (!m_last_id.empty()) {
       commit.cursor.last_id = m_last_id;
     }
     commit.cursor.events_stored += m_batch_order.size();
-    commit.cursor.remote_total = m_remote_total ? m_remote_total : m_cursor.remote_total;
+    commit.cursor.remote_total = m_remote_total ? m_remote_total : m_handed_off.remote_total;
     if (m_newest_stored > commit.cursor.newest_stored) {
       commit.cursor.newest_stored = m_newest_stored;
     }
+    m_handed_off = commit.cursor;
     commit.new_ids = std::move(m_batch_order);
     m_batch_order.clear();
     // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
@@ -453,52 +476,115 @@ private:
     if (commit.durable) {
       m_last_metadata = Clock::now();
     }
-    // Until the commit is done its ids are not in the state, but they are stored.
-    m_committing_ids = std::move(m_batch_ids);
-    m_batch_ids.clear();
     m_batch_received = 0;
     m_last_commit = Clock::now();
     m_writer->seal_batch();
-    m_committing = std::async(std::launch::async, [this, commit = std::move(commit)]() mutable {
-      return commit_batch(std::move(commit));
-    });
+
+    std::promise<Result<void>> written;
+    InFlight batch;
+    batch.written = written.get_future();
+    std::shared_future<Result<tracking::Cursor>> earlier;
+    if (!m_in_flight.empty()) {
+      earlier = m_in_flight.back().recorded;
+    }
+    batch.recorded = std::async(std::launch::async,
+                                [this,
+                                 commit = std::move(commit),
+                                 written = std::move(written),
+                                 earlier = std::move(earlier)]() mutable {
+                                  return commit_batch(std::move(commit), written, earlier);
+                                })
+                         .share();
+    // Until the commit is recorded its ids are not in the state, but they are stored.
+    batch.ids = std::move(m_batch_ids);
+    m_batch_ids.clear();
+    m_in_flight.push_back(std::move(batch));
     return ok();
   }
 
-  // Wait for the commit in progress, if any; then the cursor is where it left the study.
-  Result<void> wait_for_commit() {
-    if (m_committing.valid()) {
-      Result<tracking::Cursor> committed = m_committing.get();
-      m_committing_ids.clear();
-      if (committed) {
-        m_cursor = *committed;
-      } else {
-        m_commit_failure = committed.error();
+  // One batch's thread: write it, say so, wait for the batch before to be recorded, record it.
+  Result<tracking::Cursor>
+  commit_batch(tracking::CommitRecord commit,
+               std::promise<Result<void>>& written,
+               const std::shared_future<Result<tracking::Cursor>>& earlier) {
+    Result<tracking::CommitRecord> files = Error(Errc::internal, "commit not written");
+    try {
+      files = write_batch(std::move(commit));
+    } catch (...) {
+      written.set_exception(std::current_exception());
+      throw;
+    }
+    if (!files) {
+      written.set_value(files.error());
+      return std::move(files).error();
+    }
+    written.set_value(ok());
+    if (earlier.valid()) {
+      if (const Result<tracking::Cursor>& before = earlier.get(); !before) {
+        return before.error(); // already noted; this batch stays unrecorded and is rolled back
       }
     }
+    return record_batch(std::move(*files));
+  }
+
+  // The oldest batch in flight is recorded (or failed): its cursor becomes the run's.
+  void settle_oldest() {
+    const Result<tracking::Cursor>& recorded = m_in_flight.front().recorded.get();
+    if (recorded) {
+      m_cursor = *recorded;
+    } else {
+      note_commit_failure(recorded.error());
+    }
+    m_in_flight.pop_front();
+  }
+
+  // Wait until no commit runs.
+  Result<void> wait_for_commit() {
+    while (!m_in_flight.empty()) {
+      settle_oldest();
+    }
+    return commit_outcome();
+  }
+
+  void note_commit_failure(Error error) {
+    if (!m_commit_failure) {
+      m_commit_failure = std::move(error);
+    }
+  }
+
+  Result<void> commit_outcome() const {
     if (m_commit_failure) {
       return *m_commit_failure;
     }
     return ok();
   }
 
-  // Runs on the committing thread: uses the writer's sealed batch and the state (under
-  // m_state_mutex), nothing the paging thread changes. Returns the cursor it committed.
-  Result<tracking::Cursor> commit_batch(tracking::CommitRecord commit) {
-    auto journal = [this](const std::vector<storage::FileExtent>& before) {
+  // The writing stage (see commit()): uses the writer's sealed batch and, under m_state_mutex,
+  // the state; touches nothing the paging thread changes. Returns `commit` with its files.
+  Result<tracking::CommitRecord> write_batch(tracking::CommitRecord commit) {
+    auto journal = [this](const std::vector<storage::FileExtent>& before) -> Result<void> {
+      // A file the batch before changed is journaled already, whether its record is stored
+      // (the recorded size) or not yet (that batch's own journal entry, or the recorded size
+      // before it): skipping it spares waiting for the state while that record is stored.
       std::vector<tracking::FileRecord> files;
-      files.reserve(before.size());
       for (const auto& extent : before) {
-        files.push_back({extent.relative_path, extent.size, {}, {}});
+        if (m_last_written.count(extent.relative_path) == 0) {
+          files.push_back({extent.relative_path, extent.size, {}, {}});
+        }
+      }
+      if (files.empty() && m_journal_open) {
+        return ok();
       }
       const std::lock_guard lock(m_state_mutex);
-      return m_state->begin_commit(files);
+      BDD_TRY(m_state->begin_commit(files));
+      m_journal_open = true;
+      return ok();
     };
     // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
     m_hashed.clear();
     auto written = [this](const storage::FileExtent& from,
                           const std::vector<std::string_view>& pieces) {
-      auto previous = state_file(from.relative_path);
+      auto previous = previous_file(from.relative_path);
       if (!previous) {
         return; // hashed_file() reads the file instead, and reports the error if it recurs
       }
@@ -515,6 +601,16 @@ private:
       BDD_TRY_ASSIGN(auto file, hashed_file(extent));
       commit.files.push_back(std::move(file));
     }
+    m_last_written.clear();
+    for (const auto& file : commit.files) {
+      m_last_written.emplace(file.path, file);
+    }
+    return commit;
+  }
+
+  // The recording stage (see commit()): uses the state under m_state_mutex and, when the
+  // metadata is due, `.metadata.json`. Returns the cursor it recorded.
+  Result<tracking::Cursor> record_batch(tracking::CommitRecord commit) {
     {
       const std::lock_guard lock(m_state_mutex);
       BDD_TRY(m_state->finish_commit(commit));
@@ -527,6 +623,15 @@ private:
       }
     }
     return std::move(commit.cursor);
+  }
+
+  // A file as the last commit left it: as the batch before wrote it (its record may not be
+  // stored yet), else as the state records it (nullopt if it records none).
+  Result<std::optional<tracking::FileRecord>> previous_file(const std::string& path) {
+    if (auto found = m_last_written.find(path); found != m_last_written.end()) {
+      return std::optional<tracking::FileRecord>(found->second);
+    }
+    return state_file(path);
   }
 
   Result<std::optional<tracking::FileRecord>> state_file(const std::string& path) {
@@ -558,7 +663,7 @@ private:
                                   std::move(found->second.sha256),
                                   std::move(found->second.midstate)};
     }
-    BDD_TRY_ASSIGN(auto previous, state_file(extent.relative_path));
+    BDD_TRY_ASSIGN(auto previous, previous_file(extent.relative_path));
     BDD_TRY_ASSIGN(auto hash,
                    tracking::extend_file_hash(m_work_dir / extent.relative_path,
                                               previous ? previous->midstate : std::string(),
@@ -568,8 +673,8 @@ private:
         extent.relative_path, extent.size, std::move(hash.sha256), std::move(hash.midstate)};
   }
 
-  // `.metadata.json` for `cursor`. Called by one thread at a time: the committing one, or the
-  // paging one when no commit runs.
+  // `.metadata.json` for `cursor`. Called by one thread at a time: the recording stage's, or
+  // the paging one when no commit runs.
   Result<void> write_metadata(const tracking::Cursor& cursor) {
     tracking::Metadata metadata;
     metadata.study_name = m_config.study_name;
@@ -609,12 +714,21 @@ private:
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
   std::optional<Error> m_commit_failure; // the first commit that failed in this run
-  // The commit in progress on its own thread (see commit()) and the ids it stores.
-  std::future<Result<tracking::Cursor>> m_committing;
-  std::unordered_set<std::string> m_committing_ids;
+  // A batch handed to its committing thread (see commit()).
+  struct InFlight {
+    std::future<Result<void>> written;                     // its files are written
+    std::shared_future<Result<tracking::Cursor>> recorded; // its record is stored
+    std::unordered_set<std::string> ids;
+  };
+  std::deque<InFlight> m_in_flight; // oldest first
+  tracking::Cursor m_handed_off;    // after the last batch handed off
+  // Writing stage only: the files the last written batch changed, with their hashes, and
+  // whether the state's journal is open for this run (begin_commit() succeeded once).
+  std::unordered_map<std::string, tracking::FileRecord> m_last_written;
+  bool m_journal_open = false;
   // The state is used by the paging thread (is_stored) and the committing one.
   std::mutex m_state_mutex;
-  // Hashes of the files the current commit wrote, by relative path (see commit_batch()).
+  // Hashes of the files the batch being written changed, by relative path (see write_batch()).
   std::unordered_map<std::string, tracking::FileHash> m_hashed;
 
   // Consumed since the last commit.

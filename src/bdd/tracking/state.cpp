@@ -285,7 +285,13 @@ public:
         put("remote_total", std::to_string(*c.remote_total));
       }
       put("newest_stored", c.newest_stored);
-      m_db.exec("DELETE FROM pending");
+      // Only this commit's journal entries: the next commit may have journaled its own already.
+      SQLite::Statement unjournal(m_db, "DELETE FROM pending WHERE path = ?");
+      for (const auto& file : record.files) {
+        unjournal.bind(1, file.path);
+        unjournal.exec();
+        unjournal.reset();
+      }
       txn.commit();
     });
   }

@@ -42,7 +42,7 @@ struct CommitRecord {
 // The durable per-study download state: `<study_dir>/.bdd/state.sqlite` (SQLite, schema version
 // in PRAGMA user_version). It holds the cursor, the id of every stored event (for
 // de-duplication without keeping ids in memory), each data file's committed size, and the
-// rollback journal of the commit in progress. Used from one thread.
+// rollback journal of the commits in progress. Used from one thread at a time.
 //
 // Commit protocol, with `storage::Writer`:
 //  1. `begin_commit(before)` makes the pre-commit sizes of the files about to change durable:
@@ -50,8 +50,10 @@ struct CommitRecord {
 //     not already record at that size (new ones, mostly), so that for most commits it writes
 //     nothing;
 //  2. the writer appends and fsyncs;
-//  3. `finish_commit(record)` stores ids, cursor and sizes and clears the journal, atomically
-//     but without waiting for the disk: losing it to a power cut is covered by the mark.
+//  3. `finish_commit(record)` stores ids, cursor and sizes and clears the journal entries of
+//     the record's files, atomically but without waiting for the disk: losing it to a power cut
+//     is covered by the mark. The next commit may begin (1, 2) before this one finishes, since
+//     files only grow: a file it changes is recorded or journaled at a size no later than now.
 //  4. At the end of a run whose files match the state, `clear_pending()` removes the mark.
 // A crash before 4 leaves the mark: the next run reads `pending()` (the journal plus every
 // recorded file at its recorded size) and rolls the files back to those sizes, so the files

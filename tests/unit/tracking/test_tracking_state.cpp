@@ -137,3 +137,28 @@ TEST_CASE("tracking::State records every id exactly as given, whatever its bytes
   CHECK_FALSE((*state)->contains("nul").value());
   CHECK_FALSE((*state)->contains("u0041").value());
 }
+
+TEST_CASE("tracking::State keeps the next commit's journal when the one before finishes",
+          "[tracking]") {
+  // The engine writes batch N+1 while batch N is recorded: N+1's new file is journaled before
+  // N's record clears N's journal entries, and a crash then must still roll it back.
+  StateDir dir;
+  {
+    auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+    REQUIRE(state);
+    REQUIRE((*state)->begin_commit({{"a/events.jsonl", 0, {}, {}}})); // batch N
+    REQUIRE((*state)->begin_commit({{"b/events.jsonl", 0, {}, {}}})); // batch N+1
+    bdd::tracking::CommitRecord n;
+    n.new_ids = {"1"};
+    n.files = {{"a/events.jsonl", 100, {}, {}}};
+    REQUIRE((*state)->finish_commit(n));
+    // The process dies while batch N+1 is written.
+  }
+  auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
+  REQUIRE(state);
+  const auto pending = (*state)->pending();
+  REQUIRE(pending);
+  CHECK(sizes(*pending)
+        == std::vector<std::pair<std::string, std::uint64_t>>{{"b/events.jsonl", 0},
+                                                              {"a/events.jsonl", 100}});
+}
