@@ -286,11 +286,14 @@ public:
       }
       put("newest_stored", c.newest_stored);
       // Only this commit's journal entries: the next commit may have journaled its own already.
-      SQLite::Statement unjournal(m_db, "DELETE FROM pending WHERE path = ?");
-      for (const auto& file : record.files) {
-        unjournal.bind(1, file.path);
-        unjournal.exec();
-        unjournal.reset();
+      // Most commits create no file and so have none, nor does the next: skip the lookups.
+      if (m_db.execAndGet("SELECT EXISTS (SELECT 1 FROM pending)").getInt() != 0) {
+        SQLite::Statement unjournal(m_db, "DELETE FROM pending WHERE path = ?");
+        for (const auto& file : record.files) {
+          unjournal.bind(1, file.path);
+          unjournal.exec();
+          unjournal.reset();
+        }
       }
       txn.commit();
     });
