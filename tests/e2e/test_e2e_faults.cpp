@@ -205,8 +205,14 @@ TEST_CASE("download::retries fails with exit 6 when retries run out", "[e2e][fau
     CHECK(contains(history[1]["error"].get<std::string>(), "HTTP 503"));
     CHECK(ws.metadata()["events_stored"] == 200);
 
+    // The failed run recorded nothing: the next one resumes where the last good one ended,
+    // without taking the unread re-check of the last event for a change on the server.
     ws.server().set_faults({});
-    REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+    auto resumed = ws.bdd({"download", Workspace::k_study});
+    INFO("resumed stdout: " << resumed.out << "\nstderr: " << resumed.err);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(ws.history()[2]["start_offset"] == 200);
+    CHECK_FALSE(contains(resumed.err, "changed before offset"));
     check_exact_copy(ws);
   }
 }

@@ -412,6 +412,7 @@ private:
       m_last_id = page.events.back().id;
     }
     m_next_offset = page.offset + page.events.size();
+    m_consumed_page = true;
     return ok();
   }
 
@@ -452,9 +453,16 @@ private:
       settle_oldest();
     }
     BDD_TRY(commit_outcome());
-    if (m_next_offset == m_handed_off.offset && m_batch_order.empty()) {
-      return ok(); // nothing consumed since the last commit
+    // Something to record: new events, or pages that moved the cursor (duplicates only, or the
+    // same offset reached again by a rescan with another last event). Before its first page a
+    // run's offset is one short of the cursor (to re-read the last stored event) or 0 (a rescan):
+    // that is no progress.
+    const bool moved = m_next_offset != m_handed_off.offset
+                       || (!m_last_id.empty() && m_last_id != m_handed_off.last_id);
+    if (m_batch_order.empty() && !(m_consumed_page && moved)) {
+      return ok();
     }
+    m_consumed_page = false;
     tracking::CommitRecord commit;
     commit.cursor = m_handed_off;
     commit.cursor.offset = m_next_offset;
@@ -726,13 +734,14 @@ private:
   // whether the state's journal is open for this run (begin_commit() succeeded once).
   std::unordered_map<std::string, tracking::FileRecord> m_last_written;
   bool m_journal_open = false;
-  // The state is used by the paging thread (is_stored) and the committing one.
+  // The state is used by the paging thread (is_stored) and the batch threads.
   std::mutex m_state_mutex;
   // Hashes of the files the batch being written changed, by relative path (see write_batch()).
   std::unordered_map<std::string, tracking::FileHash> m_hashed;
 
   // Consumed since the last commit.
   std::uint64_t m_next_offset = 0;
+  bool m_consumed_page = false;
   std::string m_last_id;
   std::optional<std::uint64_t> m_remote_total;
   std::string m_newest_stored;

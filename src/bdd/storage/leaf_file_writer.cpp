@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -198,9 +199,10 @@ Result<void> sync_directories(std::vector<stdfs::path>& dirs) {
 }
 
 // Call `work(i, scratch)` for every i in [0, count) on this thread and up to three more, each
-// with its own scratch vector; stops at the first failure and returns it. Creating a file or a
-// folder is mostly the kernel's CPU time (ext4 searches its inode bitmaps), so a commit that
-// makes thousands of leaves finishes sooner on several cores.
+// with its own scratch vector; stops at the first failure and returns it (or rethrows it, once
+// every thread is joined). Creating a file or a folder is mostly the kernel's CPU time (ext4
+// searches its inode bitmaps), so a commit that makes thousands of leaves finishes sooner on
+// several cores.
 template <typename Work>
 Result<void> for_each_in_parallel(std::size_t count, const Work& work) {
   constexpr std::size_t k_max_threads = 4;
@@ -211,22 +213,33 @@ Result<void> for_each_in_parallel(std::size_t count, const Work& work) {
       k_max_threads);
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
-  std::mutex first_error_mutex;
+  std::mutex first_failure_mutex;
   std::optional<Error> first_error;
+  std::exception_ptr first_exception;
   const auto run = [&] {
     std::vector<std::string_view> scratch;
     for (std::size_t i = next++; i < count && !failed; i = next++) {
-      Result<void> result = work(i, scratch);
-      if (!result) {
-        const std::lock_guard lock(first_error_mutex);
-        if (!first_error) {
-          first_error = result.error();
+      std::optional<Error> error;
+      std::exception_ptr exception;
+      try {
+        if (Result<void> result = work(i, scratch); !result) {
+          error = std::move(result).error();
+        }
+      } catch (...) {
+        exception = std::current_exception();
+      }
+      if (error || exception) {
+        const std::lock_guard lock(first_failure_mutex);
+        if (!first_error && !first_exception) {
+          first_error = std::move(error);
+          first_exception = exception;
         }
         failed = true;
       }
     }
   };
   std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);
   for (std::size_t t = 1; t < threads; ++t) {
     try {
       helpers.emplace_back(run);
@@ -237,6 +250,9 @@ Result<void> for_each_in_parallel(std::size_t count, const Work& work) {
   run();
   for (std::thread& helper : helpers) {
     helper.join();
+  }
+  if (first_exception) {
+    std::rethrow_exception(first_exception);
   }
   if (first_error) {
     return *first_error;

@@ -217,6 +217,8 @@ public:
       if (unrecorded.empty() && m_marked_open) {
         return;
       }
+      // Durable (below) whatever synchronous mode an earlier finish_commit failed to restore.
+      m_db.exec("PRAGMA synchronous=FULL");
       SQLite::Transaction txn(m_db);
       // The first size journalled for a path stands until the commit is recorded.
       SQLite::Statement insert(m_db, "INSERT OR IGNORE INTO pending(path, size) VALUES(?, ?)");
