@@ -442,15 +442,16 @@ private:
   // the files, and only a rollback to the recorded sizes (see transfer()) makes the files and
   // the state agree again.
   Result<void> commit() {
-    // The writer holds one sealed batch: the one before must be written. And the one before
-    // that recorded, so that records do not queue up.
+    // The batch before the last must be recorded, so that records do not queue up, and the last
+    // written: the writer holds one sealed batch. In this order, the failure noted first is the
+    // one that happened first.
+    while (m_in_flight.size() > 1) {
+      settle_oldest();
+    }
     if (!m_in_flight.empty() && m_in_flight.back().written.valid()) {
       if (Result<void> written = m_in_flight.back().written.get(); !written) {
         note_commit_failure(std::move(written).error());
       }
-    }
-    while (m_in_flight.size() > 1) {
-      settle_oldest();
     }
     BDD_TRY(commit_outcome());
     // Something to record: new events, or pages that moved the cursor (duplicates only, or the
