@@ -114,7 +114,10 @@ TEST_CASE("drift::events reordered across the boundary between runs are stored o
   check_holds_exactly(ws, ws.server_ids());
   check_reported(ws, second, k_drift);
   CHECK(ws.history()[1]["events_added"] == 50);
-  CHECK(ws.history()[1]["duplicates_skipped"] >= 300);
+  // Bisection over the seams finds where the list changed: only the pages after the last seam
+  // that still matches are read again (the swapped ranges among them), not the whole study.
+  CHECK(ws.history()[1]["duplicates_skipped"] >= 60);
+  CHECK(ws.history()[1]["duplicates_skipped"] < 300);
 
   // Once rescanned, the next run trusts its offset again: nothing new, no warning.
   ws.server().reset_stats();

@@ -34,6 +34,10 @@ struct Page {
   std::vector<model::Event> events;   // normalised, in server order
   std::uint64_t bytes = 0;            // size of the whole response body, decompressed
   int attempts = 1;                   // requests made, retries included
+  // From a PageStream: the id of the event at `offset - 1` in the same response, which every
+  // request but the first of a study re-reads (see PageStream); nullopt when `offset` is 0 or the
+  // server's page cap leaves no room for the overlap.
+  std::optional<std::string> seam_id;
 };
 
 // Fetches pages of one study's events. One Client is one connection: not thread-safe.
@@ -64,19 +68,47 @@ public:
 // follows no redirects (a 3xx fails with Errc::config), so the key never reaches another host.
 std::unique_ptr<Client> make_client(const ClientOptions& options);
 
+// How a PageStream ended (see PageStream::end).
+struct StreamEnd {
+  enum class Kind {
+    // A response showed the list ending at the end position: the last page handed out reported a
+    // `total` equal to its own end, or a request that re-read the event before the end position
+    // found nothing after it (then `seam_id` is that event's id, for the caller to check).
+    confirmed,
+    // The latest `total` says the list ends at or before the end position, but no response
+    // showed it: the list may have changed since. A stream opened at the end position tells.
+    by_total,
+    // The request that re-read the event before the end position came back empty: the list is
+    // now shorter than what was handed out, so events were deleted before it.
+    seam_missing,
+  };
+  Kind kind = Kind::confirmed;
+  std::uint64_t offset = 0; // the end position: where the next stream would start
+  std::optional<std::string> seam_id;
+};
+
 // The events of a study in server order, from `start_offset` to the end, fetched with up to
 // `concurrency` requests in flight (one Client each). Used from one thread.
 //
-// Paging ends when the next offset reaches the latest `total` seen or a page comes back empty;
-// never because a page was short (servers cap `limit`). Events appended while paging are
-// followed up to the last `total` seen.
+// Every request for a position p > 0 starts one event early, at p - 1, and asks for one event
+// more than `page_size`: the overlap re-reads the event the previous page ended with, at no cost
+// in requests, so that the caller can check (with `Page::seam_id`) that the server's list did not
+// shift between two requests. Paging ends when a response shows the list ends (see StreamEnd),
+// when the next position reaches the latest `total` seen, or when a page comes back empty; never
+// because a page was short (servers cap `limit`). Events appended while paging are followed up
+// to the last `total` seen. A page is never dropped because of a `total`: a response with events
+// beyond its own `total` makes the stream ignore totals (see `inconsistent_total`).
 class PageStream {
 public:
   virtual ~PageStream() = default;
   // The next page in order (never empty), or nullopt at the end. Pages are contiguous: each
   // starts where the previous one ended. After an error the stream is finished and every later
-  // call returns the same error.
+  // call returns the same error. A server that answers different offsets with the same events
+  // (one that ignores `offset`) is an Errc::protocol error.
   virtual Result<std::optional<Page>> next() = 0;
+
+  // How the stream ended; meaningful once `next` returned nullopt.
+  virtual StreamEnd end() const { return {}; }
 
   // True when the stream ended because a page at the next offset came back empty although the
   // latest `total` said more events exist (a server inconsistency the caller should warn about).
@@ -85,6 +117,9 @@ public:
   // The latest `total` the server reported (from the most recently sent request that has been
   // answered), or nullopt if no response carried one.
   virtual std::optional<std::uint64_t> latest_total() const { return std::nullopt; }
+
+  // The first `total` seen that was below the events its own response held, if any.
+  virtual std::optional<std::uint64_t> inconsistent_total() const { return std::nullopt; }
 };
 
 struct StreamOptions {
@@ -98,6 +133,10 @@ struct StreamOptions {
   // per-event work that needs no order (the writer's formatting) then spreads over the fetching
   // threads instead of queueing on the consumer's. Must be thread-safe. May be empty.
   std::function<void(model::Event&)> prepare_event;
+  // Prefetching stops while the pages received and not yet handed out hold this many bytes of
+  // response bodies; the page the caller needs next is always requested. With the response size
+  // limit of each Client this bounds the stream's memory for pages of any size.
+  std::uint64_t max_buffered_bytes = std::uint64_t{32} << 20;
 };
 
 // Creates the stream and starts fetching at once. `make` builds one Client per connection (tests

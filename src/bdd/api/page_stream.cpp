@@ -1,25 +1,33 @@
 // PageStream: `concurrency` workers, one Client each, fetching pages ahead of the consumer.
 //
-// All state lives under one mutex. The consumer needs the events from `m_next_needed` on. A
-// response for offset o with n events is usable when o <= m_next_needed < o + n; it is sliced so
-// that the page handed out starts exactly at `m_next_needed`, which then advances by the number of
-// events handed out. That one rule makes the output contiguous however the server caps `limit`,
-// whatever order responses arrive in, and even when prefetch guesses wrong.
+// All state lives under one mutex. The consumer needs the events from position `m_next_needed`
+// on. The request for a position q > 0 starts at q - 1 (the seam: the event the previous page
+// ended with, re-read so the consumer can check that the list did not shift) and asks for
+// `page_size + 1` events; the one for q = 0 starts at 0. A response starting at s with n events
+// serves q when it holds the seam and q: s + adj <= q < s + n (adj is 1 when a seam is needed,
+// else 0); it is sliced so that the page handed out starts exactly at `m_next_needed`, which then
+// advances by the number of events handed out. That one rule makes the output contiguous however
+// the server caps `limit`, whatever order responses arrive in, and even when prefetch guesses
+// wrong.
 //
-// Prefetch: once the effective page length L is known (the length of a page that is not the last;
-// the server may cap `limit`), requests go out at m_next_needed + k*L, below the latest `total`,
-// keeping at most `concurrency` requests outstanding and about 2 * `concurrency` pages in memory.
-// When nothing buffered, queued or in flight covers m_next_needed, it is requested regardless.
+// Prefetch: once the effective response length L is known (the length of a response that is not
+// the last; the server may cap `limit`), requests go out for positions m_next_needed + k*(L-adj),
+// below the latest `total`, keeping at most `concurrency` requests outstanding, about
+// 2 * `concurrency` pages and `max_buffered_bytes` in memory. When nothing buffered, queued or in
+// flight covers m_next_needed, it is requested regardless. A server that caps pages at one event
+// leaves no room for the overlap: requests then start at their position.
 //
-// The end: m_next_needed reaches the total of the latest-sent request answered, or the request
-// for m_next_needed itself comes back empty (an empty prefetched page only stops prefetch beyond
-// it; the offset is asked again once it is needed).
+// The end (see StreamEnd): a response shows the list ends at m_next_needed (the last page handed
+// out reported a total equal to its end, or the request for m_next_needed brought nothing after
+// the seam), or m_next_needed reaches the total of the latest-sent request answered. An empty
+// prefetched page only stops prefetch beyond it; the position is asked again once it is needed.
 
 #include "client.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +48,7 @@ public:
       : m_page_size(std::max<std::uint64_t>(1, options.page_size)),
         m_concurrency(
             static_cast<std::size_t>(std::clamp(options.concurrency, 1, k_max_concurrency))),
+        m_max_buffered_bytes(options.max_buffered_bytes),
         m_stop(options.stop),
         m_prepare_event(options.prepare_event),
         m_next_needed(options.start_offset) {
@@ -86,17 +95,24 @@ public:
         fail(Error(Errc::interrupted, "interrupted"));
         continue;
       }
-      // The latest total decides the end, even if pages beyond it were buffered.
-      if (m_total && m_next_needed >= *m_total) {
-        finish(false);
-        continue;
-      }
+      // Pages first: events are never dropped because of a total.
       if (auto page = take_page()) {
         schedule();
         return std::optional<Page>(std::move(*page));
       }
-      if (m_empty_at == m_next_needed) {
-        finish(m_total && m_next_needed < *m_total);
+      if (m_end_at == m_next_needed) {
+        m_end.offset = m_next_needed;
+        finish(m_ended_before_total);
+        continue;
+      }
+      if (confirmed_end_here()) {
+        m_end = {StreamEnd::Kind::confirmed, m_next_needed, std::nullopt};
+        finish(false);
+        continue;
+      }
+      if (const auto total = usable_total(); total && m_next_needed >= *total) {
+        m_end = {StreamEnd::Kind::by_total, m_next_needed, std::nullopt};
+        finish(false);
         continue;
       }
       schedule();
@@ -106,6 +122,11 @@ public:
         m_page_ready.wait(lock);
       }
     }
+  }
+
+  StreamEnd end() const override {
+    const std::lock_guard lock(m_mutex);
+    return m_end;
   }
 
   bool ended_before_total() const override {
@@ -118,6 +139,11 @@ public:
     return m_total;
   }
 
+  std::optional<std::uint64_t> inconsistent_total() const override {
+    const std::lock_guard lock(m_mutex);
+    return m_inconsistent_total;
+  }
+
 private:
   void work(Client& client) {
     std::unique_lock lock(m_mutex);
@@ -126,17 +152,18 @@ private:
       if (m_shutdown) {
         return;
       }
-      const std::uint64_t offset = *m_queued.begin();
+      const std::uint64_t start = *m_queued.begin();
       m_queued.erase(m_queued.begin());
-      if (!worth_fetching(offset)) {
+      if (!worth_fetching(start)) {
         schedule();
         m_page_ready.notify_all();
         continue;
       }
       const std::uint64_t sequence = ++m_sent;
-      const auto in_flight = m_in_flight.insert(offset);
+      const std::uint64_t limit = request_limit();
+      const auto in_flight = m_in_flight.insert(start);
       lock.unlock();
-      auto result = client.fetch_page(offset, m_page_size);
+      auto result = client.fetch_page(start, limit);
       if (result && m_prepare_event) {
         try {
           for (model::Event& event : result->events) {
@@ -152,7 +179,7 @@ private:
         return; // finished, failed or destroyed: nothing wants this response
       }
       if (result) {
-        accept(offset, sequence, std::move(*result));
+        accept(start, limit, sequence, std::move(*result));
         schedule();
       } else {
         fail(std::move(result).error());
@@ -161,46 +188,71 @@ private:
     }
   }
 
-  // The number of events a request at an offset is expected to bring.
-  std::uint64_t expected_length() const { return m_page_length.value_or(m_page_size); }
+  // 1 when a page for `position` must start with the event before it (the seam), else 0.
+  std::uint64_t seam_length(std::uint64_t position) const {
+    return position > 0 && m_overlap ? 1 : 0;
+  }
 
-  // Offsets at or beyond this are not prefetched: the latest total, or an offset the server
-  // already answered with an empty page.
+  // Where the request for `position` starts.
+  std::uint64_t request_start(std::uint64_t position) const {
+    return position - seam_length(position);
+  }
+
+  std::uint64_t request_limit() const { return m_page_size + (m_overlap ? 1 : 0); }
+
+  // The number of events a request is expected to bring.
+  std::uint64_t expected_length() const { return m_page_length.value_or(request_limit()); }
+
+  // Whether a page handed out ended at its own total here, and no later total says more.
+  bool confirmed_end_here() const {
+    return m_confirmed_end == m_next_needed && !(usable_total() && *usable_total() > m_next_needed);
+  }
+
+  // The latest total, unless a response showed totals cannot be trusted to end the stream.
+  std::optional<std::uint64_t> usable_total() const {
+    return m_inconsistent_total ? std::nullopt : m_total;
+  }
+
+  // Requests for positions at or beyond this are not prefetched: the latest total, or a
+  // position a response already showed empty.
   std::uint64_t prefetch_limit() const {
-    std::uint64_t limit = UINT64_MAX;
-    if (m_total) {
-      limit = std::min(limit, *m_total);
-    }
+    std::uint64_t limit = usable_total().value_or(UINT64_MAX);
     if (m_empty_floor) {
       limit = std::min(limit, *m_empty_floor);
     }
     return limit;
   }
 
-  // Whether a queued request still may bring events the consumer will need.
-  bool worth_fetching(std::uint64_t offset) const {
-    if (offset <= m_next_needed) {
-      return offset + expected_length() > m_next_needed;
+  // Whether a queued request (by its start) still may bring events the consumer will need.
+  bool worth_fetching(std::uint64_t start) const {
+    const std::uint64_t needed_start = request_start(m_next_needed);
+    if (start <= needed_start) {
+      return start + expected_length() > m_next_needed;
     }
-    return offset < prefetch_limit();
+    return start + seam_length(start + 1) < prefetch_limit();
   }
 
-  // Whether a buffered page, a request in flight or a queued one covers `offset`.
-  bool covered(std::uint64_t offset) const {
+  // Whether a response starting at `start` with `length` events serves `position`, seam included.
+  bool serves(std::uint64_t start, std::uint64_t length, std::uint64_t position) const {
+    return start + seam_length(position) <= position && position < start + length;
+  }
+
+  // Whether a buffered page, a request in flight or a queued one covers `position`.
+  bool covered(std::uint64_t position) const {
     for (const auto& [start, page] : m_buffered) {
-      if (start <= offset && offset < start + page.events.size()) {
+      if (serves(start, page.events.size(), position)) {
         return true;
       }
     }
     const auto by_request = [&](std::uint64_t start) {
-      return start <= offset && offset < start + expected_length();
+      return serves(start, expected_length(), position);
     };
     return std::any_of(m_in_flight.begin(), m_in_flight.end(), by_request)
            || std::any_of(m_queued.begin(), m_queued.end(), by_request);
   }
 
-  void enqueue(std::uint64_t offset) {
-    if (m_queued.insert(offset).second) {
+  void enqueue(std::uint64_t start) {
+    if (m_queued.insert(start).second) {
       m_work_ready.notify_one();
     }
   }
@@ -210,68 +262,136 @@ private:
     if (m_shutdown || m_finished || m_error) {
       return;
     }
-    if ((m_total && m_next_needed >= *m_total) || m_empty_at == m_next_needed) {
+    if (m_end_at == m_next_needed || confirmed_end_here()) {
       return; // the end: next() finishes the stream
     }
+    if (const auto total = usable_total(); total && m_next_needed >= *total) {
+      return;
+    }
     if (!covered(m_next_needed)) {
-      enqueue(m_next_needed);
+      enqueue(request_start(m_next_needed));
     }
     if (!m_page_length) {
       return; // one request at a time until the page length is known
     }
+    const std::uint64_t stride = *m_page_length - (m_overlap ? 1 : 0);
     const std::uint64_t limit = prefetch_limit();
     for (std::size_t k = 1; k < 2 * m_concurrency; ++k) {
       const std::size_t outstanding = m_queued.size() + m_in_flight.size();
-      if (outstanding >= m_concurrency || outstanding + m_buffered.size() >= 2 * m_concurrency) {
+      if (outstanding >= m_concurrency || outstanding + m_buffered.size() >= 2 * m_concurrency
+          || m_buffered_bytes >= m_max_buffered_bytes) {
         break;
       }
-      const std::uint64_t offset = m_next_needed + k * *m_page_length;
-      if (offset >= limit || offset < m_next_needed) {
+      const std::uint64_t position = m_next_needed + k * stride;
+      if (position >= limit || position < m_next_needed) {
         break; // past the end (or wrapped around)
       }
-      if (!covered(offset)) {
-        enqueue(offset);
+      if (!covered(position)) {
+        enqueue(request_start(position));
       }
     }
   }
 
-  // Takes in the response to the request sent as number `sequence`, for `offset`.
-  void accept(std::uint64_t offset, std::uint64_t sequence, Page page) {
+  // A server that ignores `offset` answers every request with the same events: without this
+  // check, and without a total, the stream would request forever. Two responses for different
+  // starts with the same first and last event and the same length are taken for that (a list
+  // that shifted by exactly the distance between them in the meantime would look the same, and
+  // the next run goes on).
+  void check_offset_honoured(std::uint64_t start, const Page& page) {
+    if (page.events.empty()) {
+      return;
+    }
+    RecentResponse response{
+        start, page.events.size(), page.events.front().id, page.events.back().id};
+    for (const RecentResponse& other : m_recent_responses) {
+      if (other.start != start && other.count == response.count && other.first == response.first
+          && other.last == response.last) {
+        fail(Error(Errc::protocol,
+                   "the server returns the same events for offsets " + std::to_string(other.start)
+                       + " and " + std::to_string(start)
+                       + ": it seems to ignore `offset`, so bdd stopped instead of requesting "
+                         "the same page forever (check that base_url is the Behaverse API)"));
+        return;
+      }
+    }
+    m_recent_responses.push_back(std::move(response));
+    if (m_recent_responses.size() > k_recent_responses) {
+      m_recent_responses.pop_front();
+    }
+  }
+
+  // Takes in the response to the request sent as number `sequence`, at `start` for `limit`.
+  void accept(std::uint64_t start, std::uint64_t limit, std::uint64_t sequence, Page page) {
+    check_offset_honoured(start, page);
+    if (m_error) {
+      return;
+    }
+    const std::uint64_t count = page.events.size();
+    if (page.total && start + count > *page.total && !m_inconsistent_total) {
+      m_inconsistent_total = page.total;
+    }
     if (page.total && sequence > m_total_sequence) {
       m_total = page.total;
       m_total_sequence = sequence;
     }
-    const std::uint64_t count = page.events.size();
-    if (count == 0) {
-      if (offset == m_next_needed) {
-        m_empty_at = offset;
+    if (count > 0 && (page.total ? start + count < *page.total : !m_page_length)) {
+      // Not the last page, so its length is what the server allows per request.
+      m_page_length = std::min(count, limit);
+      if (*m_page_length < 2 && m_overlap) {
+        // Pages of one event leave no room for the seam: request positions themselves.
+        m_overlap = false;
+        m_page_length = 1;
       }
-      m_empty_floor = std::min(m_empty_floor.value_or(UINT64_MAX), offset);
+    }
+    const std::uint64_t needed_start = request_start(m_next_needed);
+    const std::uint64_t seam = seam_length(m_next_needed);
+    if (start == needed_start && count <= seam) {
+      // Nothing at the needed position: the end of the list, with or without the seam.
+      m_end_at = m_next_needed;
+      m_ended_before_total = usable_total() && m_next_needed < *usable_total();
+      if (seam == 1 && count == 1) {
+        m_end = {StreamEnd::Kind::confirmed, m_next_needed, page.events.front().id};
+      } else if (seam == 1) {
+        m_end = {StreamEnd::Kind::seam_missing, m_next_needed, std::nullopt};
+      } else {
+        m_end = {StreamEnd::Kind::confirmed, m_next_needed, std::nullopt};
+      }
       return;
     }
-    if (m_empty_floor && offset + count > *m_empty_floor) {
+    if (count <= (m_overlap ? 1U : 0U) && start > needed_start) {
+      const std::uint64_t floor = start + count;
+      m_empty_floor = std::min(m_empty_floor.value_or(UINT64_MAX), floor);
+      return;
+    }
+    if (m_empty_floor && start + count > *m_empty_floor) {
       m_empty_floor.reset(); // events were appended since that empty page
     }
-    if (page.total ? offset + count < *page.total : !m_page_length) {
-      // Not the last page, so its length is what the server allows per request.
-      m_page_length = std::min(count, m_page_size);
-    }
-    if (offset + count <= m_next_needed) {
+    if (start + count <= m_next_needed) {
       return; // overtaken: every event in it was handed out already
     }
-    const auto [it, inserted] = m_buffered.try_emplace(offset, std::move(page));
-    if (!inserted && it->second.events.size() < count) {
+    const auto [it, inserted] = m_buffered.try_emplace(start, std::move(page));
+    if (inserted) {
+      m_buffered_bytes += it->second.bytes;
+    } else if (it->second.events.size() < count) {
+      m_buffered_bytes -= it->second.bytes;
       it->second = std::move(page);
+      m_buffered_bytes += it->second.bytes;
     }
   }
 
-  // Removes and returns the buffered page that covers `m_next_needed`, sliced to start there,
-  // and advances `m_next_needed` past it. Drops buffered pages that are wholly behind.
+  void forget(std::map<std::uint64_t, Page>::iterator it) {
+    m_buffered_bytes -= std::min(m_buffered_bytes, it->second.bytes);
+    m_buffered.erase(it);
+  }
+
+  // Removes and returns the buffered page that serves `m_next_needed`, sliced to start there
+  // with its seam noted, and advances `m_next_needed` past it. Drops buffered pages that are
+  // wholly behind.
   std::optional<Page> take_page() {
     auto best = m_buffered.end();
     for (auto it = m_buffered.begin(); it != m_buffered.end(); ++it) {
       const std::uint64_t end = it->first + it->second.events.size();
-      if (it->first <= m_next_needed && m_next_needed < end
+      if (serves(it->first, it->second.events.size(), m_next_needed)
           && (best == m_buffered.end() || end > best->first + best->second.events.size())) {
         best = it;
       }
@@ -281,15 +401,25 @@ private:
     }
     Page page = std::move(best->second);
     const std::uint64_t start = best->first;
-    m_buffered.erase(best);
+    forget(best);
     const auto skip = static_cast<std::ptrdiff_t>(m_next_needed - start);
+    if (skip > 0) {
+      page.seam_id = page.events[static_cast<std::size_t>(skip - 1)].id;
+    }
     page.events.erase(page.events.begin(), page.events.begin() + skip);
     page.offset = m_next_needed;
     assert(!page.events.empty());
     m_next_needed += page.events.size();
-    std::erase_if(m_buffered, [this](const auto& entry) {
-      return entry.first + entry.second.events.size() <= m_next_needed;
-    });
+    // The response reported the list ending with its last event: nothing after it to ask for.
+    if (page.total && *page.total == m_next_needed && !m_inconsistent_total) {
+      m_confirmed_end = m_next_needed;
+    }
+    for (auto it = m_buffered.begin(); it != m_buffered.end();) {
+      const auto here = it++;
+      if (here->first + here->second.events.size() <= m_next_needed) {
+        forget(here);
+      }
+    }
     return page;
   }
 
@@ -327,6 +457,7 @@ private:
     m_shutdown = true;
     m_queued.clear();
     m_buffered.clear();
+    m_buffered_bytes = 0;
     for (auto& client : m_clients) {
       client->cancel();
     }
@@ -334,8 +465,17 @@ private:
     m_page_ready.notify_all();
   }
 
+  struct RecentResponse {
+    std::uint64_t start = 0;
+    std::size_t count = 0;
+    std::string first; // id of the first event
+    std::string last;  // id of the last event
+  };
+  static constexpr std::size_t k_recent_responses = 8;
+
   const std::uint64_t m_page_size;
   const std::size_t m_concurrency;
+  const std::uint64_t m_max_buffered_bytes;
   const std::atomic<bool>* m_stop;
   const std::function<void(model::Event&)> m_prepare_event;
   std::vector<std::unique_ptr<Client>> m_clients;
@@ -344,16 +484,22 @@ private:
   mutable std::mutex m_mutex;
   std::condition_variable m_work_ready; // workers wait for `m_queued` or `m_shutdown`
   std::condition_variable m_page_ready; // next() waits for responses
-  std::uint64_t m_next_needed;          // the offset the consumer needs next
+  std::uint64_t m_next_needed;          // the position the consumer needs next
+  bool m_overlap = true;                // requests re-read the event before their position
   std::optional<std::uint64_t> m_total; // from the latest-sent request answered with a total
   std::uint64_t m_total_sequence = 0;
-  std::optional<std::uint64_t> m_page_length; // L, once known
-  std::optional<std::uint64_t> m_empty_at;    // an empty page came back for `m_next_needed`
-  std::optional<std::uint64_t> m_empty_floor; // the lowest offset answered with an empty page
-  std::set<std::uint64_t> m_queued;           // waiting for a worker, lowest offset first
+  std::optional<std::uint64_t> m_inconsistent_total;
+  std::optional<std::uint64_t> m_page_length;   // L, once known
+  std::optional<std::uint64_t> m_end_at;        // the request for this position found nothing there
+  std::optional<std::uint64_t> m_confirmed_end; // a page handed out ended at its own total
+  std::optional<std::uint64_t> m_empty_floor;   // the lowest position a response showed empty
+  StreamEnd m_end;
+  std::set<std::uint64_t> m_queued; // request starts waiting for a worker, lowest first
   std::multiset<std::uint64_t> m_in_flight;
-  std::map<std::uint64_t, Page> m_buffered; // non-empty pages not yet handed out, by offset
-  std::uint64_t m_sent = 0;                 // requests sent so far
+  std::map<std::uint64_t, Page> m_buffered; // responses not yet handed out, by start
+  std::uint64_t m_buffered_bytes = 0;       // their `Page::bytes`
+  std::deque<RecentResponse> m_recent_responses;
+  std::uint64_t m_sent = 0; // requests sent so far
   std::optional<Error> m_error;
   bool m_finished = false;
   bool m_shutdown = false;

@@ -15,19 +15,22 @@ api::ClientOptions client_options(const config::Config& config, const std::atomi
   return client;
 }
 
-std::unique_ptr<api::PageStream>
-open_event_stream(const config::Config& config,
-                  std::uint64_t from,
-                  const std::atomic<bool>* stop,
-                  std::function<void(model::Event&)> prepare_event) {
+ClientFactory curl_clients(const config::Config& config, const std::atomic<bool>* stop) {
+  return [client = client_options(config, stop)] { return api::make_client(client); };
+}
+
+std::unique_ptr<api::PageStream> open_event_stream(const config::Config& config,
+                                                   std::uint64_t from,
+                                                   const std::atomic<bool>* stop,
+                                                   std::function<void(model::Event&)> prepare_event,
+                                                   const ClientFactory& make_client) {
   api::StreamOptions stream;
   stream.start_offset = from;
   stream.page_size = static_cast<std::uint64_t>(config.page_size);
   stream.concurrency = config.max_concurrent_requests;
   stream.stop = stop;
   stream.prepare_event = std::move(prepare_event);
-  return api::make_page_stream(
-      stream, [client = client_options(config, stop)] { return api::make_client(client); });
+  return api::make_page_stream(stream, make_client ? make_client : curl_clients(config, stop));
 }
 
 } // namespace bdd::ops

@@ -2,6 +2,7 @@
 
 #include "connection.hpp"
 #include "repair.hpp"
+#include "seams.hpp"
 #include "study_paths.hpp"
 
 #include <bdd/api/client.hpp>
@@ -24,6 +25,7 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace bdd::ops {
 
@@ -42,6 +44,9 @@ constexpr auto k_commit_interval = std::chrono::seconds(2);
 constexpr auto k_metadata_interval = std::chrono::seconds(5);
 // 4 MiB: about 1 false "maybe" in 30000 lookups at a million ids, 1 in 3 at ten million.
 constexpr std::size_t k_id_filter_bytes = std::size_t{4} << 20;
+// A list that keeps changing under a run (or a server that answers at random) must not keep it
+// busy forever: after this many reconciliations the run stops, with everything it stored exact.
+constexpr int k_max_reconciliations = 4;
 
 Result<void> remove_tree(const stdfs::path& dir) {
   std::error_code ec;
@@ -292,83 +297,124 @@ private:
   std::unique_ptr<api::PageStream> open_stream(std::uint64_t from) {
     const storage::Writer* writer = m_writer.get();
     return open_event_stream(
-        m_config, from, m_options.stop, [writer](model::Event& event) { writer->prepare(event); });
+        m_config,
+        from,
+        m_options.stop,
+        [writer](model::Event& event) { writer->prepare(event); },
+        m_options.make_client);
   }
 
+  // Page through the server from the cursor, committing as we go, until a response shows the
+  // list ends where the run is. Each page's seam (the event before it, re-read by the same
+  // request) must be the event the run last consumed or, for the first page, the cursor's last
+  // event: otherwise the server's list changed before that point, and the run reconciles.
   Result<void> page_all(tracking::RunRecord& record) {
-    // Re-read the last committed event: if it is no longer where we left it, the server's list
-    // changed before our offset (deletions, insertions, reordering) and the offset cannot be
-    // trusted; a scan from the start, de-duplicated by id, adds exactly what is missing.
-    bool check_boundary = m_cursor.offset > 0 && !m_cursor.last_id.empty();
-    std::uint64_t from = check_boundary ? m_cursor.offset - 1 : m_cursor.offset;
-    auto stream = open_stream(from);
-    m_next_offset = from;
+    std::uint64_t from = m_cursor.offset;
+    m_last_id = m_cursor.last_id;
     m_last_commit = Clock::now();
-    // Events deleted while we page move the later ones to offsets we already passed: a total
-    // that ends the pass below the highest seen during it says so, and one more pass from the
-    // start (once) picks them up. The stream's total is that of the latest request sent, so
-    // answers that arrive out of order while events are appended do not look like a shrink.
-    std::uint64_t highest_total = 0;
-    bool rescanned_after_shrink = false;
-    // Say why, then page again from offset 0: de-duplication by id adds exactly what is missing.
-    const auto rescan = [&](const std::string& why) {
-      warn(why + "; scanning the whole study to add what is missing");
-      stream = open_stream(0);
-      m_next_offset = 0;
-    };
-    const std::string changed_before =
-        "the server's event list changed before offset " + std::to_string(m_cursor.offset);
+    int reconciliations = 0;
     for (;;) {
-      BDD_TRY_ASSIGN(auto page, stream->next());
-      if (!page && !rescanned_after_shrink
-          && stream->latest_total().value_or(highest_total) < highest_total) {
-        rescanned_after_shrink = true;
-        highest_total = 0;
-        rescan("the server's event list lost events while this run paged through it, moving "
-               "some to offsets already read");
-        continue;
-      }
-      if (!page && check_boundary) {
-        // Not even the last stored event is left at its place: the list lost events before
-        // it. Say whether the total shrank, then reconcile like any other change.
-        check_boundary = false;
-        report_shrink(stream->latest_total());
-        rescan(changed_before + " (it no longer reaches the last event stored)");
-        continue;
-      }
-      if (!page) {
-        if (stream->ended_before_total()) {
-          warn("the server sent an empty page at offset " + std::to_string(m_next_offset)
-               + " although its total is " + std::to_string(stream->latest_total().value_or(0))
-               + "; stopping there (the next run will ask again)");
+      auto stream = open_stream(from);
+      m_next_offset = from;
+      std::optional<std::uint64_t> drift_at;
+      for (;;) {
+        BDD_TRY_ASSIGN(auto page, stream->next());
+        if (!page) {
+          break;
         }
-        return ok();
+        if (page->seam_id && !m_last_id.empty() && *page->seam_id != m_last_id) {
+          drift_at = page->offset;
+          break;
+        }
+        report_shrink(page->total);
+        BDD_TRY(consume(*page, record));
+        if (m_options.on_progress) {
+          m_options.on_progress({record.events_received,
+                                 record.events_added,
+                                 record.start_offset,
+                                 m_next_offset,
+                                 m_remote_total,
+                                 record.bytes});
+        }
+        if (m_batch_received >= k_commit_events || m_writer->buffered_bytes() >= k_commit_bytes
+            || Clock::now() - m_last_commit >= k_commit_interval) {
+          BDD_TRY(commit());
+        }
+        if (m_options.stop && m_options.stop->load()) {
+          return Error(Errc::interrupted, "interrupted");
+        }
       }
-      if (check_boundary) {
-        check_boundary = false;
-        if (page->events.empty() || page->events.front().id != m_cursor.last_id) {
-          rescan(changed_before + " (events deleted, inserted or reordered)");
+      if (!drift_at) {
+        report_stream_oddities(*stream);
+        const api::StreamEnd end = stream->end();
+        if (end.kind == api::StreamEnd::Kind::by_total) {
+          // The total says the list ends here, but no response showed it: ask (one request,
+          // which also brings whatever was appended meanwhile).
+          from = end.offset;
           continue;
         }
+        const bool seam_holds = end.kind == api::StreamEnd::Kind::confirmed
+                                && (!end.seam_id || m_last_id.empty() || *end.seam_id == m_last_id);
+        if (seam_holds) {
+          return ok();
+        }
+        drift_at = end.offset;
+        report_shrink(stream->latest_total());
       }
-      report_shrink(page->total);
-      highest_total = std::max(highest_total, stream->latest_total().value_or(0));
-      BDD_TRY(consume(*page, record));
-      if (m_options.on_progress) {
-        m_options.on_progress({record.events_received,
-                               record.events_added,
-                               record.start_offset,
-                               m_next_offset,
-                               m_remote_total,
-                               record.bytes});
+      if (++reconciliations > k_max_reconciliations) {
+        return Error(Errc::protocol,
+                     "the server's event list changed " + std::to_string(k_max_reconciliations)
+                         + " times while this run read it; stopped (what was stored is kept and "
+                           "exact; run bdd download again later)");
       }
-      if (m_batch_received >= k_commit_events || m_writer->buffered_bytes() >= k_commit_bytes
-          || Clock::now() - m_last_commit >= k_commit_interval) {
-        BDD_TRY(commit());
+      stream.reset();
+      BDD_TRY_ASSIGN(const tracking::Seam resume, find_resume_point(*drift_at));
+      warn("the server's event list changed before offset " + std::to_string(*drift_at)
+           + " (events inserted, deleted or reordered); reading it again from offset "
+           + std::to_string(resume.offset) + " to add what is missing");
+      from = resume.offset;
+      m_last_id = resume.id;
+      m_forget_seams_from = resume.offset + 1;
+      m_consumed_page = true; // the cursor moves back to `from` at the next commit
+      m_next_offset = from;
+    }
+  }
+
+  // Where to read the list again from after a seam at `drift_at` did not match: the last seam
+  // recorded before it that the server still holds (the commits in flight are waited for, so
+  // that their seams are recorded too).
+  Result<tracking::Seam> find_resume_point(std::uint64_t drift_at) {
+    BDD_TRY(commit());
+    BDD_TRY(wait_for_commit());
+    const auto make =
+        m_options.make_client ? m_options.make_client : curl_clients(m_config, m_options.stop);
+    std::unique_ptr<api::Client> client = make();
+    const SeamLookup lookup = [this](std::uint64_t from, std::uint64_t before) {
+      const std::lock_guard lock(m_state_mutex);
+      return m_state->seam_in(from, before);
+    };
+    const IdProbe probe = [&client](std::uint64_t position) -> Result<std::optional<std::string>> {
+      BDD_TRY_ASSIGN(auto page, client->fetch_page(position, 1));
+      if (page.events.empty()) {
+        return std::optional<std::string>();
       }
-      if (m_options.stop && m_options.stop->load()) {
-        return Error(Errc::interrupted, "interrupted");
-      }
+      return std::optional<std::string>(page.events.front().id);
+    };
+    return find_divergence(drift_at, lookup, probe);
+  }
+
+  // Inconsistencies of the server that lose nothing but are worth knowing.
+  void report_stream_oddities(const api::PageStream& stream) {
+    if (stream.ended_before_total()) {
+      warn("the server sent an empty page at offset " + std::to_string(m_next_offset)
+           + " although its total is " + std::to_string(stream.latest_total().value_or(0))
+           + "; stopping there (the next run will ask again)");
+    }
+    if (const auto total = stream.inconsistent_total(); total && !m_reported_inconsistent_total) {
+      m_reported_inconsistent_total = true;
+      warn("the server reported a total of " + std::to_string(*total)
+           + " events but sent more; its totals are ignored in this run (every event it sent is "
+             "kept)");
     }
   }
 
@@ -412,6 +458,7 @@ private:
       m_last_id = page.events.back().id;
     }
     m_next_offset = page.offset + page.events.size();
+    m_batch_seams.push_back({m_next_offset, m_last_id});
     m_consumed_page = true;
     return ok();
   }
@@ -455,9 +502,8 @@ private:
     }
     BDD_TRY(commit_outcome());
     // Something to record: new events, or pages that moved the cursor (duplicates only, or the
-    // same offset reached again by a rescan with another last event). Before its first page a
-    // run's offset is one short of the cursor (to re-read the last stored event) or 0 (a rescan):
-    // that is no progress.
+    // same offset reached again by a re-read with another last event), or a re-read that moved
+    // it back.
     const bool moved = m_next_offset != m_handed_off.offset
                        || (!m_last_id.empty() && m_last_id != m_handed_off.last_id);
     if (m_batch_order.empty() && !(m_consumed_page && moved)) {
@@ -478,6 +524,9 @@ private:
     m_handed_off = commit.cursor;
     commit.new_ids = std::move(m_batch_order);
     m_batch_order.clear();
+    commit.seams = std::move(m_batch_seams);
+    m_batch_seams.clear();
+    commit.forget_seams_from = std::exchange(m_forget_seams_from, std::nullopt);
     // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
     // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
     // record is synced first, so the metadata never runs ahead of the state.
@@ -748,8 +797,11 @@ private:
   std::string m_newest_stored;
   std::unordered_set<std::string> m_batch_ids;
   std::vector<std::string> m_batch_order;
+  std::vector<tracking::Seam> m_batch_seams;
+  std::optional<std::uint64_t> m_forget_seams_from; // the list is read again from there
   std::uint64_t m_batch_received = 0;
   bool m_reported_shrink = false;
+  bool m_reported_inconsistent_total = false;
   Clock::time_point m_last_commit;
   Clock::time_point m_last_metadata;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bdd/api/client.hpp>
 #include <bdd/config/config.hpp>
 #include <bdd/core/result.hpp>
 #include <bdd/tracking/records.hpp>
@@ -31,6 +32,9 @@ struct DownloadOptions {
   bool repair = false;
   std::function<void(const DownloadProgress&)> on_progress; // may be empty
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM: commit, record, stop
+  // Makes the API clients (one per connection); empty: libcurl clients for the config. Tests
+  // pass scripted ones.
+  std::function<std::unique_ptr<api::Client>()> make_client;
 };
 
 struct DownloadReport {
@@ -42,9 +46,12 @@ struct DownloadReport {
 
 // Download the new events of `config.study_name` into `<data_directory>/<study>/`.
 //
-// Incremental: resumes from the committed cursor, re-reading the event just before it to check
-// that the server's list did not change there; if it did, rescans the study from the start and
-// adds only what is missing (events are de-duplicated by id). Commits every few thousand events
+// Incremental: resumes from the committed cursor. Every request re-reads the event before its
+// offset (the seam) to check that the server's list did not shift; when a seam does not match,
+// bisection over the seams recorded by earlier pages finds where the list and the stored copy
+// part (see seams.hpp), the list is read again from there and only what is missing is added
+// (events are de-duplicated by id). A run ends only when a response shows the list ends where
+// the run stopped. Commits every few thousand events
 // or every second: after a commit the data files, `.metadata.json` and the state agree, so an
 // interrupt at any instant loses at most the uncommitted pages and the next run continues exactly.
 // Every run that gets past the lock leaves a record in `.download_history.json`, failed and

@@ -14,7 +14,8 @@ namespace {
 // Bump when the schema changes, and add a step to `k_migrations`.
 //  1: meta, ids, files(path, size), pending
 //  2: files gains sha256 and midstate (the manifest)
-constexpr int k_schema_version = 2;
+//  3: seams (where pages ended) and quarantine (unusable items of pages)
+constexpr int k_schema_version = 3;
 
 // A new database is made at version 1 and migrated like an old one, so there is one path.
 constexpr const char* k_schema_v1 = R"sql(
@@ -29,6 +30,9 @@ CREATE TABLE IF NOT EXISTS pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL)
 constexpr std::array<const char*, k_schema_version - 1> k_migrations = {
     "ALTER TABLE files ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE files ADD COLUMN midstate BLOB;",
+    "CREATE TABLE seams(offset INTEGER PRIMARY KEY, id TEXT NOT NULL);"
+    "CREATE TABLE quarantine(id TEXT PRIMARY KEY, offset INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " raw BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 void migrate(SQLite::Database& db, int version) {
@@ -83,6 +87,7 @@ public:
       : m_path(std::move(path)),
         m_db(connect(m_path, access)),
         m_contains(m_db, "SELECT 1 FROM ids WHERE id = ?"),
+        m_quarantined(m_db, "SELECT 1 FROM quarantine WHERE id = ?"),
         m_file_query(m_db, "SELECT path, size, sha256, midstate FROM files WHERE path = ?") {}
 
   static Result<std::unique_ptr<State>> open(const std::filesystem::path& path,
@@ -192,7 +197,8 @@ public:
   Result<void> reset() override {
     return guarded_void([&] {
       SQLite::Transaction txn(m_db);
-      m_db.exec("DELETE FROM ids; DELETE FROM files; DELETE FROM pending; DELETE FROM meta;");
+      m_db.exec("DELETE FROM ids; DELETE FROM files; DELETE FROM pending; DELETE FROM meta;"
+                "DELETE FROM seams;");
       txn.commit();
       m_marked_open = false;
     });
@@ -272,6 +278,32 @@ public:
         upsert_file.exec();
         upsert_file.reset();
       }
+      if (record.forget_seams_from) {
+        SQLite::Statement forget(m_db, "DELETE FROM seams WHERE offset >= ?");
+        forget.bind(1, static_cast<int64_t>(*record.forget_seams_from));
+        forget.exec();
+      }
+      if (!record.seams.empty()) {
+        SQLite::Statement seam(m_db, "INSERT OR REPLACE INTO seams(offset, id) VALUES(?, ?)");
+        for (const auto& [offset, id] : record.seams) {
+          seam.bind(1, static_cast<int64_t>(offset));
+          seam.bindNoCopy(2, id);
+          seam.exec();
+          seam.reset();
+        }
+      }
+      if (!record.quarantined.empty()) {
+        SQLite::Statement keep(
+            m_db, "INSERT OR IGNORE INTO quarantine(id, offset, reason, raw) VALUES(?, ?, ?, ?)");
+        for (const auto& item : record.quarantined) {
+          keep.bindNoCopy(1, item.id);
+          keep.bind(2, static_cast<int64_t>(item.offset));
+          keep.bindNoCopy(3, item.reason);
+          keep.bindNoCopy(4, item.raw.data(), static_cast<int>(item.raw.size()));
+          keep.exec();
+          keep.reset();
+        }
+      }
       SQLite::Statement set(m_db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
       auto put = [&](const char* key, const std::string& value) {
         set.bind(1, key);
@@ -320,6 +352,49 @@ public:
       bool found = m_contains.executeStep();
       m_contains.reset();
       return found;
+    });
+  }
+
+  Result<std::optional<Seam>> seam_in(std::uint64_t offset, std::uint64_t before) override {
+    return guarded([&]() -> std::optional<Seam> {
+      SQLite::Statement query(
+          m_db,
+          "SELECT offset, id FROM seams WHERE offset >= ? AND offset < ? ORDER BY offset LIMIT 1");
+      query.bind(1, static_cast<int64_t>(offset));
+      query.bind(2, static_cast<int64_t>(before));
+      if (!query.executeStep()) {
+        return std::nullopt;
+      }
+      return Seam{static_cast<std::uint64_t>(query.getColumn(0).getInt64()),
+                  query.getColumn(1).getString()};
+    });
+  }
+
+  Result<bool> quarantined(const std::string& id) override {
+    return guarded([&] {
+      m_quarantined.bindNoCopy(1, id);
+      bool found = m_quarantined.executeStep();
+      m_quarantined.reset();
+      return found;
+    });
+  }
+
+  Result<std::vector<QuarantinedItem>> quarantine() override {
+    return guarded([&] {
+      std::vector<QuarantinedItem> out;
+      SQLite::Statement query(m_db,
+                              "SELECT id, offset, reason, raw FROM quarantine ORDER BY offset, id");
+      while (query.executeStep()) {
+        QuarantinedItem item;
+        item.id = query.getColumn(0).getString();
+        item.offset = static_cast<std::uint64_t>(query.getColumn(1).getInt64());
+        item.reason = query.getColumn(2).getString();
+        const SQLite::Column raw = query.getColumn(3);
+        item.raw.assign(static_cast<const char*>(raw.getBlob()),
+                        static_cast<std::size_t>(raw.getBytes()));
+        out.push_back(std::move(item));
+      }
+      return out;
     });
   }
 
@@ -380,6 +455,7 @@ private:
   std::filesystem::path m_path;
   SQLite::Database m_db;
   SQLite::Statement m_contains;
+  SQLite::Statement m_quarantined;
   SQLite::Statement m_file_query;
   bool m_marked_open = false; // this connection marked the study open (see begin_commit)
 };

@@ -29,11 +29,32 @@ struct Cursor {
   std::string newest_stored;                 // greatest stored_timestamp seen ("" if none)
 };
 
+// Where a page ended: the id of the event at position `offset - 1` when bdd read it. Seams are
+// the checkpoints against which a later request shows whether the server's list shifted, and
+// where it shifted (see ops/seams.hpp).
+struct Seam {
+  std::uint64_t offset = 0;
+  std::string id;
+};
+
+// An item of a page that is not a usable event (not an object, invalid UTF-8, too deep, ...),
+// kept verbatim so that nothing the server sent is silently lost.
+struct QuarantinedItem {
+  std::string id; // stable for the same bytes (see model::Event::unusable)
+  std::uint64_t offset = 0;
+  std::string reason;
+  std::string raw;
+};
+
 // What one commit adds to the state, applied in a single transaction.
 struct CommitRecord {
   Cursor cursor;                    // the new cursor
   std::vector<std::string> new_ids; // ids of the events this commit stored
-  std::vector<FileRecord> files;    // every file the commit changed: new size and hashes
+  std::vector<Seam> seams;          // where the pages this commit consumed ended
+  // Seams at or after this offset are forgotten first: the list was re-read from there.
+  std::optional<std::uint64_t> forget_seams_from;
+  std::vector<QuarantinedItem> quarantined;
+  std::vector<FileRecord> files; // every file the commit changed: new size and hashes
   // Wait for the disk before returning. Otherwise, while the study is marked open, the record
   // may be lost to a power cut (the next run then rolls the files back to the one before).
   bool durable = false;
@@ -79,6 +100,12 @@ public:
   virtual Result<std::optional<FileRecord>> file(const std::string& path) = 0;
   // The number of stored ids.
   virtual Result<std::uint64_t> id_count() = 0;
+  // The seam with the lowest offset at or after `offset` and below `before`, if any.
+  virtual Result<std::optional<Seam>> seam_in(std::uint64_t offset, std::uint64_t before) = 0;
+  // True if the quarantine holds an item with `id`.
+  virtual Result<bool> quarantined(const std::string& id) = 0;
+  // Every quarantined item, by offset.
+  virtual Result<std::vector<QuarantinedItem>> quarantine() = 0;
   // Forget every id, file, the journal and the cursor, in one transaction: `bdd download
   // --repair` then rebuilds them from what the files hold.
   virtual Result<void> reset() = 0;
