@@ -36,6 +36,10 @@ public:
     app.add_flag("--exit-code",
                  m_exit_code,
                  "exit with 10 instead of 0 when the download succeeded with no new events");
+    app.add_flag("--strict",
+                 m_strict,
+                 "exit with 11 when the server sent items that are not usable events (they are "
+                 "quarantined and every other event is stored either way)");
     app.add_flag("--json", m_json, "end with a one-line JSON summary on stdout, also on failure");
   }
 
@@ -64,6 +68,7 @@ private:
     ops::DownloadOptions options;
     options.fresh = m_fresh;
     options.repair = m_repair;
+    options.strict = m_strict;
     options.stop = context.stop;
     options.on_progress = [&display](const ops::DownloadProgress& progress) {
       display.update(progress);
@@ -146,6 +151,7 @@ private:
   std::string m_study;
   bool m_fresh = false;
   bool m_repair = false;
+  bool m_strict = false;
   bool m_exit_code = false;
   bool m_json = false;
   std::string m_started_at;

@@ -56,11 +56,18 @@ private:
               << "format:           " << m.format << '\n'
               << "folder structure: " << join(m.folder_structure) << '\n'
               << "events stored:    " << m.events_stored << '\n'
+              << "deleted on server: " << m.deleted_on_server
+              << " (kept here; the server no longer lists them)\n"
               << "remote total:     " << or_unknown(m.remote_total) << " (at the last download)\n"
               << "newest event:     "
               << (m.newest_stored_timestamp.empty() ? "none" : m.newest_stored_timestamp) << '\n'
               << "first download:   " << m.first_download << '\n'
               << "last update:      " << m.last_update << '\n';
+    if (m.quarantined > 0) {
+      std::cout << "unusable items:   " << m.quarantined
+                << " kept in the quarantine, not stored as events (`bdd verify " << m_study
+                << "` lists them)\n";
+    }
     if (status.last_run) {
       std::cout << "last run:         " << status.last_run->started_at << ' '
                 << status.last_run->status;
@@ -83,6 +90,8 @@ private:
         {"folder_structure", m ? m->folder_structure : config.folder_structure},
         {"events_stored", m ? m->events_stored : 0},
         {"remote_total", m ? or_null(m->remote_total) : json(nullptr)},
+        {"deleted_on_server", m ? m->deleted_on_server : 0},
+        {"quarantined", m ? m->quarantined : 0},
         {"first_download", m ? or_null(m->first_download) : json(nullptr)},
         {"last_update", m ? or_null(m->last_update) : json(nullptr)},
         {"newest_stored_timestamp", m ? or_null(m->newest_stored_timestamp) : json(nullptr)},

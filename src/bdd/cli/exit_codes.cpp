@@ -24,6 +24,8 @@ int exit_code_for(Errc code) {
     return k_exit_locked;
   case Errc::internal:
     return k_exit_failure;
+  case Errc::unusable_data:
+    return k_exit_unusable_data;
   }
   return k_exit_failure;
 }

@@ -22,6 +22,9 @@ enum class Errc {
   interrupted, // SIGINT/SIGTERM: stopped cleanly after the last commit
   locked,      // another bdd holds the study's lock
   internal,    // a bug in bdd
+  // `download --strict`: the server sent items that are not usable events (quarantined; every
+  // other event was stored)
+  unusable_data,
 };
 
 // The lower-case name of `code` ("usage", "not_found", ...), as scripts see it in --json output
@@ -50,6 +53,8 @@ constexpr const char* errc_name(Errc code) {
     return "locked";
   case Errc::internal:
     return "internal";
+  case Errc::unusable_data:
+    return "unusable_data";
   }
   return "internal";
 }

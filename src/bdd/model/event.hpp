@@ -19,6 +19,9 @@ struct Event {
   std::optional<std::string> stored_timestamp;
   std::optional<std::string> page_url;
   std::string raw; // the raw API event as compact JSON text (the research record)
+  // Why this item of a page is not a usable event ("" for events): then `raw` holds its bytes
+  // and `id` a stable id of them, and it is quarantined instead of stored.
+  std::string unusable;
 
   // What the destination writer computed ahead from the fields above (storage::Writer::prepare),
   // on the thread that fetched the event; empty until then. Not part of the record.

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -220,6 +221,8 @@ public:
     BDD_TRY(check_layout(m_config, metadata));
     if (metadata) {
       m_first_download = metadata->first_download;
+      m_deleted_on_server = metadata->deleted_on_server;
+      m_quarantined = metadata->quarantined;
     }
     BDD_TRY_ASSIGN(std::size_t rolled_back, roll_back_unfinished_commit());
     if (rolled_back > 0) {
@@ -268,6 +271,13 @@ public:
       m_cursor.remote_total = m_remote_total; // also when nothing new was committed
     }
     record.remote_total = m_cursor.remote_total;
+    // Every event the server lists is stored (or quarantined) once a run read to the end: what
+    // is stored beyond its total was deleted there.
+    if (outcome && committed && m_read_to_end && m_cursor.remote_total) {
+      const std::uint64_t held = m_cursor.events_stored + m_quarantined;
+      m_deleted_on_server = held > *m_cursor.remote_total ? held - *m_cursor.remote_total : 0;
+    }
+    record.deleted_on_server = m_deleted_on_server;
     // Also after a run that committed nothing: a crash may have cut the last metadata write.
     // Commits write it only now and then, so it is due after a failed one too.
     Result<void> described = settled ? write_metadata(m_cursor) : ok();
@@ -287,7 +297,15 @@ public:
     BDD_TRY(committed);
     BDD_TRY(settled);
     BDD_TRY(described);
-    return m_writer->finish();
+    BDD_TRY(m_writer->finish());
+    if (m_options.strict && record.unusable_events > 0) {
+      return Error(Errc::unusable_data,
+                   "the server sent " + std::to_string(record.unusable_events)
+                       + " items that are not usable events (--strict); they are kept in the "
+                         "quarantine and every other event was stored (`bdd verify "
+                       + m_config.study_name + "` lists them)");
+    }
+    return ok();
   }
 
   std::uint64_t events_stored() const { return m_cursor.events_stored; }
@@ -356,6 +374,10 @@ private:
         const bool seam_holds = end.kind == api::StreamEnd::Kind::confirmed
                                 && (!end.seam_id || m_last_id.empty() || *end.seam_id == m_last_id);
         if (seam_holds) {
+          if (const auto total = stream->latest_total()) {
+            m_remote_total = total;
+          }
+          m_read_to_end = true;
           return ok();
         }
         drift_at = end.offset;
@@ -435,9 +457,14 @@ private:
     if (page.total) {
       m_remote_total = page.total;
     }
-    for (const auto& event : page.events) {
+    for (std::size_t i = 0; i < page.events.size(); ++i) {
+      const model::Event& event = page.events[i];
       record.events_received += 1;
       m_batch_received += 1;
+      if (!event.unusable.empty()) {
+        BDD_TRY(quarantine(event, page.offset + i, record));
+        continue;
+      }
       BDD_TRY_ASSIGN(bool stored, is_stored(event.id));
       if (stored) {
         record.duplicates_skipped += 1;
@@ -460,6 +487,31 @@ private:
     m_next_offset = page.offset + page.events.size();
     m_batch_seams.push_back({m_next_offset, m_last_id});
     m_consumed_page = true;
+    return ok();
+  }
+
+  // Keeps an item that is not a usable event in the state's quarantine (once, whatever how
+  // often it is read), so that the rest of its page is stored and no run is stuck on it.
+  Result<void>
+  quarantine(const model::Event& item, std::uint64_t position, tracking::RunRecord& record) {
+    const auto in_batch = [&](const tracking::QuarantinedItem& kept) { return kept.id == item.id; };
+    if (std::any_of(m_batch_quarantine.begin(), m_batch_quarantine.end(), in_batch)) {
+      return ok();
+    }
+    bool known = false;
+    {
+      const std::lock_guard lock(m_state_mutex);
+      BDD_TRY_ASSIGN(known, m_state->quarantined(item.id));
+    }
+    if (known) {
+      return ok();
+    }
+    m_batch_quarantine.push_back({item.id, position, item.unusable, item.raw});
+    record.unusable_events += 1;
+    warn("the server sent an item at offset " + std::to_string(position)
+         + " that is not a usable event (" + item.unusable
+         + "); it is kept in the quarantine (`bdd verify " + m_config.study_name
+         + "` lists it) and the rest of the page is stored");
     return ok();
   }
 
@@ -506,7 +558,7 @@ private:
     // it back.
     const bool moved = m_next_offset != m_handed_off.offset
                        || (!m_last_id.empty() && m_last_id != m_handed_off.last_id);
-    if (m_batch_order.empty() && !(m_consumed_page && moved)) {
+    if (m_batch_order.empty() && m_batch_quarantine.empty() && !(m_consumed_page && moved)) {
       return ok();
     }
     m_consumed_page = false;
@@ -526,6 +578,9 @@ private:
     m_batch_order.clear();
     commit.seams = std::move(m_batch_seams);
     m_batch_seams.clear();
+    m_quarantined += m_batch_quarantine.size();
+    commit.quarantined = std::move(m_batch_quarantine);
+    m_batch_quarantine.clear();
     commit.forget_seams_from = std::exchange(m_forget_seams_from, std::nullopt);
     // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
     // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
@@ -745,6 +800,8 @@ private:
     m_first_download = metadata.first_download;
     metadata.newest_stored_timestamp = cursor.newest_stored;
     metadata.bdd_version = BDD_VERSION;
+    metadata.deleted_on_server = m_deleted_on_server;
+    metadata.quarantined = m_quarantined;
     return tracking::write_metadata(m_work_dir, metadata);
   }
 
@@ -798,10 +855,14 @@ private:
   std::unordered_set<std::string> m_batch_ids;
   std::vector<std::string> m_batch_order;
   std::vector<tracking::Seam> m_batch_seams;
+  std::vector<tracking::QuarantinedItem> m_batch_quarantine;
+  std::uint64_t m_quarantined = 0;                  // items in the quarantine, this run's included
+  std::uint64_t m_deleted_on_server = 0;            // see tracking::Metadata
   std::optional<std::uint64_t> m_forget_seams_from; // the list is read again from there
   std::uint64_t m_batch_received = 0;
   bool m_reported_shrink = false;
   bool m_reported_inconsistent_total = false;
+  bool m_read_to_end = false; // a response showed the list ends where this run stopped
   Clock::time_point m_last_commit;
   Clock::time_point m_last_metadata;
 };

@@ -30,6 +30,9 @@ struct DownloadOptions {
   // Rebuild the state from what the data files hold (damaged files are cut back or set aside in
   // .bdd/quarantine/), then scan the server from offset 0 to add what is missing. Not with fresh.
   bool repair = false;
+  // Fail (Errc::unusable_data) when the server sent items that are not usable events; they are
+  // quarantined and every other event is stored either way.
+  bool strict = false;
   std::function<void(const DownloadProgress&)> on_progress; // may be empty
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM: commit, record, stop
   // Makes the API clients (one per connection); empty: libcurl clients for the config. Tests

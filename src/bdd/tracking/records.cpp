@@ -34,6 +34,8 @@ json to_json(const Metadata& m) {
       {"newest_stored_timestamp",
        m.newest_stored_timestamp.empty() ? json(nullptr) : json(m.newest_stored_timestamp)},
       {"bdd_version", m.bdd_version},
+      {"deleted_on_server", m.deleted_on_server},
+      {"quarantined", m.quarantined},
   };
 }
 
@@ -54,6 +56,8 @@ json to_json(const RunRecord& r) {
       {"error", r.error.empty() ? json(nullptr) : json(r.error)},
       {"bdd_version", r.bdd_version},
       {"warnings", r.warnings},
+      {"deleted_on_server", r.deleted_on_server},
+      {"unusable_events", r.unusable_events},
   };
 }
 
@@ -82,6 +86,8 @@ RunRecord run_from_json(const json& j) {
   r.remote_total = read_optional_number(j, "remote_total");
   r.error = string_or_empty(j, "error");
   r.bdd_version = string_or_empty(j, "bdd_version");
+  r.deleted_on_server = number_or_zero(j, "deleted_on_server");
+  r.unusable_events = number_or_zero(j, "unusable_events");
   // Absent in histories of older versions; anything but strings is skipped like other bad
   // values, so that one odd entry never makes the whole history unreadable.
   if (auto it = j.find("warnings"); it != j.end() && it->is_array()) {
@@ -145,6 +151,8 @@ Result<std::optional<Metadata>> read_metadata(const std::filesystem::path& study
   m.last_update = string_or_empty(j, "last_update");
   m.newest_stored_timestamp = string_or_empty(j, "newest_stored_timestamp");
   m.bdd_version = string_or_empty(j, "bdd_version");
+  m.deleted_on_server = number_or_zero(j, "deleted_on_server");
+  m.quarantined = number_or_zero(j, "quarantined");
   return std::optional<Metadata>(std::move(m));
 }
 

@@ -22,6 +22,10 @@ struct Metadata {
   std::string last_update;
   std::string newest_stored_timestamp; // "" if none
   std::string bdd_version;
+  // Events stored here that the server no longer lists (kept, never removed): the stored events
+  // and quarantined items less the server's total, as of the last run that read to the end.
+  std::uint64_t deleted_on_server = 0;
+  std::uint64_t quarantined = 0; // unusable items kept in the state's quarantine
 };
 
 // One `bdd download` run in `.download_history.json`.
@@ -44,6 +48,8 @@ struct RunRecord {
   // point, its total shrank, an unfinished commit was rolled back. Empty for histories written
   // before the field existed.
   std::vector<std::string> warnings;
+  std::uint64_t deleted_on_server = 0; // as Metadata::deleted_on_server, at the end of this run
+  std::uint64_t unusable_events = 0;   // items this run quarantined (not events; see verify)
 };
 
 std::filesystem::path metadata_path(const std::filesystem::path& study_dir);

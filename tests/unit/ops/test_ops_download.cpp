@@ -38,6 +38,7 @@ struct ScriptedServer {
   // Request numbers that fail once, with the list mutated before the retry is answered (what a
   // Client that retries a 500 sees).
   std::map<int, std::function<void(std::vector<std::string>&)>> retried;
+  std::set<std::string> unusable; // served as items that are not usable events
 
   void append(int count) {
     for (int i = 0; i < count; ++i) {
@@ -74,7 +75,16 @@ public:
     const std::uint64_t end =
         std::min<std::uint64_t>(m_server.ids.size(), offset + std::min(limit, m_server.cap));
     for (std::uint64_t i = offset; i < end; ++i) {
-      page.events.push_back(bdd::model::normalise_compact(event_json(m_server.ids[i])));
+      const std::string& id = m_server.ids[i];
+      if (m_server.unusable.count(id) != 0) {
+        bdd::model::Event item;
+        item.id = "unusable:" + id;
+        item.raw = "\xEF\xBB\xBF{\"id\":\"" + id + "\"}";
+        item.unusable = "starts with a byte order mark";
+        page.events.push_back(std::move(item));
+        continue;
+      }
+      page.events.push_back(bdd::model::normalise_compact(event_json(id)));
       page.bytes += page.events.back().raw.size();
     }
     if (auto mutation = m_server.mutations.find(request); mutation != m_server.mutations.end()) {
@@ -294,4 +304,58 @@ TEST_CASE("ops::download stops a server that keeps changing its list", "[ops][dr
   // What it stored is exact: each event once.
   const auto ids = stored_ids(config);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+}
+
+TEST_CASE("ops::download counts events deleted on the server and keeps them", "[ops][drift]") {
+  TempDir dir;
+  ScriptedServer server;
+  server.append(300);
+  const auto config = make_config(dir.path, "csv");
+  REQUIRE(run(config, server));
+  const std::vector<std::string> before = server.ids;
+  server.ids.erase(server.ids.begin() + 20, server.ids.begin() + 23);
+  auto second = run(config, server);
+  REQUIRE(second);
+  CHECK(second->run.events_added == 0);
+  CHECK(second->run.deleted_on_server == 3);
+  CHECK(second->events_stored == 300);
+  check_exact(config, before); // nothing removed locally
+}
+
+TEST_CASE("ops::download quarantines unusable items and stores the rest of their page",
+          "[ops][quarantine]") {
+  TempDir dir;
+  ScriptedServer server;
+  server.append(250);
+  // Item 120 is not a usable event (as the page parser marks one).
+  server.unusable.insert(server.ids[120]);
+  const auto config = make_config(dir.path, "jsonl");
+  auto first = run(config, server);
+  REQUIRE(first);
+  CHECK(first->run.unusable_events == 1);
+  CHECK(first->events_stored == 249);
+  std::vector<std::string> usable = server.ids;
+  usable.erase(usable.begin() + 120);
+  check_exact(config, usable);
+  CHECK(first->run.deleted_on_server == 0);
+
+  // Read again (after a change before it), it is not quarantined twice; --strict fails.
+  server.ids.insert(server.ids.begin(), server.fresh_id());
+  bdd::ops::DownloadOptions options;
+  options.strict = true;
+  options.make_client = [&server] { return std::make_unique<ScriptedClient>(server); };
+  auto second = bdd::ops::download(config, options);
+  REQUIRE(second);
+  CHECK(second->run.unusable_events == 0);
+  server.append(1);
+  server.unusable.insert(server.ids.back());
+  auto third = bdd::ops::download(config, options);
+  REQUIRE_FALSE(third);
+  CHECK(third.error().code == bdd::Errc::unusable_data);
+  usable = server.ids;
+  usable.erase(std::remove_if(usable.begin(),
+                              usable.end(),
+                              [&](const std::string& id) { return server.unusable.count(id); }),
+               usable.end());
+  check_exact(config, usable);
 }
