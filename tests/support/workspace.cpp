@@ -230,6 +230,15 @@ std::vector<json> read_events(const std::filesystem::path& path) {
   throw std::invalid_argument("not a data file: " + path.string());
 }
 
+std::vector<std::string> event_ids(const std::vector<std::string>& events) {
+  std::vector<std::string> ids;
+  ids.reserve(events.size());
+  for (const auto& text : events) {
+    ids.push_back(model::normalise(json::parse(text)).id);
+  }
+  return ids;
+}
+
 std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row;

@@ -82,6 +82,10 @@ private:
 // from the extension (.json, .jsonl, .csv, .sqlite). Throws if the file is not valid.
 std::vector<nlohmann::json> read_events(const std::filesystem::path& path);
 
+// The ids of events given as JSON text, as the fake server serves them (e.g. the `added` and
+// `removed` events of a fake_api::AppliedMutation), normalised as bdd does.
+std::vector<std::string> event_ids(const std::vector<std::string>& events);
+
 // Parse RFC 4180 CSV text into rows of fields.
 std::vector<std::vector<std::string>> parse_csv(const std::string& text);
 

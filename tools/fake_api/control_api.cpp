@@ -17,6 +17,13 @@
 //   POST /_control/faults          replace it with the JSON body (Faults fields; missing = default)
 //   GET  /_control/options         {"max_limit", "default_limit", "omit_total", "threads"}
 //   POST /_control/options?max_limit=M&omit_total=0|1
+//   POST /_control/schedule?study=S&after=N&kind=K[&index=I&count=C&second=J&second_count=D]
+//        [&when=after|before&fail_status=500 + generator params]   FakeApi::schedule; kind is
+//        insert, remove, append, remove_and_append, reverse or swap. Or with a JSON body: one
+//        object or an array of them, with the same names (study in the query). Answers
+//        {"scheduled": [pending]}
+//   GET  /_control/schedule        {"scheduled": [pending], "applied": [applied, oldest first]}
+//   POST /_control/schedule/clear  drop pending mutations and the applied log
 //
 // Mutations answer {"total": T} (the study's new total); errors {"detail": ...} with 400, or 404
 // for an unknown study.
@@ -28,7 +35,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <functional>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace bdd::fake_api {
 
@@ -220,6 +230,179 @@ json options_to_json(const ServerOptions& options) {
           {"threads", options.threads}};
 }
 
+// A control parameter by name, from the query or from a JSON object: nullopt when absent.
+using ParamLookup = std::function<std::optional<std::string>(const char* name)>;
+
+// The fields of a scheduled mutation in a JSON body (the study is in the query): any other is
+// an error, as for Faults.
+constexpr std::array<std::string_view, 14> k_schedule_params = {"after",
+                                                                "kind",
+                                                                "index",
+                                                                "count",
+                                                                "second",
+                                                                "second_count",
+                                                                "when",
+                                                                "fail_status",
+                                                                "seed",
+                                                                "users",
+                                                                "days",
+                                                                "game_fraction",
+                                                                "nasty",
+                                                                "nasty_rate"};
+
+std::pair<std::uint64_t, Mutation> scheduled_from(const ParamLookup& param) {
+  const auto uint_or = [&](const char* name, std::uint64_t fallback) {
+    const auto text = param(name);
+    return text ? parse_uint(*text, name) : fallback;
+  };
+  const auto double_or = [&](const char* name, double fallback) {
+    const auto text = param(name);
+    if (!text) {
+      return fallback;
+    }
+    try {
+      std::size_t used = 0;
+      const double value = std::stod(*text, &used);
+      if (used == text->size()) {
+        return value;
+      }
+    } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): reported below
+    }
+    throw BadRequest(std::string(name) + " must be a number");
+  };
+  const auto kind_text = param("kind");
+  if (!kind_text) {
+    throw BadRequest("missing parameter \"kind\"");
+  }
+  const auto kind = mutation_kind_from_name(*kind_text);
+  if (!kind) {
+    throw BadRequest("unknown mutation kind \"" + *kind_text
+                     + "\" (insert, remove, append, remove_and_append, reverse, swap)");
+  }
+  const auto after_text = param("after");
+  if (!after_text) {
+    throw BadRequest("missing parameter \"after\"");
+  }
+  const std::uint64_t after = parse_uint(*after_text, "after");
+  if (after == 0) {
+    throw BadRequest("after must be 1 or more");
+  }
+  Mutation mutation;
+  mutation.kind = *kind;
+  mutation.index = static_cast<std::size_t>(uint_or("index", 0));
+  const std::uint64_t default_count = *kind == MutationKind::reverse ? Mutation::npos : 1;
+  mutation.count = static_cast<std::size_t>(uint_or("count", default_count));
+  mutation.second = static_cast<std::size_t>(uint_or("second", 0));
+  mutation.second_count = static_cast<std::size_t>(uint_or("second_count", 0));
+  const std::string when = param("when").value_or("after");
+  if (when != "after" && when != "before") {
+    throw BadRequest("when must be after or before");
+  }
+  mutation.before_answer = when == "before";
+  const std::uint64_t fail_status = uint_or("fail_status", 0);
+  if (fail_status != 0 && (fail_status < 400 || fail_status > 599)) {
+    throw BadRequest("fail_status must be 0 or an HTTP error status (400 to 599)");
+  }
+  mutation.fail_status = static_cast<int>(fail_status);
+  GeneratorOptions& generator = mutation.generator;
+  generator.seed = uint_or("seed", generator.seed);
+  generator.users = static_cast<int>(uint_or("users", static_cast<std::uint64_t>(generator.users)));
+  generator.days = double_or("days", generator.days);
+  generator.game_fraction = double_or("game_fraction", generator.game_fraction);
+  const std::string nasty = param("nasty").value_or("0");
+  if (nasty != "0" && nasty != "1" && nasty != "true" && nasty != "false") {
+    throw BadRequest("nasty must be 0, 1, true or false");
+  }
+  generator.nasty = nasty == "1" || nasty == "true";
+  generator.nasty_rate = double_or("nasty_rate", generator.nasty_rate);
+  return {after, mutation};
+}
+
+std::pair<std::uint64_t, Mutation> scheduled_from_query(const httplib::Request& request) {
+  return scheduled_from([&request](const char* name) -> std::optional<std::string> {
+    if (!request.has_param(name)) {
+      return std::nullopt;
+    }
+    return request.get_param_value(name);
+  });
+}
+
+std::pair<std::uint64_t, Mutation> scheduled_from_json(const json& object) {
+  if (!object.is_object()) {
+    throw BadRequest("each scheduled mutation must be a JSON object");
+  }
+  for (const auto& [name, value] : object.items()) {
+    if (std::find(k_schedule_params.begin(), k_schedule_params.end(), name)
+        == k_schedule_params.end()) {
+      throw BadRequest("unknown mutation field \"" + name + "\"");
+    }
+  }
+  return scheduled_from([&object](const char* name) -> std::optional<std::string> {
+    const auto it = object.find(name);
+    if (it == object.end() || it->is_null()) {
+      return std::nullopt;
+    }
+    if (it->is_string()) {
+      return it->get<std::string>();
+    }
+    if (it->is_boolean()) {
+      return it->get<bool>() ? "1" : "0";
+    }
+    return it->dump();
+  });
+}
+
+json mutation_to_json(const Mutation& mutation) {
+  json out = {{"kind", mutation_kind_name(mutation.kind)},
+              {"index", mutation.index},
+              {"when", mutation.before_answer ? "before" : "after"},
+              {"fail_status", mutation.fail_status}};
+  // npos reads better as null ("to the end") than as 18446744073709551615.
+  out["count"] = mutation.count == Mutation::npos ? json(nullptr) : json(mutation.count);
+  if (mutation.kind == MutationKind::swap) {
+    out["second"] = mutation.second;
+    out["second_count"] = mutation.second_count;
+  }
+  return out;
+}
+
+// Events as JSON where they parse (planted ones may not), else as their text.
+json events_to_json(const std::vector<std::string>& events) {
+  json out = json::array();
+  for (const auto& text : events) {
+    json parsed = json::parse(text, nullptr, false);
+    out.push_back(parsed.is_discarded() ? json(text) : parsed);
+  }
+  return out;
+}
+
+json schedule_to_json(const std::vector<ScheduledMutation>& pending) {
+  json out = json::array();
+  for (const auto& entry : pending) {
+    json item = mutation_to_json(entry.mutation);
+    item["study"] = entry.study;
+    item["after"] = entry.after_requests;
+    item["requests_left"] = entry.requests_left;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json applied_to_json(const std::vector<AppliedMutation>& applied) {
+  json out = json::array();
+  for (const auto& entry : applied) {
+    json item = mutation_to_json(entry.mutation);
+    item["study"] = entry.study;
+    item["after"] = entry.after_requests;
+    item["added"] = events_to_json(entry.added);
+    item["removed"] = events_to_json(entry.removed);
+    item["total_after"] = entry.total_after;
+    item["note"] = entry.note;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 void reply(httplib::Response& response, const json& body) {
   // error_handler_t::replace: a study name with invalid UTF-8 must not make stats unprintable.
   reply_json(response, 200, body.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -265,7 +448,11 @@ void FakeApi::Impl::install_control_routes(httplib::Server& routes) {
                            "POST /_control/swap?study=&first=&first_count=&second=&second_count=",
                            "GET /_control/events?study=",
                            "GET|POST /_control/faults",
-                           "GET|POST /_control/options?max_limit=&omit_total="}));
+                           "GET|POST /_control/options?max_limit=&omit_total=",
+                           "POST /_control/schedule?study=&after=&kind=[&index=&count=&second=&"
+                           "second_count=&when=after|before&fail_status=] (or JSON body)",
+                           "GET /_control/schedule",
+                           "POST /_control/schedule/clear"}));
       }));
   routes.Get("/_control/stats", route([this](const httplib::Request&, httplib::Response& response) {
                Stats copy;
@@ -382,6 +569,39 @@ void FakeApi::Impl::install_control_routes(httplib::Server& routes) {
   };
   routes.Get("/_control/options", route(options_handler));
   routes.Post("/_control/options", route(options_handler));
+  routes.Post(
+      "/_control/schedule",
+      route([this, study_param](const httplib::Request& request, httplib::Response& response) {
+        const std::string study = study_param(request);
+        std::vector<std::pair<std::uint64_t, Mutation>> entries;
+        if (request.body.empty()) {
+          entries.push_back(scheduled_from_query(request));
+        } else {
+          const json parsed = json::parse(request.body);
+          for (const auto& object : parsed.is_array() ? parsed : json::array({parsed})) {
+            entries.push_back(scheduled_from_json(object));
+          }
+        }
+        // All checked before any is scheduled: a bad entry schedules nothing.
+        for (auto& [after, mutation] : entries) {
+          mutations.add(study, after, std::move(mutation));
+        }
+        std::vector<ScheduledMutation> pending = mutations.pending();
+        std::erase_if(pending,
+                      [&](const ScheduledMutation& entry) { return entry.study != study; });
+        reply(response, json{{"scheduled", schedule_to_json(pending)}});
+      }));
+  routes.Get("/_control/schedule",
+             route([this](const httplib::Request&, httplib::Response& response) {
+               reply(response,
+                     json{{"scheduled", schedule_to_json(mutations.pending())},
+                          {"applied", applied_to_json(mutations.applied())}});
+             }));
+  routes.Post("/_control/schedule/clear",
+              route([this](const httplib::Request&, httplib::Response& response) {
+                mutations.clear();
+                reply(response, json::object());
+              }));
 }
 
 } // namespace bdd::fake_api

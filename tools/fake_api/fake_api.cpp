@@ -302,6 +302,14 @@ void FakeApi::Impl::handle_events(const httplib::Request& request, httplib::Resp
     stats.last_limit = limit;
   }
 
+  // Mutations scheduled for this request (FakeApi::schedule): those due after the answer apply
+  // when `turn` goes out of scope, once the page below is rendered.
+  const MutationTurn turn(store, mutations, *study);
+  if (turn.fail_status() != 0) {
+    reply_error(turn.fail_status(), failure_detail(turn.fail_status()));
+    return;
+  }
+
   // 3. Faults, only now: "the next K requests" then means K requests that deserved a page.
   const auto fault = faults.draw();
   if (fault) {

@@ -8,6 +8,7 @@
 // they become HTTP answers.
 
 #include <fake_api/event_generator.hpp>
+#include <fake_api/mutation.hpp>
 
 #include <array>
 #include <cstddef>
@@ -178,6 +179,20 @@ public:
   void reset_stats();
   std::uint64_t request_count() const;                       // `stats().requests`
   std::uint64_t request_count(std::string_view study) const; // for one study name
+
+  // Scheduled mutations (mutation.hpp, mutation_schedule.cpp): drift while a client pages.
+  // Applies `mutation` to `study`'s list at the `after_requests`-th events request of that study
+  // counted from now (1: the next one), right after that request's answer is rendered (or before
+  // it, or instead of a page, as `mutation` says). Counted requests are those that passed auth and
+  // parameter checks, as for faults; a request answered by a scheduled `fail_status` is not
+  // faulted. Each call counts from its own moment; mutations due at the same request apply in
+  // the order scheduled. With concurrent requests, "after" means after the answer to the counted
+  // request was rendered: one counted later but rendered earlier still sees the old list. Throws
+  // std::invalid_argument for an unknown study or `after_requests` 0.
+  void schedule(std::string_view study, std::size_t after_requests, Mutation mutation);
+  std::vector<ScheduledMutation> scheduled() const;       // pending, in scheduling order
+  std::vector<AppliedMutation> applied_mutations() const; // oldest first
+  void clear_schedule(); // drops the pending mutations and the applied log
 
 private:
   struct Impl;

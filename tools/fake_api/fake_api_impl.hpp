@@ -4,6 +4,7 @@
 // control_api.cpp (the /_control endpoints). Not part of the public interface.
 
 #include "fault_injector.hpp"
+#include "mutation_schedule.hpp"
 #include "study_store.hpp"
 
 #include <fake_api/fake_api.hpp>
@@ -45,6 +46,8 @@ struct FakeApi::Impl {
   std::mutex sleep_mutex;
   std::condition_variable sleep_wakeup;
   bool stopping = false;
+
+  MutationSchedule mutations; // FakeApi::schedule
 
   ServerOptions options() const;
   std::vector<std::string> append_generated(std::string_view study, GeneratorOptions options);

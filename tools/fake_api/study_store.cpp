@@ -178,6 +178,12 @@ void StudyStore::swap_ranges(std::string_view study,
   std::rotate(moved_a, moved_a + static_cast<std::ptrdiff_t>(first_count), end);
 }
 
+void StudyStore::edit(std::string_view study,
+                      const std::function<void(std::vector<std::string>&)>& edit) {
+  const std::unique_lock lock(m_mutex);
+  edit(find(study).events);
+}
+
 std::size_t StudyStore::total(std::string_view study) const {
   const std::shared_lock lock(m_mutex);
   return find(study).events.size();

@@ -59,6 +59,10 @@ public:
                    std::size_t second,
                    std::size_t second_count);
 
+  // Runs `edit` on the study's events under the exclusive lock, for several changes that no page
+  // may see half done (scheduled mutations).
+  void edit(std::string_view study, const std::function<void(std::vector<std::string>&)>& edit);
+
   std::size_t total(std::string_view study) const;
   std::vector<std::string> events(std::string_view study) const;
   std::vector<std::string> names() const;
