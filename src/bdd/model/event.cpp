@@ -501,4 +501,15 @@ std::string to_normalised_json(const Event& event, std::string_view study_name) 
   return out;
 }
 
+std::uint64_t content_digest(std::string_view raw) {
+  Sha256 sha;
+  sha.update(raw);
+  const auto digest = sha.finish();
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    value = (value << 8) | digest[i];
+  }
+  return value;
+}
+
 } // namespace bdd::model

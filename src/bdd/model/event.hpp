@@ -2,6 +2,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ struct Event {
   // Why this item of a page is not a usable event ("" for events): then `raw` holds its bytes
   // and `id` a stable id of them, and it is quarantined instead of stored.
   std::string unusable;
+  // The first 8 bytes of the SHA-256 of `raw`, big-endian, set by the download engine before
+  // the writer prepares the event (see content_digest): tells a changed event from a repeat.
+  std::uint64_t digest = 0;
 
   // What the destination writer computed ahead from the fields above (storage::Writer::prepare),
   // on the thread that fetched the event; empty until then. Not part of the record.
@@ -52,6 +56,10 @@ Event normalise(const nlohmann::json& raw_event);
 // seconds if its magnitude is below 1e11, else milliseconds. Returns nullopt when `timestamp` is
 // not a recognisable time or falls outside years 0000-9999.
 std::optional<std::string> utc_day(std::string_view timestamp);
+
+// The first 8 bytes of the SHA-256 of `raw`, big-endian, as an integer: a stored event's
+// fingerprint, to notice the server changing an event after bdd stored it.
+std::uint64_t content_digest(std::string_view raw);
 
 // The normalised event as one compact JSON object with keys, in this order: id, study_name,
 // user_id, event_type, element_id, timestamp, stored_timestamp, page_url, data. `data` is `raw`

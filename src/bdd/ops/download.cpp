@@ -10,6 +10,7 @@
 #include <bdd/core/clock.hpp>
 #include <bdd/core/file_lock.hpp>
 #include <bdd/core/fs.hpp>
+#include <bdd/model/event.hpp>
 #include <bdd/storage/reader.hpp>
 #include <bdd/storage/writer.hpp>
 #include <bdd/tracking/manifest.hpp>
@@ -48,6 +49,8 @@ constexpr std::size_t k_id_filter_bytes = std::size_t{4} << 20;
 // A list that keeps changing under a run (or a server that answers at random) must not keep it
 // busy forever: after this many reconciliations the run stops, with everything it stored exact.
 constexpr int k_max_reconciliations = 4;
+// Changed events named in the run's warning (the count is always given).
+constexpr std::uint64_t k_changed_ids_shown = 5;
 
 Result<void> remove_tree(const stdfs::path& dir) {
   std::error_code ec;
@@ -286,6 +289,7 @@ public:
     }
     // What was counted as it arrived, less what a failed commit took back.
     record.events_added = m_cursor.events_stored - m_events_stored_before;
+    report_changes(record);
     // A commit that failed is the cause: the paging thread may only have seen it later, as an
     // interruption or a network error that came first, or as a write refused because of it.
     if (m_commit_failure) {
@@ -318,7 +322,13 @@ private:
         m_config,
         from,
         m_options.stop,
-        [writer](model::Event& event) { writer->prepare(event); },
+        [writer](model::Event& event) {
+          if (!event.unusable.empty()) {
+            return; // quarantined, never written
+          }
+          event.digest = model::content_digest(event.raw); // before prepare may release raw
+          writer->prepare(event);
+        },
         m_options.make_client);
   }
 
@@ -425,6 +435,30 @@ private:
     return find_divergence(drift_at, lookup, probe);
   }
 
+  // What the server changed that bdd keeps as it was: said once per run, with the count.
+  void report_changes(const tracking::RunRecord& record) {
+    if (record.changed_on_server > 0) {
+      std::string ids;
+      for (const auto& id : m_changed_ids) {
+        ids += ids.empty() ? "" : ", ";
+        model::append_json_string(ids, id);
+      }
+      warn(std::to_string(record.changed_on_server)
+           + (record.changed_on_server == 1 ? " event" : " events")
+           + " changed on the server since they were stored; the stored versions are kept (`bdd "
+             "verify "
+           + m_config.study_name + " --remote` lists them): " + ids
+           + (record.changed_on_server > m_changed_ids.size() ? ", ..." : ""));
+    }
+    if (record.unusable_events > 0) {
+      warn(std::to_string(record.unusable_events)
+           + (record.unusable_events == 1 ? " item" : " items")
+           + " sent by the server are not usable events; they are kept in the quarantine, not "
+             "stored (`bdd verify "
+           + m_config.study_name + "` lists them)");
+    }
+  }
+
   // Inconsistencies of the server that lose nothing but are worth knowing.
   void report_stream_oddities(const api::PageStream& stream) {
     if (stream.ended_before_total()) {
@@ -465,9 +499,12 @@ private:
         BDD_TRY(quarantine(event, page.offset + i, record));
         continue;
       }
-      BDD_TRY_ASSIGN(bool stored, is_stored(event.id));
-      if (stored) {
+      BDD_TRY_ASSIGN(const tracking::State::Stored stored, is_stored(event.id));
+      if (stored.found) {
         record.duplicates_skipped += 1;
+        if (stored.digest && *stored.digest != event.digest) {
+          note_changed(event.id, record);
+        }
         continue;
       }
       BDD_TRY(m_writer->write(event));
@@ -477,8 +514,9 @@ private:
       if (m_id_filter) {
         m_id_filter->add(event.id);
       }
-      m_batch_ids.insert(event.id);
+      m_batch_ids.emplace(event.id, event.digest);
       m_batch_order.push_back(event.id);
+      m_batch_digests.push_back(event.digest);
       record.events_added += 1;
     }
     if (!page.events.empty()) {
@@ -508,27 +546,39 @@ private:
     }
     m_batch_quarantine.push_back({item.id, position, item.unusable, item.raw});
     record.unusable_events += 1;
-    warn("the server sent an item at offset " + std::to_string(position)
-         + " that is not a usable event (" + item.unusable
-         + "); it is kept in the quarantine (`bdd verify " + m_config.study_name
-         + "` lists it) and the rest of the page is stored");
+    if (record.unusable_events <= k_changed_ids_shown) {
+      spdlog::warn("the server sent an item at offset {} that is not a usable event ({}); it is "
+                   "kept in the quarantine and the rest of the page is stored",
+                   position,
+                   item.unusable);
+    }
     return ok();
   }
 
-  Result<bool> is_stored(const std::string& id) {
+  // Whether `id` is stored (or being stored by this run), with the digest it was stored with.
+  Result<tracking::State::Stored> is_stored(const std::string& id) {
     if (m_id_filter && !m_id_filter->maybe_contains(id)) {
-      return false;
+      return tracking::State::Stored{};
     }
-    if (m_batch_ids.count(id) != 0) {
-      return true;
+    if (const auto found = m_batch_ids.find(id); found != m_batch_ids.end()) {
+      return tracking::State::Stored{true, found->second};
     }
     for (const InFlight& batch : m_in_flight) {
-      if (batch.ids.count(id) != 0) {
-        return true;
+      if (const auto found = batch.ids.find(id); found != batch.ids.end()) {
+        return tracking::State::Stored{true, found->second};
       }
     }
     const std::lock_guard lock(m_state_mutex);
-    return m_state->contains(id);
+    return m_state->lookup(id);
+  }
+
+  // An event already stored came again with other content: the stored version is kept (it is
+  // what the researcher may have analysed already); the run says how many, and which.
+  void note_changed(const std::string& id, tracking::RunRecord& record) {
+    record.changed_on_server += 1;
+    if (record.changed_on_server <= k_changed_ids_shown) {
+      m_changed_ids.push_back(id);
+    }
   }
 
   // Hand the batch consumed so far to the committing threads and go on paging meanwhile: the
@@ -576,6 +626,8 @@ private:
     m_handed_off = commit.cursor;
     commit.new_ids = std::move(m_batch_order);
     m_batch_order.clear();
+    commit.new_digests = std::move(m_batch_digests);
+    m_batch_digests.clear();
     commit.seams = std::move(m_batch_seams);
     m_batch_seams.clear();
     m_quarantined += m_batch_quarantine.size();
@@ -833,7 +885,7 @@ private:
   struct InFlight {
     std::future<Result<void>> written;                     // its files are written
     std::shared_future<Result<tracking::Cursor>> recorded; // its record is stored
-    std::unordered_set<std::string> ids;
+    std::unordered_map<std::string, std::uint64_t> ids;    // with their digests
   };
   std::deque<InFlight> m_in_flight; // oldest first
   tracking::Cursor m_handed_off;    // after the last batch handed off
@@ -852,8 +904,10 @@ private:
   std::string m_last_id;
   std::optional<std::uint64_t> m_remote_total;
   std::string m_newest_stored;
-  std::unordered_set<std::string> m_batch_ids;
+  std::unordered_map<std::string, std::uint64_t> m_batch_ids; // with their digests
   std::vector<std::string> m_batch_order;
+  std::vector<std::uint64_t> m_batch_digests; // in the order of m_batch_order
+  std::vector<std::string> m_changed_ids;     // the first few, for the warning
   std::vector<tracking::Seam> m_batch_seams;
   std::vector<tracking::QuarantinedItem> m_batch_quarantine;
   std::uint64_t m_quarantined = 0;                  // items in the quarantine, this run's included

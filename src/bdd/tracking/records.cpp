@@ -58,6 +58,7 @@ json to_json(const RunRecord& r) {
       {"warnings", r.warnings},
       {"deleted_on_server", r.deleted_on_server},
       {"unusable_events", r.unusable_events},
+      {"changed_on_server", r.changed_on_server},
   };
 }
 
@@ -88,6 +89,7 @@ RunRecord run_from_json(const json& j) {
   r.bdd_version = string_or_empty(j, "bdd_version");
   r.deleted_on_server = number_or_zero(j, "deleted_on_server");
   r.unusable_events = number_or_zero(j, "unusable_events");
+  r.changed_on_server = number_or_zero(j, "changed_on_server");
   // Absent in histories of older versions; anything but strings is skipped like other bad
   // values, so that one odd entry never makes the whole history unreadable.
   if (auto it = j.find("warnings"); it != j.end() && it->is_array()) {

@@ -50,6 +50,7 @@ struct RunRecord {
   std::vector<std::string> warnings;
   std::uint64_t deleted_on_server = 0; // as Metadata::deleted_on_server, at the end of this run
   std::uint64_t unusable_events = 0;   // items this run quarantined (not events; see verify)
+  std::uint64_t changed_on_server = 0; // stored events the server sent again with other content
 };
 
 std::filesystem::path metadata_path(const std::filesystem::path& study_dir);

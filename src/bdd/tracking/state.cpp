@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 namespace bdd::tracking {
 
@@ -14,7 +15,8 @@ namespace {
 // Bump when the schema changes, and add a step to `k_migrations`.
 //  1: meta, ids, files(path, size), pending
 //  2: files gains sha256 and midstate (the manifest)
-//  3: seams (where pages ended) and quarantine (unusable items of pages)
+//  3: seams (where pages ended), quarantine (unusable items of pages), ids gain their content
+//     digest (NULL for ids stored before)
 constexpr int k_schema_version = 3;
 
 // A new database is made at version 1 and migrated like an old one, so there is one path.
@@ -30,6 +32,7 @@ CREATE TABLE IF NOT EXISTS pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL)
 constexpr std::array<const char*, k_schema_version - 1> k_migrations = {
     "ALTER TABLE files ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE files ADD COLUMN midstate BLOB;",
+    "ALTER TABLE ids ADD COLUMN digest INTEGER;"
     "CREATE TABLE seams(offset INTEGER PRIMARY KEY, id TEXT NOT NULL);"
     "CREATE TABLE quarantine(id TEXT PRIMARY KEY, offset INTEGER NOT NULL, reason TEXT NOT NULL,"
     " raw BLOB NOT NULL) WITHOUT ROWID;",
@@ -54,28 +57,36 @@ bool is_plain_json_text(const std::string& id) {
       id.begin(), id.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
 }
 
-// INSERT OR IGNORE each of `ids` into the ids table. The plain ones (all ids of the usual
-// schemes) go in one statement that reads them from a JSON array, in the order given: it saves
-// a statement start and reset per id, which made up most of the cost (a million ids: 0.22 s
-// instead of 0.52 s). Any other id is bound on its own, so that no escaping can change it.
-void insert_ids(SQLite::Database& db, const std::vector<const std::string*>& ids) {
+// INSERT OR IGNORE each of `ids` (with its digest, if `digests` has one) into the ids table.
+// The plain ones (all ids of the usual schemes) go in one statement that reads them from a JSON
+// array of [id, digest] pairs, in the order given: it saves a statement start and reset per id,
+// which made up most of the cost. Any other id is bound on its own, so that no escaping can
+// change it.
+void insert_ids(
+    SQLite::Database& db,
+    const std::vector<std::pair<const std::string*, std::optional<std::int64_t>>>& ids) {
   std::string plain = "[";
-  SQLite::Statement insert_one(db, "INSERT OR IGNORE INTO ids(id) VALUES(?)");
-  for (const std::string* id : ids) {
+  SQLite::Statement insert_one(db, "INSERT OR IGNORE INTO ids(id, digest) VALUES(?, ?)");
+  for (const auto& [id, digest] : ids) {
     if (is_plain_json_text(*id)) {
-      plain += plain.size() == 1 ? "\"" : ",\"";
+      plain += plain.size() == 1 ? "[\"" : ",[\"";
       plain += *id;
-      plain += '"';
+      plain += digest ? "\"," + std::to_string(*digest) + "]" : "\",null]";
       continue;
     }
     insert_one.bindNoCopy(1, *id);
+    if (digest) {
+      insert_one.bind(2, static_cast<int64_t>(*digest));
+    } else {
+      insert_one.bind(2);
+    }
     insert_one.exec();
     insert_one.reset();
   }
   plain += ']';
   if (plain.size() > 2) {
-    SQLite::Statement insert_all(db,
-                                 "INSERT OR IGNORE INTO ids(id) SELECT value FROM json_each(?)");
+    SQLite::Statement insert_all(
+        db, "INSERT OR IGNORE INTO ids(id, digest) SELECT value->>0, value->>1 FROM json_each(?)");
     insert_all.bindNoCopy(1, plain);
     insert_all.exec();
   }
@@ -86,7 +97,7 @@ public:
   SqliteState(std::filesystem::path path, StateAccess access)
       : m_path(std::move(path)),
         m_db(connect(m_path, access)),
-        m_contains(m_db, "SELECT 1 FROM ids WHERE id = ?"),
+        m_contains(m_db, "SELECT digest FROM ids WHERE id = ?"),
         m_quarantined(m_db, "SELECT 1 FROM quarantine WHERE id = ?"),
         m_file_query(m_db, "SELECT path, size, sha256, midstate FROM files WHERE path = ?") {}
 
@@ -259,13 +270,17 @@ public:
       SQLite::Transaction txn(m_db);
       // In key order, each insert lands next to the previous one in the index: far fewer pages
       // are visited than in arrival order, which is random for most id schemes.
-      std::vector<const std::string*> sorted_ids;
+      std::vector<std::pair<const std::string*, std::optional<std::int64_t>>> sorted_ids;
       sorted_ids.reserve(record.new_ids.size());
-      for (const auto& id : record.new_ids) {
-        sorted_ids.push_back(&id);
+      for (std::size_t i = 0; i < record.new_ids.size(); ++i) {
+        std::optional<std::int64_t> digest;
+        if (i < record.new_digests.size()) {
+          digest = static_cast<std::int64_t>(record.new_digests[i]);
+        }
+        sorted_ids.emplace_back(&record.new_ids[i], digest);
       }
-      std::sort(sorted_ids.begin(), sorted_ids.end(), [](const auto* left, const auto* right) {
-        return *left < *right;
+      std::sort(sorted_ids.begin(), sorted_ids.end(), [](const auto& left, const auto& right) {
+        return *left.first < *right.first;
       });
       insert_ids(m_db, sorted_ids);
       SQLite::Statement upsert_file(
@@ -347,11 +362,20 @@ public:
   }
 
   Result<bool> contains(const std::string& id) override {
+    BDD_TRY_ASSIGN(const Stored stored, lookup(id));
+    return stored.found;
+  }
+
+  Result<Stored> lookup(const std::string& id) override {
     return guarded([&] {
       m_contains.bindNoCopy(1, id);
-      bool found = m_contains.executeStep();
+      Stored stored;
+      stored.found = m_contains.executeStep();
+      if (stored.found && !m_contains.getColumn(0).isNull()) {
+        stored.digest = static_cast<std::uint64_t>(m_contains.getColumn(0).getInt64());
+      }
       m_contains.reset();
-      return found;
+      return stored;
     });
   }
 

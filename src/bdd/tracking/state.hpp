@@ -50,7 +50,9 @@ struct QuarantinedItem {
 struct CommitRecord {
   Cursor cursor;                    // the new cursor
   std::vector<std::string> new_ids; // ids of the events this commit stored
-  std::vector<Seam> seams;          // where the pages this commit consumed ended
+  // Their content digests (model::content_digest), in the same order; may be empty (none known).
+  std::vector<std::uint64_t> new_digests;
+  std::vector<Seam> seams; // where the pages this commit consumed ended
   // Seams at or after this offset are forgotten first: the list was re-read from there.
   std::optional<std::uint64_t> forget_seams_from;
   std::vector<QuarantinedItem> quarantined;
@@ -94,6 +96,12 @@ public:
   virtual Result<void> clear_pending() = 0;
   // True if an event with `id` is stored.
   virtual Result<bool> contains(const std::string& id) = 0;
+  // Whether an event with `id` is stored and, if it was stored with one, its content digest.
+  struct Stored {
+    bool found = false;
+    std::optional<std::uint64_t> digest;
+  };
+  virtual Result<Stored> lookup(const std::string& id) = 0;
   // Every data file with its committed size and hashes, sorted by path.
   virtual Result<std::vector<FileRecord>> files() = 0;
   // The record of one data file; nullopt if the state has none.

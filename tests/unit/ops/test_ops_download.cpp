@@ -39,6 +39,7 @@ struct ScriptedServer {
   // Client that retries a 500 sees).
   std::map<int, std::function<void(std::vector<std::string>&)>> retried;
   std::set<std::string> unusable; // served as items that are not usable events
+  std::set<std::string> edited;   // served with other content than at first
 
   void append(int count) {
     for (int i = 0; i < count; ++i) {
@@ -84,7 +85,11 @@ public:
         page.events.push_back(std::move(item));
         continue;
       }
-      page.events.push_back(bdd::model::normalise_compact(event_json(id)));
+      std::string json = event_json(id);
+      if (m_server.edited.count(id) != 0) {
+        json.insert(json.size() - 1, R"(,"edited":true)");
+      }
+      page.events.push_back(bdd::model::normalise_compact(std::move(json)));
       page.bytes += page.events.back().raw.size();
     }
     if (auto mutation = m_server.mutations.find(request); mutation != m_server.mutations.end()) {
@@ -358,4 +363,29 @@ TEST_CASE("ops::download quarantines unusable items and stores the rest of their
                               [&](const std::string& id) { return server.unusable.count(id); }),
                usable.end());
   check_exact(config, usable);
+}
+
+TEST_CASE("ops::download keeps the stored version of an event the server changed, and says so",
+          "[ops][drift]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "sqlite");
+  INFO("format " << format);
+  TempDir dir;
+  ScriptedServer server;
+  server.append(200);
+  const auto config = make_config(dir.path, format);
+  REQUIRE(run(config, server));
+  // Two events change; an insertion before them makes the next run read them again.
+  server.edited = {server.ids[150], server.ids[151]};
+  server.ids.insert(server.ids.begin() + 140, server.fresh_id());
+  auto second = run(config, server);
+  REQUIRE(second);
+  CHECK(second->run.events_added == 1);
+  CHECK(second->run.changed_on_server == 2);
+  const bool named = std::any_of(
+      second->warnings.begin(), second->warnings.end(), [&](const std::string& warning) {
+        return warning.find("2 events changed on the server") != std::string::npos
+               && warning.find(server.ids[151]) != std::string::npos;
+      });
+  CHECK(named);
+  check_exact(config, server.ids);
 }
