@@ -237,6 +237,7 @@ public:
     }
     BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
     m_handed_off = m_cursor;
+    m_fresh_from = m_cursor.offset;
     m_events_stored_before = m_cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {
@@ -383,6 +384,20 @@ private:
         }
         const bool seam_holds = end.kind == api::StreamEnd::Kind::confirmed
                                 && (!end.seam_id || m_last_id.empty() || *end.seam_id == m_last_id);
+        if (seam_holds && m_moved_behind && !m_reconciled) {
+          // No seam shows where: read it all again (once), the only way to find what moved.
+          m_reconciled = true;
+          warn("the server listed event " + quoted_id(m_moved_behind_id) + " at offset "
+               + std::to_string(*m_moved_behind)
+               + " although it was stored before: its list was reordered; reading it again from "
+                 "the start to add what moved behind this run");
+          from = 0;
+          m_last_id.clear();
+          m_forget_seams_from = 1;
+          m_consumed_page = true;
+          m_next_offset = from;
+          continue;
+        }
         if (seam_holds) {
           if (const auto total = stream->latest_total()) {
             m_remote_total = total;
@@ -400,6 +415,7 @@ private:
                            "exact; run bdd download again later)");
       }
       stream.reset();
+      m_reconciled = true;
       BDD_TRY_ASSIGN(const tracking::Seam resume, find_resume_point(*drift_at));
       warn("the server's event list changed before offset " + std::to_string(*drift_at)
            + " (events inserted, deleted or reordered); reading it again from offset "
@@ -435,13 +451,19 @@ private:
     return find_divergence(drift_at, lookup, probe);
   }
 
+  // An id from the server as a JSON string: safe on one line whatever it holds.
+  static std::string quoted_id(const std::string& id) {
+    std::string out;
+    model::append_json_string(out, model::display_id(id));
+    return out;
+  }
+
   // What the server changed that bdd keeps as it was: said once per run, with the count.
   void report_changes(const tracking::RunRecord& record) {
     if (record.changed_on_server > 0) {
       std::string ids;
       for (const auto& id : m_changed_ids) {
-        ids += ids.empty() ? "" : ", ";
-        model::append_json_string(ids, id);
+        ids += (ids.empty() ? "" : ", ") + quoted_id(id);
       }
       warn(std::to_string(record.changed_on_server)
            + (record.changed_on_server == 1 ? " event" : " events")
@@ -502,6 +524,12 @@ private:
       BDD_TRY_ASSIGN(const tracking::State::Stored stored, is_stored(event.id));
       if (stored.found) {
         record.duplicates_skipped += 1;
+        if (!m_reconciled && page.offset + i >= m_fresh_from && !m_moved_behind) {
+          // Where no run has read yet, an event already stored means the list was reordered:
+          // whatever took its old place came from ahead of the run, unread (see page_all).
+          m_moved_behind = page.offset + i;
+          m_moved_behind_id = event.id;
+        }
         if (stored.digest && *stored.digest != event.digest) {
           note_changed(event.id, record);
         }
@@ -917,6 +945,10 @@ private:
   bool m_reported_shrink = false;
   bool m_reported_inconsistent_total = false;
   bool m_read_to_end = false; // a response showed the list ends where this run stopped
+  std::uint64_t m_fresh_from = 0; // positions from here on were never read before this run
+  bool m_reconciled = false;      // this run read part of the list again
+  std::optional<std::uint64_t> m_moved_behind; // where a stored event came again, unasked
+  std::string m_moved_behind_id;
   Clock::time_point m_last_commit;
   Clock::time_point m_last_metadata;
 };
