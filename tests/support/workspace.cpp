@@ -149,7 +149,7 @@ std::vector<json> Workspace::server_events() const {
 std::vector<std::string> Workspace::server_ids() const {
   std::vector<std::string> ids;
   for (const auto& event : server_events()) {
-    ids.push_back(model::normalise(event).id);
+    ids.push_back(std::string(model::display_id(model::normalise(event).id))); // as files show it
   }
   return ids;
 }

@@ -56,7 +56,8 @@ public:
 
   // The server's events as parsed JSON, in server order.
   std::vector<nlohmann::json> server_events() const;
-  // The ids of the server's events, in server order (normalised as bdd does).
+  // The ids of the server's events, in server order (normalised as bdd does, shown as the data
+  // files show them: model::display_id).
   std::vector<std::string> server_ids() const;
   // Every event stored locally, as normalised JSON objects, in file order, read from the data
   // files of whatever format the study was written in (json, jsonl, csv or sqlite).

@@ -169,7 +169,9 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
   // No document is built: one pass validates the body, strips its whitespace and notes where the
   // top-level members and the elements of their arrays lie; each event's bytes are then cut out
   // of that text and normalised from it. This keeps every event exactly as the server wrote it
-  // (keys in its order) and costs a fraction of a DOM.
+  // (keys in its order) and costs a fraction of a DOM. The pass bounds the nesting depth (of the
+  // body, and of each event on its own) and skips over events it cannot read, so that one bad
+  // event becomes one unusable event instead of a page that can never be read.
   std::string compact;
   compact.reserve(body.size());
   model::JsonOutline outline;
@@ -202,18 +204,25 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
     const char* last = total.data() + total.size();
     const auto [end, error] = std::from_chars(total.data(), last, number);
     if (error != std::errc() || end != last) {
-      // Negative, fractional, too large or not a number at all.
+      // Negative, fractional, too large or not a number at all. Shown as sent (it is compact
+      // and within the depth bound), cut short.
       return protocol_failure("HTTP 200 with a \"total\" that is not a non-negative integer: "
-                              + sanitise_server_text(nlohmann::json::parse(total).dump(), "", 40));
+                              + sanitise_server_text(total, "", 40));
     }
     page.total = number;
   }
   page.events.reserve(events->elements.size());
+  auto unusable = events->unusable.begin();
   for (std::size_t i = 0; i < events->elements.size(); ++i) {
+    if (unusable != events->unusable.end() && unusable->element == i) {
+      page.events.push_back(model::unusable_event(unusable->raw.in(body), unusable->reason));
+      ++unusable;
+      continue;
+    }
     const std::string_view raw = events->elements[i].in(compact);
     if (raw[0] != '{') {
-      return protocol_failure("HTTP 200 with event " + std::to_string(i)
-                              + " of the page not a JSON object");
+      page.events.push_back(model::unusable_event(raw, "not a JSON object"));
+      continue;
     }
     try {
       page.events.push_back(model::normalise_compact(std::string(raw)));

@@ -43,10 +43,15 @@ std::unique_ptr<Transport> make_curl_transport(const ClientOptions& options);
 std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport,
                                     const ClientOptions& options);
 
-// The page in a 200 response body requested at `offset`: a JSON object with an `events` array of
-// objects and an optional `total` (a non-negative integer, or null for none); other members are
-// ignored and each event is normalised with `model::normalise`. A body that is not such an object
-// is a retryable Errc::protocol `Failure` (a later attempt may get a whole body).
+// The page in a 200 response body requested at `offset`: a JSON object with an `events` array
+// and an optional `total` (a non-negative integer, or null for none); other members are ignored
+// and each event is normalised with `model::normalise_compact`. An item of `events` that cannot
+// be an event (not an object, invalid UTF-8, a byte order mark before it, nested deeper than
+// `model::k_max_json_depth`, not valid JSON) stays at its position as an event marked
+// `model::Event::unusable` (see `model::unusable_event`), so the page's other events are kept.
+// A body that is not such an object, nests deeper than the limit outside `events`, or whose
+// `events` array is broken so that an item's end cannot be found, is a retryable Errc::protocol
+// `Failure` (a later attempt may get a whole body).
 std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t offset);
 
 } // namespace bdd::api

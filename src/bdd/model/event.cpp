@@ -23,6 +23,30 @@ std::string dump_compact(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The first byte of every identity key that is not plain text, followed by its kind (see Event).
+constexpr char k_key_mark = '\x1f';
+constexpr char k_number_kind = 'n';
+constexpr char k_text_kind = 's';
+constexpr char k_unusable_kind = 'u';
+
+std::string marked_key(char kind, std::string_view text) {
+  std::string key;
+  key.reserve(text.size() + 2);
+  key += k_key_mark;
+  key += kind;
+  key += text;
+  return key;
+}
+
+// The key of an id that is text (a string id, a derived id): the text, unless it starts with the
+// mark that number keys start with.
+std::string text_key(std::string text) {
+  if (!text.empty() && text[0] == k_key_mark) {
+    return marked_key(k_text_kind, text);
+  }
+  return text;
+}
+
 // The values normalisation looks at in one object (the event, its `base` or its `object`),
 // found in one pass over its members. Empty views are absent members; an explicit null counts as
 // absent too (the spec's "first that exists"). A repeated key keeps its last value, as JSON
@@ -134,15 +158,19 @@ bool is_number(std::string_view value) {
 
 // Strings decoded; anything else as the compact JSON text nlohmann writes for it (keys sorted,
 // numbers in their shortest form), as before the page was read without a document. Only odd
-// events take the second path.
+// events take the second path. A value nlohmann cannot read within the depth bound (not reached
+// from a page: the minifier bounds it first) is kept as it is.
 std::string as_text(std::string_view value) {
   std::string out;
   if (is_string(value)) {
     append_decoded_string(value, out);
-  } else {
-    out = dump_compact(json::parse(value));
+    return out;
   }
-  return out;
+  json document;
+  if (!parse_bounded(value, document)) {
+    return std::string(value);
+  }
+  return dump_compact(document);
 }
 
 std::optional<std::string> first_text(std::initializer_list<std::string_view> candidates) {
@@ -200,28 +228,36 @@ std::optional<std::string> composite_id(const Members& holder) {
   return as_text(holder.user_id) + "_" + *index_text;
 }
 
-std::string derive_id(const Members& event,
-                      const Members& base,
-                      const Members& object,
-                      const std::string& raw) {
-  // 1. The API's own id. An empty string cannot identify anything, so it falls through.
-  if (is_number(event.id) || (is_string(event.id) && event.id != "\"\"")) {
-    return as_text(event.id);
+std::string
+derive_id(const Members& event, const Members& base, const Members& object, std::string_view raw) {
+  // 1. The API's own id, as the exact token: a number keeps its spelling (no round trip through
+  // a double) and never meets a string. An empty string cannot identify anything, so it falls
+  // through.
+  if (is_number(event.id)) {
+    return marked_key(k_number_kind, event.id);
+  }
+  if (is_string(event.id) && event.id != "\"\"") {
+    return text_key(as_text(event.id));
   }
   // 2. Game-style events: user and per-user sequence number, only when there is no top-level
   // timestamp (web-style events carry one and an id of their own).
   if (event.timestamp.empty()) {
     if (auto id = composite_id(base)) {
-      return *id;
+      return text_key(std::move(*id));
     }
     if (auto id = composite_id(object)) {
-      return *id;
+      return text_key(std::move(*id));
     }
   }
   // 3. Content address: identical events get identical ids, so re-downloads deduplicate. The
   // hash is of the canonical text (keys sorted, numbers and escapes normalised, as nlohmann
   // writes it), not of `raw`: the same event sent with its keys in another order keeps its id.
-  return "sha256:" + sha256_hex(dump_compact(json::parse(raw)));
+  // Text that nlohmann cannot read within the depth bound (never from a page) is hashed as it is.
+  json document;
+  if (!parse_bounded(raw, document)) {
+    return "sha256:" + sha256_hex(raw);
+  }
+  return "sha256:" + sha256_hex(dump_compact(document));
 }
 
 std::string derive_event_type(const Members& event) {
@@ -388,6 +424,69 @@ Event normalise(const json& raw_event) {
   return normalise_compact(dump_compact(raw_event));
 }
 
+std::string derive_event_id(std::string_view compact_event) {
+  const Members top = find_members(compact_event);
+  const Members base = find_members(top.base);
+  const Members object = find_members(top.object);
+  return derive_id(top, base, object, compact_event);
+}
+
+Event unusable_event(std::string_view bytes, std::string_view reason) {
+  Event event;
+  event.id = marked_key(k_unusable_kind, "unusable:sha256:" + sha256_hex(bytes));
+  event.user_id = "unknown";
+  event.event_type = "unknown";
+  event.unusable = reason.empty() ? std::string("unusable") : std::string(reason);
+  if (bytes.size() > k_max_unusable_bytes) {
+    event.unusable += " (first " + std::to_string(k_max_unusable_bytes) + " of "
+                      + std::to_string(bytes.size()) + " bytes kept)";
+    bytes = bytes.substr(0, k_max_unusable_bytes);
+  }
+  event.raw = std::string(bytes);
+  return event;
+}
+
+std::string_view display_id(std::string_view id) {
+  if (id.size() >= 2 && id[0] == k_key_mark) {
+    return id.substr(2);
+  }
+  return id;
+}
+
+bool is_number_id(std::string_view id) {
+  return id.size() >= 2 && id[0] == k_key_mark && id[1] == k_number_kind;
+}
+
+std::optional<std::string> key_of_displayed_id(std::string_view shown) {
+  if (!shown.empty() && shown[0] == k_key_mark) {
+    return std::nullopt;
+  }
+  // Only the text of a JSON number can be a number id; anything else was text.
+  std::string scratch;
+  if (is_number(shown) && append_minified_json(shown, scratch, 1) && scratch == shown) {
+    return std::nullopt;
+  }
+  return std::string(shown);
+}
+
+bool parse_bounded(std::string_view text, json& out, std::size_t max_depth) {
+  bool too_deep = false;
+  const json::parser_callback_t refuse_deep = [&too_deep, max_depth](int depth,
+                                                                     json::parse_event_t event,
+                                                                     json& /*parsed*/) {
+    // `depth` counts the containers around the one that starts; discarding what is too
+    // deep keeps nlohmann from building (and later recursing through) it.
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start)
+        && static_cast<std::size_t>(depth) >= max_depth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  };
+  out = json::parse(text.begin(), text.end(), refuse_deep, /*allow_exceptions=*/false);
+  return !too_deep && !out.is_discarded();
+}
+
 Event normalise_compact(std::string compact_event) {
   Event event;
   event.raw = std::move(compact_event);
@@ -477,7 +576,7 @@ void append_normalised_json(std::string& out, const Event& event, std::string_vi
     }
   };
   out += "{\"id\":";
-  append_json_string(out, event.id);
+  append_json_string(out, display_id(event.id));
   out += ",\"study_name\":";
   append_json_string(out, study_name);
   out += ",\"user_id\":";

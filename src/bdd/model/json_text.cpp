@@ -65,25 +65,87 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+// The end of the element of an array that starts at `text[from]`, read without validating it:
+// the first ',' or ']' outside string literals and outside the brackets opened after `from`.
+// npos if there is none, or if a '}' closes a bracket the element did not open (the array is
+// broken, not the element).
+std::size_t lenient_element_end(std::string_view text, std::size_t from) {
+  std::size_t depth = 0;
+  std::size_t i = from;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') {
+          ++i;
+        }
+      }
+      if (i >= text.size()) {
+        return std::string_view::npos;
+      }
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) {
+        return c == ']' ? i : std::string_view::npos;
+      }
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+    ++i;
+  }
+  return std::string_view::npos;
+}
+
 // One pass over the text: validates and copies every token, drops the whitespace between them,
 // and with `WithOutline` records the outline too. Iterative, so deep nesting cannot overflow the
-// call stack. A template rather than a null `m_outline` test: that test on every value cost the
-// outlining minifier ~2.5% more instructions (callgrind), and the plain one pays nothing.
+// call stack (and the depth is bounded anyway, for the readers that come after). A template
+// rather than a null `m_outline` test: that test on every value cost the outlining minifier
+// ~2.5% more instructions (callgrind), and the plain one pays nothing.
+//
+// With `WithOutline`, the elements of a top-level "events" array are checked one by one: the
+// text and position where each starts are remembered, and a failure inside one rolls `out` back
+// to that point and lets `recover` skip the element (see append_minified_json).
 template <bool WithOutline>
 class Minifier {
 public:
-  Minifier(std::string_view text, std::string& out, JsonOutline* outline)
+  Minifier(std::string_view text, std::string& out, JsonOutline* outline, std::size_t max_depth)
       : m_text(text),
         m_out(out),
-        m_outline(outline) {}
+        m_outline(outline),
+        m_max_depth(max_depth) {}
 
   bool run() {
-    enum class Next { value, key, after_value };
-    Next next = Next::value;
+    for (;;) {
+      if (scan()) {
+        return true;
+      }
+      if (!recover()) {
+        return false;
+      }
+    }
+  }
+
+private:
+  enum class Next { value, key, after_value };
+  enum class Fault { syntax, utf8, depth };
+
+  // Reads from m_pos in state m_next to the end of the text; false at the first fault.
+  bool scan() {
     for (;;) {
       skip_space();
-      switch (next) {
+      switch (m_next) {
       case Next::value: {
+        if constexpr (WithOutline) {
+          if (m_events_member && !m_in_element && at_element()) {
+            m_in_element = true;
+            m_fault = Fault::syntax;
+            m_element_pos = m_pos;
+            m_element_out = m_out.size();
+            m_element_index = m_outline->members.back().elements.size();
+          }
+        }
         if (m_pos >= m_text.size()) {
           return false;
         }
@@ -92,6 +154,13 @@ public:
         }
         const char c = m_text[m_pos];
         if (c == '{' || c == '[') {
+          // In an event the depth counts from the event: the page's object and array are not
+          // its levels.
+          const std::size_t base = WithOutline && m_in_element ? 2 : 0;
+          if (m_stack.size() + 1 - base > m_max_depth) {
+            m_fault = Fault::depth;
+            return false;
+          }
           m_out += c;
           ++m_pos;
           skip_space();
@@ -99,17 +168,17 @@ public:
           if (m_pos < m_text.size() && m_text[m_pos] == close) {
             m_out += close;
             ++m_pos;
-            next = Next::after_value;
+            m_next = Next::after_value;
           } else {
             m_stack += c;
-            next = c == '{' ? Next::key : Next::value;
+            m_next = c == '{' ? Next::key : Next::value;
           }
           continue;
         }
         if (!scalar()) {
           return false;
         }
-        next = Next::after_value;
+        m_next = Next::after_value;
         continue;
       }
       case Next::key:
@@ -120,7 +189,9 @@ public:
           return false;
         }
         if (WithOutline && m_stack.size() == 1) {
-          m_outline->members.back().key.end = m_out.size();
+          JsonOutline::Member& member = m_outline->members.back();
+          member.key.end = m_out.size();
+          m_events_member = string_equals(member.key.in(m_out), "events");
         }
         skip_space();
         if (m_pos >= m_text.size() || m_text[m_pos] != ':') {
@@ -128,7 +199,7 @@ public:
         }
         m_out += ':';
         ++m_pos;
-        next = Next::value;
+        m_next = Next::value;
         continue;
       case Next::after_value: {
         // Every value, scalar or container, passes here exactly once, right after its end.
@@ -143,10 +214,13 @@ public:
         }
         const char c = m_text[m_pos];
         const char open = m_stack.back();
+        if (WithOutline && m_in_element && m_stack.size() == 2 && (c == ',' || c == ']')) {
+          m_in_element = false; // the element and what follows it are valid
+        }
         if (c == ',') {
           m_out += ',';
           ++m_pos;
-          next = open == '{' ? Next::key : Next::value;
+          m_next = open == '{' ? Next::key : Next::value;
           continue;
         }
         if ((open == '{' && c == '}') || (open == '[' && c == ']')) {
@@ -161,7 +235,56 @@ public:
     }
   }
 
-private:
+  // After a fault inside an element of the "events" array: rolls back to the element's start,
+  // records it as unusable, writes `null` in its place and continues after it. False if the
+  // fault is elsewhere or the element's end cannot be found.
+  bool recover() {
+    if constexpr (!WithOutline) {
+      return false;
+    } else {
+      if (!m_in_element) {
+        return false;
+      }
+      m_in_element = false;
+      const std::size_t end = lenient_element_end(m_text, m_element_pos);
+      if (end == std::string_view::npos) {
+        return false;
+      }
+      std::size_t last = end;
+      while (last > m_element_pos && is_space(m_text[last - 1])) {
+        --last;
+      }
+      if (last == m_element_pos) {
+        return false; // "[1,,2]" or "[1,]": the array is broken, not an element
+      }
+      JsonOutline::Member& member = m_outline->members.back();
+      m_out.resize(m_element_out);
+      m_stack.resize(2);
+      member.elements.resize(m_element_index);
+      member.elements.push_back({m_element_out, m_element_out});
+      member.unusable.push_back({m_element_index, {m_element_pos, last}, fault_reason()});
+      m_out += "null";
+      m_pos = last;
+      m_next = Next::after_value;
+      return true;
+    }
+  }
+
+  std::string fault_reason() const {
+    if (m_text.substr(m_element_pos, 3) == "\xEF\xBB\xBF") {
+      return "starts with a byte order mark";
+    }
+    switch (m_fault) {
+    case Fault::depth:
+      return "nested deeper than " + std::to_string(m_max_depth) + " levels";
+    case Fault::utf8:
+      return "invalid UTF-8";
+    case Fault::syntax:
+      break;
+    }
+    return "not valid JSON";
+  }
+
   // Only members of a top-level object and the elements of arrays that are such members are
   // outlined: that is all a page reader needs, and deeper values allocate nothing.
   bool at_member() const { return m_stack.size() == 1 && m_stack[0] == '{'; }
@@ -299,6 +422,7 @@ private:
       if (byte >= 0x80) {
         const auto code_point = decode_utf8(m_text.substr(i));
         if (!code_point) {
+          m_fault = Fault::utf8;
           return false;
         }
         i += code_point->length;
@@ -343,8 +467,18 @@ private:
   std::string_view m_text;
   std::string& m_out;
   JsonOutline* m_outline; // null without `WithOutline`
+  std::size_t m_max_depth;
   std::size_t m_pos = 0;
+  Next m_next = Next::value;
   std::string m_stack; // '{' or '[' per open container
+  Fault m_fault = Fault::syntax;
+  // Only with `WithOutline`: whether the current top-level member is "events", and, while one of
+  // its array's elements is being read, where that element started.
+  bool m_events_member = false;
+  bool m_in_element = false;
+  std::size_t m_element_pos = 0;
+  std::size_t m_element_out = 0;
+  std::size_t m_element_index = 0;
 };
 
 // The position of the first '"' in `text` at or after `from`, or text.size(). Strings are
@@ -406,13 +540,13 @@ void append_utf8(std::string& out, char32_t value) {
 
 } // namespace
 
-bool append_minified_json(std::string_view text, std::string& out) {
-  return Minifier<false>(text, out, nullptr).run();
+bool append_minified_json(std::string_view text, std::string& out, std::size_t max_depth) {
+  return Minifier<false>(text, out, nullptr, max_depth).run();
 }
 
 bool append_minified_json(std::string_view text, std::string& out, JsonOutline& outline) {
   outline.members.clear();
-  return Minifier<true>(text, out, &outline).run();
+  return Minifier<true>(text, out, &outline, k_max_json_depth).run();
 }
 
 std::size_t compact_value_size(std::string_view compact) {

@@ -5,6 +5,7 @@
 
 #include <bdd/core/file_lock.hpp>
 #include <bdd/core/fs.hpp>
+#include <bdd/model/event.hpp>
 #include <bdd/storage/reader.hpp>
 #include <bdd/tracking/id_index.hpp>
 #include <bdd/tracking/manifest.hpp>
@@ -24,6 +25,12 @@ namespace stdfs = std::filesystem;
 // Findings listed one by one per kind; beyond that, one finding gives the count. Keeps the
 // report (and memory) small when a whole study is damaged the same way.
 constexpr std::size_t k_listed_per_kind = 50;
+
+// An identity key as users see it (model::display_id): findings and messages never show the
+// key's internal prefix.
+std::string shown(std::string_view id) {
+  return std::string(model::display_id(id));
+}
 
 std::string place(const tracking::IdPlace& where) {
   return where.file.empty() ? std::string("the server")
@@ -198,8 +205,8 @@ private:
         add({"duplicate",
              relative,
              (*record)->line,
-             id,
-             "event \"" + id + "\" is also stored at " + place(*first)});
+             shown(id),
+             "event \"" + shown(id) + "\" is also stored at " + place(*first)});
       }
     }
   }
@@ -225,7 +232,11 @@ private:
     const auto state_db = tracking::state_path(m_dir);
     BDD_TRY_ASSIGN(auto lost, m_ids->not_added_from_state(state_db, k_listed_per_kind));
     for (const auto& id : lost.second) {
-      add({"lost", "", 0, id, "event \"" + id + "\" was stored but is in no data file"});
+      add({"lost",
+           "",
+           0,
+           shown(id),
+           "event \"" + shown(id) + "\" was stored but is in no data file"});
     }
     add_unlisted("lost", lost.first, lost.second.size(), true);
     BDD_TRY_ASSIGN(auto unrecorded, m_ids->missing_from_state(state_db, k_listed_per_kind));
@@ -233,8 +244,8 @@ private:
       add({"unrecorded",
            where.file,
            where.line,
-           id,
-           "event \"" + id + "\" is not in the download state (not downloaded by bdd?)"});
+           shown(id),
+           "event \"" + shown(id) + "\" is not in the download state (not downloaded by bdd?)"});
     }
     add_unlisted("unrecorded", unrecorded.first, unrecorded.second.size(), true);
     return ok();
@@ -266,8 +277,8 @@ private:
           add({"not_downloaded",
                "",
                position,
-               event.id,
-               "event \"" + event.id + "\" at server position " + std::to_string(position)
+               shown(event.id),
+               "event \"" + shown(event.id) + "\" at server position " + std::to_string(position)
                    + " is not stored locally"});
         }
       }
@@ -279,8 +290,9 @@ private:
       Finding finding{"deleted_on_server",
                       "",
                       0,
-                      id,
-                      "event \"" + id + "\" is stored locally but no longer on the server (kept)"};
+                      shown(id),
+                      "event \"" + shown(id)
+                          + "\" is stored locally but no longer on the server (kept)"};
       finding.error = false;
       add(std::move(finding));
     }

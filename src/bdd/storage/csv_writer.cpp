@@ -102,7 +102,7 @@ protected:
   }
   std::string_view required_ending() const override { return "\r\n"; }
   void append_event(std::string& out, const model::Event& event) const override {
-    append_field(out, event.id);
+    append_field(out, model::display_id(event.id));
     out += ',';
     append_field(out, event.user_id);
     out += ',';

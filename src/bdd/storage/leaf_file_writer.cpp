@@ -276,6 +276,9 @@ LeafFileWriter::LeafFileWriter(WriterOptions options, std::string_view extension
       m_file_name("events." + std::string(extension)) {}
 
 void LeafFileWriter::prepare(model::Event& event) const {
+  if (!event.unusable.empty()) {
+    return; // never stored: write() refuses it (the fetching threads prepare every event)
+  }
   model::Event::Prepared prepared;
   if (!m_options.folder_structure.empty()) {
     prepared.leaf = leaf_directory_string(event, m_options.folder_structure);
@@ -308,6 +311,9 @@ std::string_view LeafFileWriter::Batch::keep(std::string_view bytes) {
 Result<void> LeafFileWriter::write(const model::Event& event) {
   if (m_closed) {
     return Error(Errc::internal, "storage writer used after close");
+  }
+  if (!event.unusable.empty()) {
+    return Error(Errc::internal, "an unusable event was handed to the storage writer");
   }
   std::string leaf_dir;
   if (event.prepared) {

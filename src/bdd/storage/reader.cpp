@@ -1,6 +1,8 @@
 #include "reader.hpp"
 
 #include <bdd/core/fs.hpp>
+#include <bdd/model/event.hpp>
+#include <bdd/model/json_text.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <nlohmann/json.hpp>
@@ -58,20 +60,55 @@ private:
   std::uint64_t m_end = 0;
 };
 
-// The string `id` of a JSON object, or an error message.
+// The identity key (model::Event::id) of a stored event whose id was written as `shown` (its
+// display form) and whose raw event is `data` (compact JSON; empty if unknown). The display form
+// alone says which key it is unless it is the text of a number: then the raw event decides
+// between the number and the string id. A raw event that does not give back `shown` (edited,
+// or stored before ids were exact) leaves the key as the text, as it was before.
+std::string stored_key(std::string_view shown, std::string_view data) {
+  if (auto key = model::key_of_displayed_id(shown)) {
+    return std::move(*key);
+  }
+  if (!data.empty() && data[0] == '{') {
+    std::string derived = model::derive_event_id(data);
+    if (model::display_id(derived) == shown) {
+      return derived;
+    }
+  }
+  return std::string(shown);
+}
+
+// The identity key of a stored normalised event (one JSON object with a string `id` and the raw
+// event as `data`), or an error message. Read without a document: the raw event's number
+// tokens must stay as written, and the depth stays bounded (a stored event is at most
+// k_max_json_depth deep, one level inside its record).
 Result<std::string> event_id(std::string_view text) {
-  auto event = nlohmann::json::parse(text, nullptr, false);
-  if (event.is_discarded()) {
+  std::string compact;
+  if (!model::append_minified_json(text, compact, model::k_max_json_depth + 1)) {
     return damaged("not valid JSON (cut short or edited?)");
   }
-  if (!event.is_object()) {
+  if (compact[0] != '{') {
     return damaged("not a JSON object");
   }
-  auto id = event.find("id");
-  if (id == event.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
+  // A repeated key keeps its last value, as document parsers do.
+  std::string_view id;
+  std::string_view data;
+  model::CompactReader members(compact);
+  std::string_view key;
+  std::string_view value;
+  while (members.next(key, value)) {
+    if (model::string_equals(key, "id")) {
+      id = value;
+    } else if (model::string_equals(key, "data")) {
+      data = value;
+    }
+  }
+  if (id.size() < 3 || id[0] != '"') { // absent, not a string, or ""
     return damaged("the event has no string \"id\"");
   }
-  return id->get<std::string>();
+  std::string shown;
+  model::append_decoded_string(id, shown);
+  return stored_key(shown, data);
 }
 
 // Shared by the text readers: error bookkeeping and the head.
@@ -175,9 +212,9 @@ private:
                                         k_json_head_end)
                                == 0;
     // The head with the array closed must be a document whose metadata is an object.
-    auto document = shaped ? nlohmann::json::parse(text + "]}", nullptr, false)
-                           : nlohmann::json(nlohmann::json::value_t::discarded);
-    if (document.is_discarded() || !document.is_object() || !document["metadata"].is_object()) {
+    nlohmann::json document;
+    if (!shaped || !model::parse_bounded(text + "]}", document) || !document.is_object()
+        || !document["metadata"].is_object()) {
       return fail(1, "not a bdd JSON document (the head line is damaged)");
     }
     m_head = text + "\n";
@@ -220,10 +257,12 @@ public:
     if (m_fields[0].empty()) {
       return fail(line, "a row with an empty id");
     }
-    if (!nlohmann::json::accept(m_fields[k_csv_columns - 1])) {
+    m_data.clear();
+    if (!model::append_minified_json(m_fields[k_csv_columns - 1], m_data)) {
       return fail(line, "the data field is not valid JSON (cut short or edited?)");
     }
-    return std::optional<StoredRecord>(StoredRecord{m_fields[0], line, m_record, m_offset});
+    return std::optional<StoredRecord>(
+        StoredRecord{stored_key(m_fields[0], m_data), line, m_record, m_offset});
   }
 
 private:
@@ -294,6 +333,7 @@ private:
   }
 
   std::ifstream m_in;
+  std::string m_data; // the data field, minified
   bool m_header_read = false;
   std::uint64_t m_line = 1;
   std::uint64_t m_offset = 0;
@@ -304,7 +344,8 @@ class SqliteReader final : public EventReader {
 public:
   explicit SqliteReader(const stdfs::path& path)
       : m_db(path.string(), SQLite::OPEN_READONLY),
-        m_query(m_db, "SELECT rowid, id FROM events ORDER BY rowid") {}
+        m_query(m_db, "SELECT rowid, id FROM events ORDER BY rowid"),
+        m_data(m_db, "SELECT data FROM events WHERE rowid = ?") {}
 
   Result<std::optional<StoredRecord>> next() override {
     if (m_failed) {
@@ -320,8 +361,19 @@ public:
         m_error_line = rowid;
         return damaged("a row without id");
       }
-      return std::optional<StoredRecord>(
-          StoredRecord{m_query.getColumn(1).getString(), rowid, {}, 0});
+      const std::string shown = m_query.getColumn(1).getString();
+      std::optional<std::string> key = model::key_of_displayed_id(shown);
+      if (!key) {
+        // Rare (ids that read as numbers): the raw event says whether it was a number.
+        m_data.reset();
+        m_data.bind(1, static_cast<std::int64_t>(rowid));
+        std::string data;
+        if (m_data.executeStep() && !m_data.getColumn(0).isNull()) {
+          static_cast<void>(model::append_minified_json(m_data.getColumn(0).getString(), data));
+        }
+        key = stored_key(shown, data);
+      }
+      return std::optional<StoredRecord>(StoredRecord{std::move(*key), rowid, {}, 0});
     } catch (const std::exception& e) {
       m_failed = true;
       return damaged(std::string("cannot read the database: ") + e.what());
@@ -333,6 +385,7 @@ public:
 private:
   SQLite::Database m_db;
   SQLite::Statement m_query;
+  SQLite::Statement m_data;
   std::string m_head;
   bool m_failed = false;
   std::uint64_t m_error_line = 0;

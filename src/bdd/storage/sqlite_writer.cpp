@@ -104,6 +104,9 @@ public:
   // readers or survives a crash, and the batch is not held a second time in memory. The one
   // connection has one transaction, so the next batch waits for the commit of a sealed one.
   Result<void> write(const model::Event& event) override {
+    if (!event.unusable.empty()) {
+      return Error(Errc::internal, "an unusable event was handed to the storage writer");
+    }
     std::unique_lock lock(m_mutex);
     m_commit_done.wait(lock, [this] { return !m_sealed; });
     BDD_TRY(usable());
@@ -242,7 +245,17 @@ private:
         m_insert->bind(index);
       }
     };
-    m_insert->bindNoCopy(1, event.id);
+    // The id as users see it. A number id is bound as a blob of its text: the column's TEXT
+    // affinity would turn a number into text, and the number 1 and the string "1" are two events
+    // that the primary key must keep apart.
+    const std::string_view id = model::display_id(event.id);
+    if (model::is_number_id(event.id)) {
+      m_insert->bindNoCopy(1, static_cast<const void*>(id.data()), static_cast<int>(id.size()));
+    } else if (id.size() == event.id.size()) {
+      m_insert->bindNoCopy(1, event.id);
+    } else {
+      m_insert->bind(1, std::string(id)); // a copy: rare (a text that starts with "\x1f")
+    }
     m_insert->bindNoCopy(2, m_study_name);
     m_insert->bindNoCopy(3, event.user_id);
     m_insert->bindNoCopy(4, event.event_type);

@@ -151,9 +151,7 @@ TEST_CASE("api::parse_page_body accepts only usable pages", "[api]") {
                              R"({"events": {}})",
                              R"({"events": [], "total": -1})",
                              R"({"events": [], "total": 1.5})",
-                             R"({"events": [], "total": "3"})",
-                             R"({"events": [1]})",
-                             R"({"events": [{"id": "a"}, null]})"}) {
+                             R"({"events": [], "total": "3"})"}) {
       INFO(body);
       auto r = parse_page_body(body, 0);
       REQUIRE(std::holds_alternative<Failure>(r));

@@ -61,9 +61,10 @@ TEST_CASE("model::normalise derives every field of the spec's game-style event",
 }
 
 TEST_CASE("model::normalise falls back for id as the spec says", "[model]") {
-  SECTION("a numeric id is its JSON text") {
-    CHECK(from_text(R"({"id": 123})").id == "123");
-    CHECK(from_text(R"({"id": -5})").id == "-5");
+  SECTION("a numeric id is its JSON text, marked as a number") {
+    CHECK(from_text(R"({"id": 123})").id == "\x1fn123");
+    CHECK(from_text(R"({"id": -5})").id == "\x1fn-5");
+    CHECK(bdd::model::display_id(from_text(R"({"id": -5})").id) == "-5");
   }
   SECTION("base with userId and index and no timestamp") {
     CHECK(from_text(R"({"base": {"userId": "u", "index": 7}})").id == "u_7");

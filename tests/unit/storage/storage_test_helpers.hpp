@@ -43,7 +43,7 @@ inline std::ostream& operator<<(std::ostream& out, const Row& row) {
 }
 
 inline Row expected_row(const model::Event& event) {
-  return {event.id,
+  return {std::string(model::display_id(event.id)), // the files show ids, not identity keys
           event.user_id,
           event.event_type,
           event.element_id,
