@@ -1,6 +1,45 @@
 #include "connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace bdd::ops {
+
+namespace {
+
+// Waits longer than this are shown as warnings; shorter ones only with -v (debug).
+constexpr std::chrono::milliseconds k_announced_wait{2'000};
+
+// "0.5 s", "600 s".
+std::string seconds_text(std::chrono::milliseconds delay) {
+  if (delay < std::chrono::milliseconds{10'000}) {
+    const auto tenths = (delay.count() + 50) / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "")
+           + " s";
+  }
+  return std::to_string((delay.count() + 500) / 1000) + " s";
+}
+
+void log_retry(const api::RetryNotice& notice) {
+  const std::string retry =
+      "retry " + std::to_string(notice.retry) + " of " + std::to_string(notice.max_retries);
+  if (notice.delay > k_announced_wait) {
+    if (notice.server_asked) {
+      spdlog::warn(
+          "server asked to wait {} ({}), {}", seconds_text(notice.delay), notice.reason, retry);
+    } else {
+      spdlog::warn("waiting {} after {}, {}", seconds_text(notice.delay), notice.reason, retry);
+    }
+    return;
+  }
+  spdlog::debug("GET {}: {}; {} in {}{}",
+                notice.shown_url,
+                notice.reason,
+                retry,
+                seconds_text(notice.delay),
+                notice.server_asked ? " (as the server asked)" : "");
+}
+
+} // namespace
 
 api::ClientOptions client_options(const config::Config& config, const std::atomic<bool>* stop) {
   api::ClientOptions client;
@@ -12,22 +51,33 @@ api::ClientOptions client_options(const config::Config& config, const std::atomi
   client.retry_delay = config.retry_delay;
   client.verify_tls = config.verify_tls;
   client.stop = stop;
+  client.max_response_bytes = config.max_response_bytes;
+  client.wait_budget = make_wait_budget(config);
+  client.on_retry = &log_retry;
   return client;
 }
 
-std::unique_ptr<api::PageStream>
-open_event_stream(const config::Config& config,
-                  std::uint64_t from,
-                  const std::atomic<bool>* stop,
-                  std::function<void(model::Event&)> prepare_event) {
+std::shared_ptr<api::WaitBudget> make_wait_budget(const config::Config& config) {
+  return std::make_shared<api::WaitBudget>(config.max_total_wait);
+}
+
+std::unique_ptr<api::PageStream> open_event_stream(const config::Config& config,
+                                                   std::uint64_t from,
+                                                   const std::atomic<bool>* stop,
+                                                   std::function<void(model::Event&)> prepare_event,
+                                                   std::shared_ptr<api::WaitBudget> wait_budget) {
   api::StreamOptions stream;
   stream.start_offset = from;
   stream.page_size = static_cast<std::uint64_t>(config.page_size);
   stream.concurrency = config.max_concurrent_requests;
   stream.stop = stop;
   stream.prepare_event = std::move(prepare_event);
-  return api::make_page_stream(
-      stream, [client = client_options(config, stop)] { return api::make_client(client); });
+  api::ClientOptions client = client_options(config, stop);
+  if (wait_budget) {
+    client.wait_budget = std::move(wait_budget);
+  }
+  // Every Client of the stream holds the same budget: concurrent retries share one run's wait.
+  return api::make_page_stream(stream, [client] { return api::make_client(client); });
 }
 
 } // namespace bdd::ops

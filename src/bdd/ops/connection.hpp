@@ -10,16 +10,25 @@
 
 namespace bdd::ops {
 
-// The API client settings of a study's config; `stop` (may be null) interrupts requests.
+// The API client settings of a study's config; `stop` (may be null) interrupts requests. Retry
+// waits over 2 s are logged as warnings ("server asked to wait 600 s (HTTP 429 Too Many
+// Requests), retry 1 of 3"), shorter ones at debug level (-v); a new wait budget of
+// `config.max_total_wait` is attached (share one by copying the options).
 api::ClientOptions client_options(const config::Config& config,
                                   const std::atomic<bool>* stop = nullptr);
 
+// A wait budget of `config.max_total_wait`, for the Clients of one run.
+std::shared_ptr<api::WaitBudget> make_wait_budget(const config::Config& config);
+
 // The study's events in server order from `from`, with the config's page size and concurrency.
-// `prepare_event` runs on each event on the fetching threads (see api::StreamOptions).
+// `prepare_event` runs on each event on the fetching threads (see api::StreamOptions). All the
+// stream's Clients share `wait_budget`, or a new budget when it is null: pass the run's own to
+// make every stream of a run draw on one budget.
 std::unique_ptr<api::PageStream>
 open_event_stream(const config::Config& config,
                   std::uint64_t from,
                   const std::atomic<bool>* stop = nullptr,
-                  std::function<void(model::Event&)> prepare_event = {});
+                  std::function<void(model::Event&)> prepare_event = {},
+                  std::shared_ptr<api::WaitBudget> wait_budget = {});
 
 } // namespace bdd::ops

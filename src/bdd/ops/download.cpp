@@ -292,7 +292,11 @@ private:
   std::unique_ptr<api::PageStream> open_stream(std::uint64_t from) {
     const storage::Writer* writer = m_writer.get();
     return open_event_stream(
-        m_config, from, m_options.stop, [writer](model::Event& event) { writer->prepare(event); });
+        m_config,
+        from,
+        m_options.stop,
+        [writer](model::Event& event) { writer->prepare(event); },
+        m_wait_budget);
   }
 
   Result<void> page_all(tracking::RunRecord& record) {
@@ -386,6 +390,8 @@ private:
   Result<void> consume(const api::Page& page, tracking::RunRecord& record) {
     record.pages += 1;
     record.bytes += page.bytes;
+    record.retries += static_cast<std::uint64_t>(std::max(0, page.attempts - 1));
+    record.retry_wait_seconds += static_cast<double>(page.waited.count()) / 1000.0;
     if (page.total) {
       m_remote_total = page.total;
     }
@@ -711,6 +717,7 @@ private:
 
   const config::Config& m_config;
   const DownloadOptions& m_options;
+  std::shared_ptr<api::WaitBudget> m_wait_budget = make_wait_budget(m_config); // every stream
   stdfs::path m_work_dir;
   std::unique_ptr<tracking::State> m_state;
   std::unique_ptr<storage::Writer> m_writer;
