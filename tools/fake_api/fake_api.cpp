@@ -162,9 +162,16 @@ public:
 
   // The next piece of compressed bytes; empty once the stream is complete.
   std::string next() {
-    if (!m_ok || m_finished) {
-      return {};
+    std::string out;
+    // deflate may keep a whole input chunk of spaces to itself: feed it until it says something.
+    while (out.empty() && m_ok && !m_finished) {
+      out = feed();
     }
+    return out;
+  }
+
+private:
+  std::string feed() {
     static const std::string k_spaces(std::size_t{4} << 20U, ' ');
     std::string input;
     if (!m_started) {
@@ -195,7 +202,6 @@ public:
     return out;
   }
 
-private:
   z_stream m_zlib{};
   std::uint64_t m_left;
   bool m_ok = false;

@@ -38,16 +38,6 @@ Failure protocol_failure(std::string what) {
   return failure;
 }
 
-// "0.5 s", "12 s": a wait for a message.
-std::string seconds_text(milliseconds delay) {
-  if (delay < milliseconds{10'000}) {
-    const auto tenths = (delay.count() + 50) / 100;
-    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "")
-           + " s";
-  }
-  return std::to_string((delay.count() + 500) / 1000) + " s";
-}
-
 class HttpClient final : public Client {
 public:
   HttpClient(std::unique_ptr<Transport> transport, const ClientOptions& options)
@@ -96,9 +86,9 @@ public:
       if (m_options.wait_budget && !m_options.wait_budget->take(delay)) {
         // A server that keeps asking for long waits must not hold a cron job for hours.
         failure.retryable = false;
-        failure.hint = "bdd stopped retrying: waiting " + seconds_text(delay)
+        failure.hint = "bdd stopped retrying: waiting " + delay_text(delay)
                        + " more would take this run's retry waits past "
-                       + seconds_text(m_options.wait_budget->limit())
+                       + delay_text(m_options.wait_budget->limit())
                        + " (api.max_total_wait_seconds)";
         return to_error(failure, shown_url, attempt, m_options.api_key);
       }

@@ -158,6 +158,19 @@ parse_retry_after(std::string_view value,
   return std::nullopt;
 }
 
+std::string delay_text(std::chrono::milliseconds delay) {
+  const auto ms = std::max<std::chrono::milliseconds::rep>(0, delay.count());
+  if (ms < 1'000) {
+    return std::to_string(ms) + " ms";
+  }
+  if (ms < 10'000) {
+    const auto tenths = (ms + 50) / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "")
+           + " s";
+  }
+  return std::to_string((ms + 500) / 1000) + " s";
+}
+
 std::string_view reason_phrase(long status) {
   switch (status) {
   case 201:

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <bdd/api/retry.hpp>
+
 #include <spdlog/spdlog.h>
 
 namespace bdd::ops {
@@ -9,25 +11,15 @@ namespace {
 // Waits longer than this are shown as warnings; shorter ones only with -v (debug).
 constexpr std::chrono::milliseconds k_announced_wait{2'000};
 
-// "0.5 s", "600 s".
-std::string seconds_text(std::chrono::milliseconds delay) {
-  if (delay < std::chrono::milliseconds{10'000}) {
-    const auto tenths = (delay.count() + 50) / 100;
-    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "")
-           + " s";
-  }
-  return std::to_string((delay.count() + 500) / 1000) + " s";
-}
-
 void log_retry(const api::RetryNotice& notice) {
   const std::string retry =
       "retry " + std::to_string(notice.retry) + " of " + std::to_string(notice.max_retries);
   if (notice.delay > k_announced_wait) {
     if (notice.server_asked) {
       spdlog::warn(
-          "server asked to wait {} ({}), {}", seconds_text(notice.delay), notice.reason, retry);
+          "server asked to wait {} ({}), {}", api::delay_text(notice.delay), notice.reason, retry);
     } else {
-      spdlog::warn("waiting {} after {}, {}", seconds_text(notice.delay), notice.reason, retry);
+      spdlog::warn("waiting {} after {}, {}", api::delay_text(notice.delay), notice.reason, retry);
     }
     return;
   }
@@ -35,7 +27,7 @@ void log_retry(const api::RetryNotice& notice) {
                 notice.shown_url,
                 notice.reason,
                 retry,
-                seconds_text(notice.delay),
+                api::delay_text(notice.delay),
                 notice.server_asked ? " (as the server asked)" : "");
 }
 
