@@ -73,11 +73,11 @@ struct Page {
   std::chrono::milliseconds waited{0}; // time spent waiting before the retries of this page
 };
 
-// Fetches pages of one study's events. One Client is one connection: not thread-safe.
-// The longest wait a server's Retry-After can impose before one retry; longer requests are cut
-// to this (and still count whole against `WaitBudget` only as far as they are waited).
+// The longest wait a server's Retry-After can impose before one retry (10 minutes); a longer
+// request is cut to this, and only what is waited counts against `WaitBudget`.
 inline constexpr std::chrono::milliseconds k_max_retry_after{600'000};
 
+// Fetches pages of one study's events. One Client is one connection: not thread-safe.
 class Client {
 public:
   virtual ~Client() = default;
@@ -87,14 +87,16 @@ public:
   // responses, 2xx other than 200 (e.g. 204) and unusable 200 bodies back off exponentially with
   // jitter (`retry_delay` doubled per attempt, capped at 60 s). Every wait is announced through
   // `on_retry` and taken from `wait_budget`; a wait the budget cannot cover ends the request at
-  // once with Errc::network. A body over `max_response_bytes` fails at once with Errc::protocol.
+  // once (the failure's own Errc, not retryable, with a hint naming api.max_total_wait_seconds).
+  // A body over `max_response_bytes` fails at once with Errc::protocol.
   // 401/403 (Errc::auth), 404 (Errc::not_found), other 4xx (Errc::bad_request), 3xx
   // (Errc::config) and an empty key (Errc::config) fail at once. Retries that run out give
   // Errc::network, or Errc::protocol for unusable answers, with `retryable` set. One-line message
   // that names the request (no key, no URL user information), the failure, the server's `detail`
-  // (redacted, cut to ~200 bytes), the attempts made and a hint, e.g. `GET
-  // https://api.behaverse.org/v1/studies/ demo/events?offset=0&limit=1000: HTTP 401 Unauthorized:
-  // "Not authenticated" (the API key was rejected)`. `stop` or `cancel` give Errc::interrupted.
+  // (redacted, cut to ~200 bytes), the attempts made and a hint, e.g.
+  // `GET https://api.behaverse.org/v1/studies/demo/events?offset=0&limit=1000: HTTP 401
+  // Unauthorized: "Not authenticated" (the API key was rejected)`. `stop` or `cancel` give
+  // Errc::interrupted.
   virtual Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) = 0;
 
   // Makes the request in progress, and every later one, fail promptly with Errc::interrupted
