@@ -101,6 +101,8 @@ TEST_CASE("download::retries recovers from each kind of transient fault", "[e2e]
     faults.next_slow = 2;
     faults.p_slow = 0.05;
     break;
+  default: // the hostile kinds are not transient: test_e2e_hostile_server.cpp
+    break;
   }
   ws.server().set_faults(faults);
 

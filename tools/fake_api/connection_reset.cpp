@@ -81,4 +81,31 @@ bool reset_connection(int local_port, int remote_port) {
   return replaced;
 }
 
+bool send_raw_and_close(int local_port, int remote_port, std::string_view bytes) {
+  if (local_port <= 0 || remote_port <= 0) {
+    return false;
+  }
+  const int fd = find_socket(local_port, remote_port);
+  if (fd < 0) {
+    return false;
+  }
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  // FIN after the bytes (no RST: the client must read them), then the same swap as above.
+  shutdown(fd, SHUT_WR);
+  const int placeholder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (placeholder < 0) {
+    return true;
+  }
+  dup2(placeholder, fd);
+  close(placeholder);
+  return true;
+}
+
 } // namespace bdd::fake_api

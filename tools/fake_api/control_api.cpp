@@ -155,7 +155,15 @@ constexpr std::array k_int_fields = {
     IntField{"next_invalid_json", &Faults::next_invalid_json},
     IntField{"next_slow", &Faults::next_slow},
     IntField{"retry_after_seconds", &Faults::retry_after_seconds},
-    IntField{"slow_ms", &Faults::slow_ms}, IntField{"latency_ms", &Faults::latency_ms}};
+    IntField{"slow_ms", &Faults::slow_ms}, IntField{"latency_ms", &Faults::latency_ms},
+    IntField{"next_gzip_bomb", &Faults::next_gzip_bomb},
+    IntField{"next_endless_body", &Faults::next_endless_body},
+    IntField{"next_malformed_status", &Faults::next_malformed_status},
+    IntField{"next_no_content", &Faults::next_no_content},
+    IntField{"next_echo_key", &Faults::next_echo_key},
+    IntField{"gzip_bomb_mib", &Faults::gzip_bomb_mib},
+    IntField{"echo_key_prefix", &Faults::echo_key_prefix},
+    IntField{"echo_key_status", &Faults::echo_key_status}};
 // clang-format on
 
 json faults_to_json(const Faults& faults) {

@@ -3,6 +3,7 @@
 #include "json_text.hpp"
 
 #include <sys/socket.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -140,6 +141,74 @@ std::pair<std::string, std::string_view> invalid_body(std::uint64_t nth, const s
           "text/html"};
 }
 
+// Not a type httplib compresses itself (it would gzip "application/json" a second time).
+constexpr std::string_view k_json_uncompressed = "application/json; charset=utf-8";
+
+// A gzip stream of `{"events":[` and then spaces, `inflated` bytes in all, made chunk by chunk
+// as the client reads, so the server never holds more than one chunk of either side.
+class GzipBomb {
+public:
+  explicit GzipBomb(std::uint64_t inflated) : m_left(inflated) {
+    // 15 + 16: a gzip header and trailer rather than a raw zlib stream.
+    m_ok = deflateInit2(&m_zlib, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  GzipBomb(const GzipBomb&) = delete;
+  GzipBomb& operator=(const GzipBomb&) = delete;
+  ~GzipBomb() {
+    if (m_ok) {
+      deflateEnd(&m_zlib);
+    }
+  }
+
+  // The next piece of compressed bytes; empty once the stream is complete.
+  std::string next() {
+    std::string out;
+    // deflate may keep a whole input chunk of spaces to itself: feed it until it says something.
+    while (out.empty() && m_ok && !m_finished) {
+      out = feed();
+    }
+    return out;
+  }
+
+private:
+  std::string feed() {
+    static const std::string k_spaces(std::size_t{4} << 20U, ' ');
+    std::string input;
+    if (!m_started) {
+      m_started = true;
+      input = R"({"events":[)";
+    }
+    const std::uint64_t take = std::min<std::uint64_t>(m_left, k_spaces.size());
+    m_left -= take;
+    const int flush = m_left == 0 ? Z_FINISH : Z_NO_FLUSH;
+    std::string out;
+    const auto run = [&](const char* data, std::size_t size, int mode) {
+      m_zlib.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+      m_zlib.avail_in = static_cast<uInt>(size);
+      std::array<char, 64 * 1024> buffer{};
+      int status = Z_OK;
+      do {
+        m_zlib.next_out = reinterpret_cast<Bytef*>(buffer.data());
+        m_zlib.avail_out = static_cast<uInt>(buffer.size());
+        status = deflate(&m_zlib, mode);
+        out.append(buffer.data(), buffer.size() - m_zlib.avail_out);
+      } while (m_zlib.avail_out == 0 || (mode == Z_FINISH && status != Z_STREAM_END));
+    };
+    if (!input.empty()) {
+      run(input.data(), input.size(), Z_NO_FLUSH);
+    }
+    run(k_spaces.data(), static_cast<std::size_t>(take), flush);
+    m_finished = flush == Z_FINISH;
+    return out;
+  }
+
+  z_stream m_zlib{};
+  std::uint64_t m_left;
+  bool m_ok = false;
+  bool m_started = false;
+  bool m_finished = false;
+};
+
 std::unique_ptr<httplib::Server> make_server(const std::string& certificate,
                                              const std::string& private_key) {
   if (certificate.empty() && private_key.empty()) {
@@ -160,8 +229,19 @@ std::unique_ptr<httplib::Server> make_server(const std::string& certificate,
 } // namespace
 
 std::string_view fault_kind_name(FaultKind kind) {
-  static constexpr std::array<std::string_view, k_fault_kind_count> k_names = {
-      "http_500", "http_502", "http_503", "http_429", "reset", "truncate", "invalid_json", "slow"};
+  static constexpr std::array<std::string_view, k_fault_kind_count> k_names = {"http_500",
+                                                                               "http_502",
+                                                                               "http_503",
+                                                                               "http_429",
+                                                                               "reset",
+                                                                               "truncate",
+                                                                               "invalid_json",
+                                                                               "slow",
+                                                                               "gzip_bomb",
+                                                                               "endless_body",
+                                                                               "malformed_status",
+                                                                               "no_content",
+                                                                               "echo_key"};
   return k_names.at(static_cast<std::size_t>(kind));
 }
 
@@ -219,6 +299,11 @@ std::vector<std::string> FakeApi::Impl::insert_generated(std::string_view study,
 void FakeApi::Impl::sleep_ms(int ms) {
   std::unique_lock lock(sleep_mutex);
   sleep_wakeup.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping; });
+}
+
+bool FakeApi::Impl::is_stopping() {
+  const std::lock_guard lock(sleep_mutex);
+  return stopping;
 }
 
 void FakeApi::Impl::count_status(int status) {
@@ -349,6 +434,58 @@ void FakeApi::Impl::handle_events(const httplib::Request& request, httplib::Resp
     }
     case FaultKind::truncate:
       break;
+    case FaultKind::gzip_bomb: {
+      auto bomb = std::make_shared<GzipBomb>(
+          static_cast<std::uint64_t>(std::max(config.gzip_bomb_mib, 0)) << 20U);
+      response.status = 200;
+      response.set_header("Content-Encoding", "gzip");
+      response.set_chunked_content_provider(
+          std::string(k_json_uncompressed), [this, bomb](std::size_t, httplib::DataSink& sink) {
+            const std::string piece = bomb->next();
+            if (piece.empty()) {
+              sink.done();
+              return true;
+            }
+            return !is_stopping() && sink.write(piece.data(), piece.size());
+          });
+      count_status(200);
+      return;
+    }
+    case FaultKind::endless_body: {
+      response.status = 200;
+      response.set_chunked_content_provider(
+          std::string(k_json_uncompressed),
+          [this, counter = std::make_shared<std::uint64_t>(0)](std::size_t,
+                                                               httplib::DataSink& sink) {
+            std::string piece = *counter == 0 ? R"({"events":[)" : "";
+            while (piece.size() < 64 * 1024) {
+              piece += R"({"event_id":"endless-)" + std::to_string((*counter)++)
+                       + R"(","payload":"never ends"},)";
+            }
+            return !is_stopping() && sink.write(piece.data(), piece.size());
+          });
+      count_status(200);
+      return;
+    }
+    case FaultKind::malformed_status:
+      // A status code of letters 'O' instead of zeros: no HTTP client can take it for a status.
+      if (!send_raw_and_close(request.local_port,
+                              request.remote_port,
+                              "HTTP/1.1 2OO OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 2\r\n\r\n{}")) {
+        send_body(response, "{}", k_json, 0);
+      }
+      return;
+    case FaultKind::no_content:
+      response.status = 204;
+      count_status(204);
+      return;
+    case FaultKind::echo_key: {
+      const auto prefix = static_cast<std::size_t>(std::max(config.echo_key_prefix, 0));
+      const std::string echoed = prefix == 0 ? *key : key->substr(0, prefix);
+      reply_error(config.echo_key_status, "Invalid API key \"" + echoed + "\" for this study");
+      return;
+    }
     }
   }
 

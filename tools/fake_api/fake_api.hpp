@@ -42,8 +42,21 @@ enum class FaultKind {
   truncate,     // a 200 whose Content-Length promises the page but only half is sent, then close
   invalid_json, // a complete 200 whose body is not JSON: half a page, or an HTML error page
   slow,         // sleep `slow_ms`, then answer normally
+  // Hostile answers (drawn only from their `next_*` counters; they have no probability):
+  // a 200 with `Content-Encoding: gzip` whose small, chunked body inflates to `gzip_bomb_mib` MiB
+  // (`{"events":[` and then spaces), compressed on the fly so the server holds no such buffer;
+  gzip_bomb,
+  // a chunked 200 that never ends (`{"events":[` then events, forever, until the client leaves);
+  endless_body,
+  // raw bytes on the socket that are no HTTP response ("HTTP/1.1 2OO OK" and then garbage), then
+  // the connection is closed;
+  malformed_status,
+  no_content, // a 204 No Content, no body
+  // an error answer (status `echo_key_status`) whose `detail` quotes the request's key, or its
+  // first `echo_key_prefix` characters, as a careless server would.
+  echo_key,
 };
-inline constexpr std::size_t k_fault_kind_count = 8;
+inline constexpr std::size_t k_fault_kind_count = 13;
 
 // Returns the snake_case name used in control-endpoint JSON ("http_500", "reset", ...).
 std::string_view fault_kind_name(FaultKind kind);
@@ -75,6 +88,15 @@ struct Faults {
   int slow_ms = 2000;          // how long a `slow` fault sleeps
   int latency_ms = 0;          // added to every events request, faulted or not (benchmarks)
   std::uint64_t seed = 1;
+  // Hostile answers (see FaultKind::gzip_bomb and after).
+  int next_gzip_bomb = 0;
+  int next_endless_body = 0;
+  int next_malformed_status = 0;
+  int next_no_content = 0;
+  int next_echo_key = 0;
+  int gzip_bomb_mib = 4096;  // decoded size of a gzip bomb, in MiB
+  int echo_key_prefix = 0;   // characters of the key an echo_key answer quotes; 0: all of it
+  int echo_key_status = 401; // the status of an echo_key answer
 };
 
 struct ServerOptions {

@@ -56,6 +56,8 @@ struct FakeApi::Impl {
 
   // Sleeps `ms` milliseconds or until stop(), whichever comes first.
   void sleep_ms(int ms);
+  // True once stop() began: endless bodies end then.
+  bool is_stopping();
 
   void handle_events(const httplib::Request& request, httplib::Response& response);
   // Registers the /_control endpoints (control_api.cpp).

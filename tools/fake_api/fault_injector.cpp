@@ -25,7 +25,12 @@ std::optional<FaultKind> FaultInjector::draw() {
                                                          &m_faults.next_reset,
                                                          &m_faults.next_truncate,
                                                          &m_faults.next_invalid_json,
-                                                         &m_faults.next_slow};
+                                                         &m_faults.next_slow,
+                                                         &m_faults.next_gzip_bomb,
+                                                         &m_faults.next_endless_body,
+                                                         &m_faults.next_malformed_status,
+                                                         &m_faults.next_no_content,
+                                                         &m_faults.next_echo_key};
   for (std::size_t kind = 0; kind < counters.size(); ++kind) {
     if (*counters[kind] > 0) {
       --*counters[kind];
@@ -39,7 +44,13 @@ std::optional<FaultKind> FaultInjector::draw() {
                                                                 m_faults.p_reset,
                                                                 m_faults.p_truncate,
                                                                 m_faults.p_invalid_json,
-                                                                m_faults.p_slow};
+                                                                m_faults.p_slow,
+                                                                // hostile kinds: counters only
+                                                                0,
+                                                                0,
+                                                                0,
+                                                                0,
+                                                                0};
   bool any = false;
   for (const double p : probabilities) {
     any = any || p > 0;

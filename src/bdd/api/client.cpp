@@ -3,6 +3,7 @@
 #include "transport.hpp"
 #include "url.hpp"
 
+#include <bdd/core/redact.hpp>
 #include <bdd/model/json_text.hpp>
 
 #include <nlohmann/json.hpp>
@@ -45,11 +46,14 @@ public:
         m_max_attempts(1 + std::max(0, options.max_retries)),
         m_rng(std::random_device{}()) {
     m_policy.first_delay = std::max(milliseconds::zero(), options.retry_delay);
+    m_policy.max_retry_after = k_max_retry_after;
+    // Whatever prints what this client reports must not print its key either.
+    register_secret(options.api_key);
   }
 
   Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) override {
     const std::string url = events_url(m_options.base_url, m_options.study, offset, limit);
-    const std::string shown_url = redact_userinfo(url);
+    const std::string shown_url = redact(url, m_options.api_key);
     if (m_options.api_key.empty() || has_control_character(m_options.api_key)) {
       // Never send a placeholder or a key that would corrupt the request headers.
       Failure failure;
@@ -59,6 +63,7 @@ public:
                          : "the API key contains a line break or another control character";
       return to_error(failure, shown_url, 1, m_options.api_key);
     }
+    milliseconds waited{0};
     for (int attempt = 1;; ++attempt) {
       if (stopping()) {
         return interrupted(shown_url);
@@ -66,9 +71,10 @@ public:
       auto outcome = attempt_once(url, offset);
       if (auto* page = std::get_if<Page>(&outcome)) {
         page->attempts = attempt;
+        page->waited = waited;
         return std::move(*page);
       }
-      const Failure& failure = std::get<Failure>(outcome);
+      Failure& failure = std::get<Failure>(outcome);
       if (failure.code == Errc::interrupted) {
         return interrupted(shown_url);
       }
@@ -77,9 +83,29 @@ public:
       }
       const milliseconds delay =
           failure.retry_after ? *failure.retry_after : backoff_delay(m_policy, attempt, m_rng);
+      if (m_options.wait_budget && !m_options.wait_budget->take(delay)) {
+        // A server that keeps asking for long waits must not hold a cron job for hours.
+        failure.retryable = false;
+        failure.hint = "bdd stopped retrying: waiting " + delay_text(delay)
+                       + " more would take this run's retry waits past "
+                       + delay_text(m_options.wait_budget->limit())
+                       + " (api.max_total_wait_seconds)";
+        return to_error(failure, shown_url, attempt, m_options.api_key);
+      }
+      if (m_options.on_retry) {
+        RetryNotice notice;
+        notice.shown_url = shown_url;
+        notice.reason = redact(failure.what, m_options.api_key);
+        notice.delay = delay;
+        notice.server_asked = failure.retry_after.has_value();
+        notice.retry = attempt;
+        notice.max_retries = m_max_attempts - 1;
+        m_options.on_retry(notice);
+      }
       if (!wait(delay)) {
         return interrupted(shown_url);
       }
+      waited += delay;
     }
   }
 
@@ -99,8 +125,18 @@ private:
       return std::move(*failure);
     }
     const auto& response = std::get<HttpResponse>(outcome);
-    if (response.status >= 200 && response.status <= 299) {
+    if (response.status == 200) {
       return parse_page_body(response.body, offset);
+    }
+    if (response.status >= 200 && response.status <= 299) {
+      // Only a 200 carries a page; a 204 is no "200 with an empty body", whatever its bytes.
+      std::string what = "HTTP " + std::to_string(response.status);
+      if (const auto reason = reason_phrase(response.status); !reason.empty()) {
+        what += ' ';
+        what += reason;
+      }
+      auto failure = protocol_failure(what + " instead of 200 with a page of events");
+      return failure;
     }
     return classify_status(response.status,
                            response.body,
@@ -155,6 +191,21 @@ private:
 };
 
 } // namespace
+
+bool WaitBudget::take(milliseconds delay) {
+  const std::int64_t wanted = std::max<std::int64_t>(0, delay.count());
+  std::int64_t taken = m_taken_ms.load();
+  do {
+    if (taken + wanted > m_limit.count()) {
+      return false;
+    }
+  } while (!m_taken_ms.compare_exchange_weak(taken, taken + wanted));
+  return true;
+}
+
+milliseconds WaitBudget::taken() const {
+  return milliseconds{m_taken_ms.load()};
+}
 
 std::unique_ptr<Client> make_client(std::unique_ptr<Transport> transport,
                                     const ClientOptions& options) {

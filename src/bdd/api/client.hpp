@@ -14,6 +14,32 @@
 
 namespace bdd::api {
 
+// The time one run may spend waiting between attempts, shared by all of the run's Clients (they
+// hold it through a `std::shared_ptr`). Thread-safe.
+class WaitBudget {
+public:
+  explicit WaitBudget(std::chrono::milliseconds limit) : m_limit(limit) {}
+  // Takes `delay` out of the budget and returns true; or, when the waits already taken plus
+  // `delay` would exceed the limit, takes nothing and returns false.
+  bool take(std::chrono::milliseconds delay);
+  std::chrono::milliseconds limit() const { return m_limit; }
+  std::chrono::milliseconds taken() const;
+
+private:
+  const std::chrono::milliseconds m_limit;
+  std::atomic<std::int64_t> m_taken_ms{0};
+};
+
+// One retry about to be waited for, for `ClientOptions::on_retry`.
+struct RetryNotice {
+  std::string shown_url;           // the request, with no key and no URL user information
+  std::string reason;              // why the attempt failed, e.g. "HTTP 429 Too Many Requests"
+  std::chrono::milliseconds delay; // the wait before the retry
+  bool server_asked = false;       // `delay` comes from the server's Retry-After (capped)
+  int retry = 1;                   // which retry follows the wait: 1 for the second attempt
+  int max_retries = 0;             // `ClientOptions::max_retries`
+};
+
 struct ClientOptions {
   std::string base_url; // e.g. "https://api.behaverse.org"; a trailing '/' is ignored
   std::string api_key;  // sent only as "Authorization: Bearer <key>"; never logged
@@ -25,36 +51,56 @@ struct ClientOptions {
   // Checked while waiting and during transfers; when it becomes true, requests stop early and
   // fail with Errc::interrupted. May be null.
   const std::atomic<bool>* stop = nullptr;
+  // The largest response body accepted, counted in decoded bytes as they arrive (a gzip bomb is
+  // stopped at this size, not at its compressed one). Past it the request fails at once, without
+  // retries, with Errc::protocol.
+  std::uint64_t max_response_bytes = std::uint64_t{256} << 20U;
+  // The run's budget of retry waits, shared with its other Clients; null: no limit but each
+  // wait's own cap. A retry whose wait does not fit fails at once with Errc::network.
+  std::shared_ptr<WaitBudget> wait_budget;
+  // Called before each retry wait, on the thread of `fetch_page`; may be empty. Must be
+  // thread-safe when the options are shared by several Clients.
+  std::function<void(const RetryNotice&)> on_retry;
 };
 
 // One page as the server sent it.
 struct Page {
-  std::uint64_t offset = 0;           // of events[0]; from a PageStream, after slicing
-  std::optional<std::uint64_t> total; // as this response reported it; nullopt if it had none
-  std::vector<model::Event> events;   // normalised, in server order
-  std::uint64_t bytes = 0;            // size of the whole response body, decompressed
-  int attempts = 1;                   // requests made, retries included
+  std::uint64_t offset = 0;            // of events[0]; from a PageStream, after slicing
+  std::optional<std::uint64_t> total;  // as this response reported it; nullopt if it had none
+  std::vector<model::Event> events;    // normalised, in server order
+  std::uint64_t bytes = 0;             // size of the whole response body, decompressed
+  int attempts = 1;                    // requests made, retries included
+  std::chrono::milliseconds waited{0}; // time spent waiting before the retries of this page
   // From a PageStream: the id of the event at `offset - 1` in the same response, which every
   // request but the first of a study re-reads (see PageStream); nullopt when `offset` is 0 or the
   // server's page cap leaves no room for the overlap.
   std::optional<std::string> seam_id;
 };
 
+// The longest wait a server's Retry-After can impose before one retry (10 minutes); a longer
+// request is cut to this, and only what is waited counts against `WaitBudget`.
+inline constexpr std::chrono::milliseconds k_max_retry_after{600'000};
+
 // Fetches pages of one study's events. One Client is one connection: not thread-safe.
 class Client {
 public:
   virtual ~Client() = default;
   // GET {base_url}/v1/studies/{study}/events?offset=&limit= with up to 1 + `max_retries`
-  // attempts: 429 and 5xx wait Retry-After when sent (capped at 10 minutes); 408, 429, 5xx,
-  // DNS and connect failures, timeouts, resets, truncated bodies and unusable 200 bodies back off
-  // exponentially with jitter (`retry_delay` doubled per attempt, capped at 60 s). 401/403
-  // (Errc::auth), 404 (Errc::not_found), other 4xx (Errc::bad_request), 3xx (Errc::config) and an
-  // empty key (Errc::config) fail at once. Retries that run out give Errc::network, or
-  // Errc::protocol for unusable bodies, with `retryable` set. One-line message that names the
-  // request (no key, no URL user information), the failure, the server's `detail` (redacted, cut
-  // to ~200 bytes), the attempts made and a hint, e.g. `GET https://api.behaverse.org/v1/studies/
-  // demo/events?offset=0&limit=1000: HTTP 401 Unauthorized: "Not authenticated" (the API key was
-  // rejected)`. `stop` or `cancel` give Errc::interrupted.
+  // attempts: 429 and 5xx wait Retry-After when sent (capped at 10 minutes, `k_max_retry_after`);
+  // 408, 429, 5xx, DNS and connect failures, timeouts, resets, truncated bodies, malformed HTTP
+  // responses, 2xx other than 200 (e.g. 204) and unusable 200 bodies back off exponentially with
+  // jitter (`retry_delay` doubled per attempt, capped at 60 s). Every wait is announced through
+  // `on_retry` and taken from `wait_budget`; a wait the budget cannot cover ends the request at
+  // once (the failure's own Errc, not retryable, with a hint naming api.max_total_wait_seconds).
+  // A body over `max_response_bytes` fails at once with Errc::protocol.
+  // 401/403 (Errc::auth), 404 (Errc::not_found), other 4xx (Errc::bad_request), 3xx
+  // (Errc::config) and an empty key (Errc::config) fail at once. Retries that run out give
+  // Errc::network, or Errc::protocol for unusable answers, with `retryable` set. One-line message
+  // that names the request (no key, no URL user information), the failure, the server's `detail`
+  // (redacted, cut to ~200 bytes), the attempts made and a hint, e.g.
+  // `GET https://api.behaverse.org/v1/studies/demo/events?offset=0&limit=1000: HTTP 401
+  // Unauthorized: "Not authenticated" (the API key was rejected)`. `stop` or `cancel` give
+  // Errc::interrupted.
   virtual Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) = 0;
 
   // Makes the request in progress, and every later one, fail promptly with Errc::interrupted

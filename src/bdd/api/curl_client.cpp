@@ -1,7 +1,8 @@
 // The only file of bdd that includes <curl/curl.h>: the libcurl `Transport`.
 
 #include "transport.hpp"
-#include "url.hpp"
+
+#include <bdd/core/redact.hpp>
 
 #include <curl/curl.h>
 
@@ -10,8 +11,10 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <new>
 
 namespace bdd::api {
 
@@ -22,6 +25,31 @@ namespace {
 constexpr int k_poll_ms = 50;
 // Connecting should never take long; a dead host is found out sooner than `timeout`.
 constexpr long k_max_connect_timeout_ms = 15'000;
+// Bodies up to this size grow as strings do. A larger one gets room for the whole limit at once
+// (address space only: pages are touched as bytes arrive), so that growing never holds the old
+// and the new buffer together and a body cut at the limit never took more than the limit.
+constexpr std::size_t k_small_body = std::size_t{8} << 20U;
+
+// "256 MiB", "1500 bytes": a size for a message.
+std::string bytes_text(std::uint64_t bytes) {
+  if (bytes >= (std::uint64_t{1} << 20U) && bytes % (std::uint64_t{1} << 20U) == 0) {
+    return std::to_string(bytes >> 20U) + " MiB";
+  }
+  if (bytes >= 1024 && bytes % 1024 == 0) {
+    return std::to_string(bytes >> 10U) + " KiB";
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+bool is_http_url(std::string_view url) {
+  const auto starts_with = [url](std::string_view prefix) {
+    return url.size() >= prefix.size()
+           && std::equal(prefix.begin(), prefix.end(), url.begin(), [](char a, char b) {
+                return a == std::tolower(static_cast<unsigned char>(b));
+              });
+  };
+  return starts_with("http://") || starts_with("https://");
+}
 
 bool global_init_succeeded() {
   static const bool k_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -68,7 +96,9 @@ public:
   explicit CurlTransport(const ClientOptions& options)
       : m_stop(options.stop),
         m_timeout(options.timeout),
-        m_server(redact_userinfo(options.base_url)) {
+        m_max_body(static_cast<std::size_t>(std::max<std::uint64_t>(
+            1, std::min<std::uint64_t>(options.max_response_bytes, SIZE_MAX / 2)))),
+        m_server(redact(options.base_url, options.api_key)) {
     while (!m_server.empty() && m_server.back() == '/') {
       m_server.pop_back();
     }
@@ -141,6 +171,8 @@ public:
       return interrupted();
     }
     m_response = HttpResponse{};
+    m_too_large = false;
+    m_out_of_memory = false;
     m_error_text[0] = '\0';
     if (const CURLcode code = curl_easy_setopt(m_easy, CURLOPT_URL, url.c_str());
         code != CURLE_OK) {
@@ -206,10 +238,30 @@ public:
 private:
   bool should_stop() const { return m_cancelled.load() || (m_stop != nullptr && m_stop->load()); }
 
+  // libcurl hands over decoded bytes (CURLOPT_ACCEPT_ENCODING), so the limit is on what the body
+  // takes in memory, whatever its compressed size. A short count aborts the transfer.
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self) {
     auto* transport = static_cast<CurlTransport*>(self);
-    transport->m_response.body.append(data, size * count);
-    return size * count;
+    const std::size_t length = size * count;
+    std::string& body = transport->m_response.body;
+    if (length > transport->m_max_body - body.size()) {
+      transport->m_too_large = true;
+      return 0;
+    }
+    try {
+      if (body.size() + length > body.capacity() && body.size() + length > k_small_body) {
+        try {
+          body.reserve(transport->m_max_body);
+        } catch (const std::bad_alloc&) { // NOLINT(bugprone-empty-catch): grow as usual instead
+        }
+      }
+      body.append(data, length);
+    } catch (const std::exception&) {
+      // No exception may cross libcurl's C frames.
+      transport->m_out_of_memory = true;
+      return 0;
+    }
+    return length;
   }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self) {
@@ -306,7 +358,24 @@ private:
       failure.what = "the compressed response body is corrupt";
       break;
     case CURLE_WEIRD_SERVER_REPLY:
+      failure.code = Errc::protocol;
       failure.what = "the server sent a malformed HTTP response";
+      with_curl_text = true;
+      break;
+    case CURLE_WRITE_ERROR:
+      if (m_too_large) {
+        // Not transient: the same request would bring the same flood.
+        failure.code = Errc::protocol;
+        failure.retryable = false;
+        failure.what = "the response body is larger than " + bytes_text(m_max_body);
+        failure.hint = "a server error, or pages larger than api.max_response_bytes allows; "
+                       "raise it or lower download.default_page_size";
+      } else {
+        failure.code = Errc::internal;
+        failure.retryable = false;
+        failure.what = m_out_of_memory ? "out of memory while receiving the response"
+                                       : "cannot store the response";
+      }
       break;
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
@@ -317,8 +386,17 @@ private:
       failure.what = lower_first(curl_easy_strerror(code));
       with_curl_text = true;
       break;
-    case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+      if (is_http_url(url)) {
+        // The URL was fine: libcurl says this of an answer that is no HTTP at all (it takes a
+        // missing status line for HTTP/0.9, which it refuses).
+        failure.code = Errc::protocol;
+        failure.what = "the server sent a malformed HTTP response";
+        with_curl_text = true;
+        break;
+      }
+      [[fallthrough]];
+    case CURLE_URL_MALFORMAT:
       failure.code = Errc::config;
       failure.retryable = false;
       failure.what = "invalid URL";
@@ -354,7 +432,10 @@ private:
 
   const std::atomic<bool>* m_stop;
   std::chrono::milliseconds m_timeout;
-  std::string m_server; // base_url for messages: no user information, no trailing '/'
+  std::size_t m_max_body;       // ClientOptions::max_response_bytes
+  bool m_too_large = false;     // the current body went past `m_max_body`
+  bool m_out_of_memory = false; // the current body could not be stored
+  std::string m_server;         // base_url for messages: no user information, no trailing '/'
   CURL* m_easy = nullptr;
   CURLM* m_multi = nullptr;
   curl_slist* m_headers = nullptr;

@@ -1,6 +1,6 @@
 #include "retry.hpp"
 
-#include "url.hpp"
+#include <bdd/core/redact.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -112,7 +112,7 @@ Error to_error(const Failure& failure,
     message += failure.hint;
     message += ')';
   }
-  Error error(failure.code, redact_secret(redact_userinfo(message), secret));
+  Error error(failure.code, redact(message, secret));
   error.retryable = failure.retryable;
   error.retry_after = failure.retry_after;
   return error;
@@ -158,8 +158,33 @@ parse_retry_after(std::string_view value,
   return std::nullopt;
 }
 
+std::string delay_text(std::chrono::milliseconds delay) {
+  const auto ms = std::max<std::chrono::milliseconds::rep>(0, delay.count());
+  if (ms < 1'000) {
+    return std::to_string(ms) + " ms";
+  }
+  if (ms < 10'000) {
+    const auto tenths = (ms + 50) / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "")
+           + " s";
+  }
+  return std::to_string((ms + 500) / 1000) + " s";
+}
+
 std::string_view reason_phrase(long status) {
   switch (status) {
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 203:
+    return "Non-Authoritative Information";
+  case 204:
+    return "No Content";
+  case 205:
+    return "Reset Content";
+  case 206:
+    return "Partial Content";
   case 300:
     return "Multiple Choices";
   case 301:
@@ -269,7 +294,7 @@ sanitise_server_text(std::string_view text, std::string_view secret, std::size_t
     const auto u = static_cast<unsigned char>(c);
     clean += (u < 0x20 || u == 0x7F) ? ' ' : c;
   }
-  clean = redact_secret(redact_userinfo(clean), secret);
+  clean = redact(clean, secret);
   if (clean.size() > max_bytes) {
     std::size_t cut = max_bytes;
     // Back up to the start of a UTF-8 sequence so that no character is split.

@@ -52,6 +52,9 @@ parse_retry_after(std::string_view value,
                   std::chrono::system_clock::time_point now,
                   std::chrono::milliseconds cap);
 
+// `delay` for a message: "250 ms" below a second, "1.5 s" below 10 s, else whole seconds ("600 s").
+std::string delay_text(std::chrono::milliseconds delay);
+
 // The standard reason phrase of an HTTP status ("Not Found"), or "" for an unusual one.
 std::string_view reason_phrase(long status);
 

@@ -34,8 +34,11 @@ public:
   virtual void cancel() = 0;
 };
 
-// The libcurl transport for `options` (headers, timeouts, TLS, `stop`). One easy handle kept for
-// the transport's life, so that requests reuse the connection.
+// The libcurl transport for `options` (headers, timeouts, TLS, `stop`, `max_response_bytes`). One
+// easy handle kept for the transport's life, so that requests reuse the connection. A body that
+// grows past `max_response_bytes` once decoded is cut off there and is a non-retryable
+// Errc::protocol `Failure`; an answer that is no HTTP (a malformed status line) is a retryable
+// Errc::protocol `Failure`, "the server sent a malformed HTTP response".
 std::unique_ptr<Transport> make_curl_transport(const ClientOptions& options);
 
 // A `Client` that sends its requests through `transport` and retries as `Client::fetch_page`

@@ -18,12 +18,4 @@ std::string events_url(std::string_view base_url,
                        std::uint64_t offset,
                        std::uint64_t limit);
 
-// `text` with the user information of every URL in it removed ("https://u:p@host/x" becomes
-// "https://host/x"), so that a password written into a base URL never reaches a message.
-std::string redact_userinfo(std::string_view text);
-
-// `text` with every occurrence of `secret` replaced by "[redacted]" and the token after each
-// "Bearer " removed too. Does nothing for an empty `secret` beyond the "Bearer " rule.
-std::string redact_secret(std::string_view text, std::string_view secret);
-
 } // namespace bdd::api

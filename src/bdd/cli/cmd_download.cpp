@@ -140,6 +140,8 @@ private:
         {"duplicates_skipped", run ? run->duplicates_skipped : 0},
         {"pages", run ? run->pages : 0},
         {"bytes", run ? run->bytes : 0},
+        {"retries", run ? run->retries : 0},
+        {"retry_wait_seconds", run ? run->retry_wait_seconds : 0.0},
         {"events_stored", events_stored},
         {"remote_total", run ? or_null(run->remote_total) : json(nullptr)},
         {"study_dir", study_dir},

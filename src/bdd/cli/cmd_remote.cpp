@@ -73,14 +73,14 @@ public:
     for (const auto& study : studies) {
       auto config = context.resolve(study, true);
       if (!config) {
-        std::cout << study << "\t-\t" << config.error().message << '\n';
+        std::cout << study << "\t-\t" << Logging::redact(config.error().message) << '\n';
         ++failures;
         continue;
       }
       auto total = ops::remote_total(*config);
       if (!total) {
         std::cout << study << '\t' << Logging::redact(config->base_url)
-                  << "\terror: " << total.error().message << '\n';
+                  << "\terror: " << Logging::redact(total.error().message) << '\n';
         ++failures;
         continue;
       }
@@ -100,7 +100,7 @@ private:
           {"study", study}, {"base_url", nullptr}, {"remote_total", nullptr}, {"error", nullptr}};
       auto config = context.resolve(study, true);
       if (!config) {
-        entry["error"] = config.error().message;
+        entry["error"] = Logging::redact(config.error().message);
         ++failures;
       } else {
         entry["base_url"] = Logging::redact(config->base_url);
@@ -108,7 +108,7 @@ private:
         if (total) {
           entry["remote_total"] = *total;
         } else {
-          entry["error"] = total.error().message;
+          entry["error"] = Logging::redact(total.error().message);
           ++failures;
         }
       }
@@ -147,7 +147,7 @@ public:
         if (studies.size() == 1) {
           return std::move(checked).error();
         }
-        std::cout << study << ": FAILED: " << checked.error().message << '\n';
+        std::cout << study << ": FAILED: " << Logging::redact(checked.error().message) << '\n';
         if (!first_error) {
           first_error = checked.error();
         }
@@ -163,7 +163,7 @@ private:
   Result<void> check(Context& context, const std::string& study) {
     BDD_TRY_ASSIGN(auto config, context.resolve(study, true));
     BDD_TRY_ASSIGN(std::uint64_t total, ops::remote_total(config));
-    std::cout << study << ": OK: " << config.base_url << " accepted the key from "
+    std::cout << study << ": OK: " << Logging::redact(config.base_url) << " accepted the key from "
               << config.api_key_origin.description << "; the study holds " << total << " events\n";
     return ok();
   }

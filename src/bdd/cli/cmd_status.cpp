@@ -1,10 +1,12 @@
 #include "command.hpp"
 #include "json_output.hpp"
+#include "logging.hpp"
 
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <iostream>
 
 namespace bdd::cli {
@@ -15,6 +17,16 @@ using json = nlohmann::ordered_json;
 
 std::string or_unknown(const std::optional<std::uint64_t>& value) {
   return value ? std::to_string(*value) : std::string("unknown");
+}
+
+// "12.5", "600": seconds to one decimal, without a trailing ".0".
+std::string format_seconds(double seconds) {
+  std::string text = std::to_string(std::llround(seconds * 10) / 10.0);
+  text.erase(text.find_last_not_of('0') + 1);
+  if (!text.empty() && text.back() == '.') {
+    text.pop_back();
+  }
+  return text;
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -145,11 +157,15 @@ private:
                 << " received, " << run.duplicates_skipped << " duplicates skipped\n"
                 << "  transfer: " << run.pages << " pages, " << run.bytes << " bytes from offset "
                 << run.start_offset << ", remote total " << or_unknown(run.remote_total) << '\n';
+      if (run.retries > 0) {
+        std::cout << "  retries:  " << run.retries << ", " << format_seconds(run.retry_wait_seconds)
+                  << " s waiting\n";
+      }
       if (!run.error.empty()) {
-        std::cout << "  error:    " << run.error << '\n';
+        std::cout << "  error:    " << Logging::redact(run.error) << '\n';
       }
       for (const auto& warning : run.warnings) {
-        std::cout << "  warning:  " << warning << '\n';
+        std::cout << "  warning:  " << Logging::redact(warning) << '\n';
       }
       std::cout << '\n';
     }

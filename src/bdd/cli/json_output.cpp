@@ -33,6 +33,8 @@ json run_json(const tracking::RunRecord& run) {
       {"error", or_null(run.error)},
       {"bdd_version", run.bdd_version},
       {"warnings", run.warnings},
+      {"retries", run.retries},
+      {"retry_wait_seconds", run.retry_wait_seconds},
   };
 }
 

@@ -3,6 +3,7 @@
 #include "exit_codes.hpp"
 
 #include <bdd/core/clock.hpp>
+#include <bdd/core/redact.hpp>
 
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -28,9 +29,6 @@ constexpr std::size_t k_max_buffered_records = 1000;
 constexpr const char* k_red = "\x1b[1;31m";
 constexpr const char* k_yellow = "\x1b[1;33m";
 constexpr const char* k_reset = "\x1b[0m";
-
-std::mutex g_secrets_mutex;
-std::vector<std::string> g_secrets;
 
 std::string level_name(spdlog::level::level_enum level) {
   switch (level) {
@@ -269,31 +267,11 @@ std::vector<std::string> Logging::warnings() const {
 }
 
 void Logging::add_secret(const std::string& secret) {
-  if (secret.empty()) {
-    return;
-  }
-  std::lock_guard lock(g_secrets_mutex);
-  if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end()) {
-    g_secrets.push_back(secret);
-  }
+  register_secret(secret);
 }
 
 std::string Logging::redact(std::string text) {
-  {
-    std::lock_guard lock(g_secrets_mutex);
-    for (const auto& secret : g_secrets) {
-      constexpr std::string_view k_redacted = "[redacted]";
-      for (auto at = text.find(secret); at != std::string::npos;
-           at = text.find(secret, at + k_redacted.size())) {
-        text.replace(at, secret.size(), k_redacted);
-      }
-    }
-  }
-  if (text.find("://") != std::string::npos) {
-    static const std::regex k_user_info(R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@"']+@)");
-    text = std::regex_replace(text, k_user_info, "$1[redacted]@");
-  }
-  return text;
+  return redact_known_secrets(text);
 }
 
 } // namespace bdd::cli

@@ -54,10 +54,10 @@ public:
   // Every warning logged so far in this process, in order (for `download --json`).
   std::vector<std::string> warnings() const;
 
-  // Never write `secret` (an API key) in any message: it is replaced by `[redacted]`.
+  // Never write `secret` (an API key) in any message: `bdd::register_secret`.
   static void add_secret(const std::string& secret);
-  // `text` with every registered secret and every `user:password@` of a URL replaced by
-  // `[redacted]`.
+  // `bdd::redact_known_secrets` (core/redact.hpp), the one redaction of every output path: URL
+  // user information, "Bearer " tokens and every registered key or run of its first characters.
   static std::string redact(std::string text);
 
   class State; // shared with the spdlog sinks

@@ -33,6 +33,10 @@ struct Config {
   int max_retries = 3;
   std::chrono::milliseconds retry_delay{1'000};
   bool verify_tls = true; // api.verify_tls (default true); false only if the user opts out
+  // api.max_response_bytes: the largest response body accepted, decoded.
+  std::uint64_t max_response_bytes = std::uint64_t{256} << 20U;
+  // api.max_total_wait_seconds: what one run may spend waiting between retries, in all.
+  std::chrono::milliseconds max_total_wait{900'000};
   // download
   int page_size = 1000;
   int max_concurrent_requests = 3;

@@ -2,6 +2,8 @@
 
 #include "internal.hpp"
 
+#include <bdd/core/redact.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -33,6 +35,9 @@ constexpr std::string_view k_formats = "json, jsonl, csv or sqlite";
 constexpr std::string_view k_levels = "by_user_id, by_date or by_event_type";
 constexpr double k_max_timeout_seconds = 86'400;
 constexpr double k_max_retry_delay_seconds = 3'600;
+constexpr double k_max_total_wait_seconds = 86'400;
+constexpr std::uint64_t k_min_response_bytes = std::uint64_t{1} << 20U;
+constexpr std::uint64_t k_max_response_bytes = std::uint64_t{16} << 30U;
 
 std::string malformed_reference(const std::string& key) {
   return key
@@ -93,11 +98,23 @@ Result<void> apply_base_url(Context& ctx, const Json& value) {
   while (!url.empty() && url.back() == '/') {
     url.pop_back();
   }
+  // A password written into the URL must not reach the message.
+  const auto shown = [&value] {
+    return value.is_string() ? quote(redact(value.get_ref<const std::string&>(), ""))
+                             : describe_value(value);
+  };
   std::string_view rest = url;
   bool has_scheme = rest.starts_with("http://") || rest.starts_with("https://");
   if (!has_scheme || rest.substr(rest.find("//") + 2).empty()) {
-    return ctx.fail(ctx.name + " must be " + std::string(k_expected) + ", got "
-                    + describe_value(value));
+    return ctx.fail(ctx.name + " must be " + std::string(k_expected) + ", got " + shown());
+  }
+  // bdd appends "/v1/studies/..." and its own query: a query or fragment in the base would end up
+  // in the middle of the path or swallow the parameters.
+  if (const std::size_t at = url.find_first_of("?#"); at != std::string::npos) {
+    const bool query = url[at] == '?';
+    return ctx.fail(ctx.name + " must not have a " + (query ? "query string" : "fragment")
+                    + " (the part from '" + url[at] + "'), got " + shown()
+                    + " (remove it: bdd adds the path and the query of each request itself)");
   }
   ctx.config.base_url = std::move(url);
   return ok();
@@ -150,6 +167,30 @@ Result<void> apply_retry_delay(Context& ctx, const Json& value) {
                     + describe_value(value));
   }
   ctx.config.retry_delay = to_milliseconds(value.get<double>());
+  return ok();
+}
+
+Result<void> apply_max_response_bytes(Context& ctx, const Json& value) {
+  const bool in_range = value.is_number_unsigned()
+                        && value.get<std::uint64_t>() >= k_min_response_bytes
+                        && value.get<std::uint64_t>() <= k_max_response_bytes;
+  if (!in_range) {
+    return ctx.fail(ctx.name + " must be an integer number of bytes from "
+                    + std::to_string(k_min_response_bytes) + " (1 MiB) to "
+                    + std::to_string(k_max_response_bytes) + " (16 GiB), got "
+                    + describe_value(value));
+  }
+  ctx.config.max_response_bytes = value.get<std::uint64_t>();
+  return ok();
+}
+
+Result<void> apply_max_total_wait(Context& ctx, const Json& value) {
+  if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0
+      || value.get<double>() > k_max_total_wait_seconds) {
+    return ctx.fail(ctx.name + " must be a number of seconds from 0 to 86400, got "
+                    + describe_value(value));
+  }
+  ctx.config.max_total_wait = to_milliseconds(value.get<double>());
   return ok();
 }
 
@@ -231,6 +272,8 @@ constexpr std::array k_keys = {
     KeySpec{"api.max_retries",                  &apply_max_retries},
     KeySpec{"api.retry_delay",                  &apply_retry_delay},
     KeySpec{"api.verify_tls",                   &apply_verify_tls},
+    KeySpec{"api.max_response_bytes",           &apply_max_response_bytes},
+    KeySpec{"api.max_total_wait_seconds",       &apply_max_total_wait},
     KeySpec{"download.default_page_size",       &apply_page_size},
     KeySpec{"download.max_concurrent_requests", &apply_max_concurrent_requests},
     KeySpec{"storage.data_directory",           &apply_data_directory},

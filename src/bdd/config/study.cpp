@@ -29,7 +29,9 @@ constexpr std::string_view k_builtin_template = R"({
     "timeout": 30,
     "max_retries": 3,
     "retry_delay": 1,
-    "verify_tls": true
+    "verify_tls": true,
+    "max_response_bytes": 268435456,
+    "max_total_wait_seconds": 900
   },
   "download": {
     "default_page_size": 1000,

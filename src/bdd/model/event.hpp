@@ -37,9 +37,6 @@ struct Event {
   std::optional<std::string> stored_timestamp;
   std::optional<std::string> page_url;
   std::string raw; // the raw API event as compact JSON text (the research record)
-  // Why this item of a page is not a usable event ("" for events): then `raw` holds its bytes
-  // and `id` a stable id of them, and it is quarantined instead of stored.
-  std::string unusable;
   // The first 8 bytes of the SHA-256 of `raw`, big-endian, set by the download engine before
   // the writer prepares the event (see content_digest): tells a changed event from a repeat.
   std::uint64_t digest = 0;

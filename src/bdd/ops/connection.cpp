@@ -1,6 +1,37 @@
 #include "connection.hpp"
 
+#include <bdd/api/retry.hpp>
+
+#include <spdlog/spdlog.h>
+
 namespace bdd::ops {
+
+namespace {
+
+// Waits longer than this are shown as warnings; shorter ones only with -v (debug).
+constexpr std::chrono::milliseconds k_announced_wait{2'000};
+
+void log_retry(const api::RetryNotice& notice) {
+  const std::string retry =
+      "retry " + std::to_string(notice.retry) + " of " + std::to_string(notice.max_retries);
+  if (notice.delay > k_announced_wait) {
+    if (notice.server_asked) {
+      spdlog::warn(
+          "server asked to wait {} ({}), {}", api::delay_text(notice.delay), notice.reason, retry);
+    } else {
+      spdlog::warn("waiting {} after {}, {}", api::delay_text(notice.delay), notice.reason, retry);
+    }
+    return;
+  }
+  spdlog::debug("GET {}: {}; {} in {}{}",
+                notice.shown_url,
+                notice.reason,
+                retry,
+                api::delay_text(notice.delay),
+                notice.server_asked ? " (as the server asked)" : "");
+}
+
+} // namespace
 
 api::ClientOptions client_options(const config::Config& config, const std::atomic<bool>* stop) {
   api::ClientOptions client;
@@ -12,25 +43,41 @@ api::ClientOptions client_options(const config::Config& config, const std::atomi
   client.retry_delay = config.retry_delay;
   client.verify_tls = config.verify_tls;
   client.stop = stop;
+  client.max_response_bytes = config.max_response_bytes;
+  client.wait_budget = make_wait_budget(config);
+  client.on_retry = &log_retry;
   return client;
 }
 
-ClientFactory curl_clients(const config::Config& config, const std::atomic<bool>* stop) {
-  return [client = client_options(config, stop)] { return api::make_client(client); };
+std::shared_ptr<api::WaitBudget> make_wait_budget(const config::Config& config) {
+  return std::make_shared<api::WaitBudget>(config.max_total_wait);
+}
+
+ClientFactory curl_clients(const config::Config& config,
+                           const std::atomic<bool>* stop,
+                           std::shared_ptr<api::WaitBudget> wait_budget) {
+  api::ClientOptions client = client_options(config, stop);
+  if (wait_budget) {
+    client.wait_budget = std::move(wait_budget);
+  }
+  // Every Client made holds the same budget: concurrent retries share one run's wait.
+  return [client] { return api::make_client(client); };
 }
 
 std::unique_ptr<api::PageStream> open_event_stream(const config::Config& config,
                                                    std::uint64_t from,
                                                    const std::atomic<bool>* stop,
                                                    std::function<void(model::Event&)> prepare_event,
-                                                   const ClientFactory& make_client) {
+                                                   const ClientFactory& make_client,
+                                                   std::shared_ptr<api::WaitBudget> wait_budget) {
   api::StreamOptions stream;
   stream.start_offset = from;
   stream.page_size = static_cast<std::uint64_t>(config.page_size);
   stream.concurrency = config.max_concurrent_requests;
   stream.stop = stop;
   stream.prepare_event = std::move(prepare_event);
-  return api::make_page_stream(stream, make_client ? make_client : curl_clients(config, stop));
+  return api::make_page_stream(
+      stream, make_client ? make_client : curl_clients(config, stop, std::move(wait_budget)));
 }
 
 } // namespace bdd::ops

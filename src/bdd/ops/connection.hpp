@@ -10,24 +10,34 @@
 
 namespace bdd::ops {
 
-// The API client settings of a study's config; `stop` (may be null) interrupts requests.
+// The API client settings of a study's config; `stop` (may be null) interrupts requests. Retry
+// waits over 2 s are logged as warnings ("server asked to wait 600 s (HTTP 429 Too Many
+// Requests), retry 1 of 3"), shorter ones at debug level (-v); a new wait budget of
+// `config.max_total_wait` is attached (share one by copying the options).
 api::ClientOptions client_options(const config::Config& config,
                                   const std::atomic<bool>* stop = nullptr);
+
+// A wait budget of `config.max_total_wait`, for the Clients of one run.
+std::shared_ptr<api::WaitBudget> make_wait_budget(const config::Config& config);
 
 // Makes one API client (one connection) per call.
 using ClientFactory = std::function<std::unique_ptr<api::Client>()>;
 
-// The libcurl clients of a study's config.
-ClientFactory curl_clients(const config::Config& config, const std::atomic<bool>* stop = nullptr);
+// The libcurl clients of a study's config, all drawing on `wait_budget` (a new budget when null).
+ClientFactory curl_clients(const config::Config& config,
+                           const std::atomic<bool>* stop = nullptr,
+                           std::shared_ptr<api::WaitBudget> wait_budget = {});
 
 // The study's events in server order from `from`, with the config's page size and concurrency,
-// through clients made by `make_client` (the config's libcurl clients when empty). `prepare_event`
-// runs on each event on the fetching threads (see api::StreamOptions).
+// through clients made by `make_client` (the config's libcurl clients with `wait_budget` when
+// empty). `prepare_event` runs on each event on the fetching threads (see api::StreamOptions).
+// Pass the run's own budget to make every stream and probe of a run draw on one budget.
 std::unique_ptr<api::PageStream>
 open_event_stream(const config::Config& config,
                   std::uint64_t from,
                   const std::atomic<bool>* stop = nullptr,
                   std::function<void(model::Event&)> prepare_event = {},
-                  const ClientFactory& make_client = {});
+                  const ClientFactory& make_client = {},
+                  std::shared_ptr<api::WaitBudget> wait_budget = {});
 
 } // namespace bdd::ops

@@ -330,7 +330,8 @@ private:
           event.digest = model::content_digest(event.raw); // before prepare may release raw
           writer->prepare(event);
         },
-        m_options.make_client);
+        m_options.make_client,
+        m_wait_budget);
   }
 
   // Page through the server from the cursor, committing as we go, until a response shows the
@@ -510,6 +511,8 @@ private:
   Result<void> consume(const api::Page& page, tracking::RunRecord& record) {
     record.pages += 1;
     record.bytes += page.bytes;
+    record.retries += static_cast<std::uint64_t>(std::max(0, page.attempts - 1));
+    record.retry_wait_seconds += static_cast<double>(page.waited.count()) / 1000.0;
     if (page.total) {
       m_remote_total = page.total;
     }
@@ -897,6 +900,7 @@ private:
 
   const config::Config& m_config;
   const DownloadOptions& m_options;
+  std::shared_ptr<api::WaitBudget> m_wait_budget = make_wait_budget(m_config); // every stream
   stdfs::path m_work_dir;
   std::unique_ptr<tracking::State> m_state;
   std::unique_ptr<storage::Writer> m_writer;

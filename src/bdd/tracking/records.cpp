@@ -1,6 +1,7 @@
 #include "records.hpp"
 
 #include <bdd/core/fs.hpp>
+#include <bdd/core/redact.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,16 @@ json to_json(const Metadata& m) {
   };
 }
 
+// The history is an output like any other: no key in it, even if a message carried one.
+std::vector<std::string> redacted(const std::vector<std::string>& texts) {
+  std::vector<std::string> out;
+  out.reserve(texts.size());
+  for (const auto& text : texts) {
+    out.push_back(redact_known_secrets(text));
+  }
+  return out;
+}
+
 json to_json(const RunRecord& r) {
   return json{
       {"run_id", r.run_id},
@@ -53,9 +64,11 @@ json to_json(const RunRecord& r) {
       {"bytes", r.bytes},
       {"start_offset", r.start_offset},
       {"remote_total", optional_number(r.remote_total)},
-      {"error", r.error.empty() ? json(nullptr) : json(r.error)},
+      {"error", r.error.empty() ? json(nullptr) : json(redact_known_secrets(r.error))},
       {"bdd_version", r.bdd_version},
-      {"warnings", r.warnings},
+      {"warnings", redacted(r.warnings)},
+      {"retries", r.retries},
+      {"retry_wait_seconds", r.retry_wait_seconds},
       {"deleted_on_server", r.deleted_on_server},
       {"unusable_events", r.unusable_events},
       {"changed_on_server", r.changed_on_server},
@@ -98,6 +111,10 @@ RunRecord run_from_json(const json& j) {
         r.warnings.push_back(warning.get<std::string>());
       }
     }
+  }
+  r.retries = number_or_zero(j, "retries");
+  if (auto it = j.find("retry_wait_seconds"); it != j.end() && it->is_number()) {
+    r.retry_wait_seconds = it->get<double>();
   }
   return r;
 }

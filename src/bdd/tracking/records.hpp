@@ -48,6 +48,11 @@ struct RunRecord {
   // point, its total shrank, an unfinished commit was rolled back. Empty for histories written
   // before the field existed.
   std::vector<std::string> warnings;
+  // Requests sent again after a failed attempt (429, 5xx, timeouts, resets, unusable bodies), and
+  // the seconds spent waiting before them, over the pages the run received. 0 for histories
+  // written before the fields existed.
+  std::uint64_t retries = 0;
+  double retry_wait_seconds = 0;
   std::uint64_t deleted_on_server = 0; // as Metadata::deleted_on_server, at the end of this run
   std::uint64_t unusable_events = 0;   // items this run quarantined (not events; see verify)
   std::uint64_t changed_on_server = 0; // stored events the server sent again with other content
@@ -65,6 +70,7 @@ Result<void> write_metadata(const std::filesystem::path& study_dir, const Metada
 // the file if it is not valid.
 Result<std::vector<RunRecord>> read_history(const std::filesystem::path& study_dir);
 // Add `record`, or replace the record with the same run_id, and rewrite the file atomically.
+// Every `error` and warning written is passed through `bdd::redact_known_secrets` first.
 Result<void> save_run(const std::filesystem::path& study_dir, const RunRecord& record);
 // Rewrite the whole history atomically.
 Result<void> write_history(const std::filesystem::path& study_dir,

@@ -1,9 +1,14 @@
+#include <bdd/api/client.hpp>
 #include <bdd/api/retry.hpp>
 #include <bdd/api/transport.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <variant>
+#include <vector>
 
 using namespace bdd::api;
 using bdd::Errc;
@@ -159,4 +164,133 @@ TEST_CASE("api::parse_page_body accepts only usable pages", "[api]") {
       CHECK(std::get<Failure>(r).retryable);
     }
   }
+}
+
+namespace {
+
+using Answer = std::variant<HttpResponse, Failure>;
+
+// Plays `script` one answer per request (the last one again once it runs out) and counts them.
+class ScriptedTransport final : public Transport {
+public:
+  ScriptedTransport(std::vector<Answer> script, std::shared_ptr<int> requests)
+      : m_script(std::move(script)),
+        m_requests(std::move(requests)) {}
+  Answer get(const std::string&) override {
+    const std::size_t index =
+        std::min<std::size_t>(static_cast<std::size_t>(*m_requests), m_script.size() - 1);
+    ++*m_requests;
+    return m_script[index];
+  }
+  void cancel() override {}
+
+private:
+  std::vector<Answer> m_script;
+  std::shared_ptr<int> m_requests;
+};
+
+HttpResponse
+answer(long status, std::string body = {}, std::optional<std::string> retry_after = {}) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  response.retry_after = std::move(retry_after);
+  return response;
+}
+
+const std::string k_page = R"({"total": 1, "events": [{"id": "a"}]})";
+
+ClientOptions scripted_options() {
+  ClientOptions options;
+  options.base_url = "http://user:password@127.0.0.1:9";
+  options.api_key = "SECRET-KEY-123";
+  options.study = "demo";
+  options.max_retries = 3;
+  options.retry_delay = milliseconds{10};
+  return options;
+}
+
+} // namespace
+
+TEST_CASE("api::Client reports a 2xx other than 200 as what the server sent", "[api]") {
+  auto requests = std::make_shared<int>(0);
+  ClientOptions options = scripted_options();
+  options.max_retries = 1;
+  options.retry_delay = milliseconds{0};
+  auto client = make_client(
+      std::make_unique<ScriptedTransport>(std::vector<Answer>{answer(204)}, requests), options);
+  auto page = client->fetch_page(0, 10);
+  REQUIRE_FALSE(page);
+  CHECK(page.error().code == Errc::protocol);
+  CHECK(page.error().message
+        == "GET http://127.0.0.1:9/v1/studies/demo/events?offset=0&limit=10: HTTP 204 No Content "
+           "instead of 200 with a page of events after 2 attempts");
+  CHECK(*requests == 2);
+}
+
+TEST_CASE("api::WaitBudget grants waits until their sum would pass the limit", "[api]") {
+  WaitBudget budget(milliseconds{1'000});
+  CHECK(budget.take(milliseconds{600}));
+  CHECK_FALSE(budget.take(milliseconds{600}));
+  CHECK(budget.taken() == milliseconds{600});
+  CHECK(budget.take(milliseconds{400}));
+  CHECK(budget.take(milliseconds{0}));
+  CHECK_FALSE(budget.take(milliseconds{1}));
+  CHECK(budget.taken() == budget.limit());
+}
+
+TEST_CASE("api::Client announces each retry, counts its wait and shares the run's budget",
+          "[api]") {
+  ClientOptions options = scripted_options();
+  // One wait of 1 s fits; the second client's, of 1 s again, does not.
+  options.wait_budget = std::make_shared<WaitBudget>(milliseconds{1'500});
+  std::vector<RetryNotice> notices;
+  options.on_retry = [&notices](const RetryNotice& notice) { notices.push_back(notice); };
+  const std::vector<Answer> script = {answer(429, R"({"detail": "slow down"})", "1"),
+                                      answer(200, k_page)};
+
+  auto first_requests = std::make_shared<int>(0);
+  auto first = make_client(std::make_unique<ScriptedTransport>(script, first_requests), options);
+  const auto start = std::chrono::steady_clock::now();
+  auto page = first->fetch_page(0, 10);
+  REQUIRE(page);
+  CHECK(std::chrono::steady_clock::now() - start >= milliseconds{1'000});
+  CHECK(page->attempts == 2);
+  CHECK(page->waited == milliseconds{1'000});
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].reason == "HTTP 429 Too Many Requests");
+  CHECK(notices[0].delay == milliseconds{1'000});
+  CHECK(notices[0].server_asked);
+  CHECK(notices[0].retry == 1);
+  CHECK(notices[0].max_retries == 3);
+  CHECK(notices[0].shown_url == "http://127.0.0.1:9/v1/studies/demo/events?offset=0&limit=10");
+
+  auto second_requests = std::make_shared<int>(0);
+  auto second = make_client(std::make_unique<ScriptedTransport>(script, second_requests), options);
+  const auto second_start = std::chrono::steady_clock::now();
+  auto refused = second->fetch_page(10, 10);
+  REQUIRE_FALSE(refused);
+  // Given up at once, without waiting and without a second request.
+  CHECK(std::chrono::steady_clock::now() - second_start < milliseconds{500});
+  CHECK(*second_requests == 1);
+  CHECK(refused.error().code == Errc::network);
+  CHECK(refused.error().message
+        == "GET http://127.0.0.1:9/v1/studies/demo/events?offset=10&limit=10: HTTP 429 Too Many "
+           "Requests: \"slow down\" (bdd stopped retrying: waiting 1 s more would take this "
+           "run's retry waits past 1.5 s (api.max_total_wait_seconds))");
+  CHECK(notices.size() == 1);
+}
+
+TEST_CASE("api::Client caps a server's Retry-After at 10 minutes", "[api]") {
+  ClientOptions options = scripted_options();
+  // An empty budget: the capped wait is announced by the refusal, and nothing is waited.
+  options.wait_budget = std::make_shared<WaitBudget>(milliseconds{0});
+  auto requests = std::make_shared<int>(0);
+  auto client = make_client(
+      std::make_unique<ScriptedTransport>(std::vector<Answer>{answer(429, {}, "86400")}, requests),
+      options);
+  auto page = client->fetch_page(0, 1);
+  REQUIRE_FALSE(page);
+  CHECK(page.error().message.find("waiting 600 s more") != std::string::npos);
+  CHECK(k_max_retry_after == milliseconds{600'000});
 }

@@ -236,3 +236,59 @@ TEST_CASE("config::resolve requires a JSON object at the top level", "[config]")
         == "study_configs/demo.json: expected a JSON object ({...}) at the top level, got a "
            "string");
 }
+
+TEST_CASE("config::resolve refuses a base_url with a query string or a fragment", "[config]") {
+  const std::string file = "study_configs/demo.json: ";
+  CHECK(study_config_error(R"({"api": {"base_url": "https://api.example.org/x?token=1"}})")
+        == file
+               + "api.base_url must not have a query string (the part from '?'), got "
+                 "\"https://api.example.org/x?token=1\" (remove it: bdd adds the path and the "
+                 "query of each request itself)");
+  CHECK(study_config_error(R"({"api": {"base_url": "https://api.example.org#top"}})")
+        == file
+               + "api.base_url must not have a fragment (the part from '#'), got "
+                 "\"https://api.example.org#top\" (remove it: bdd adds the path and the query of "
+                 "each request itself)");
+  CHECK(study_config_error(R"({"api": {"base_url": "https://api.example.org/v/"}})") == "");
+}
+
+TEST_CASE("config::resolve never shows the user information of a base_url", "[config]") {
+  for (const char* url : {"https://alice:pa55word@api.example.org/?x=1",
+                          "https://alice:pa55word@api.example.org#f",
+                          "ftp://alice:pa55word@api.example.org"}) {
+    const std::string error =
+        study_config_error(std::string(R"({"api": {"base_url": ")") + url + "\"}}");
+    CHECK_FALSE(error.empty());
+    CHECK(error.find("pa55word") == std::string::npos);
+    CHECK(error.find("alice") == std::string::npos);
+    CHECK(error.find("api.example.org") != std::string::npos);
+  }
+}
+
+TEST_CASE("config::resolve reads and checks the response and wait limits", "[config]") {
+  const std::string file = "study_configs/demo.json: ";
+  CHECK(study_config_error(R"({"api": {"max_response_bytes": 1000}})")
+        == file
+               + "api.max_response_bytes must be an integer number of bytes from 1048576 (1 MiB) "
+                 "to 17179869184 (16 GiB), got 1000");
+  CHECK(study_config_error(R"({"api": {"max_response_bytes": "1G"}})")
+        == file
+               + "api.max_response_bytes must be an integer number of bytes from 1048576 (1 MiB) "
+                 "to 17179869184 (16 GiB), got \"1G\"");
+  CHECK(study_config_error(R"({"api": {"max_total_wait_seconds": -1}})")
+        == file + "api.max_total_wait_seconds must be a number of seconds from 0 to 86400, got -1");
+
+  TempDir dir;
+  Sources sources;
+  sources.work_dir = dir.path();
+  auto defaults = resolve("demo", sources, false);
+  REQUIRE(defaults);
+  CHECK(defaults->max_response_bytes == 256U * 1024 * 1024);
+  CHECK(defaults->max_total_wait == std::chrono::seconds{900});
+  dir.write("study_configs/demo.json",
+            R"({"api": {"max_response_bytes": 2097152, "max_total_wait_seconds": 1.5}})");
+  auto config = resolve("demo", sources, false);
+  REQUIRE(config);
+  CHECK(config->max_response_bytes == 2097152U);
+  CHECK(config->max_total_wait == std::chrono::milliseconds{1'500});
+}
