@@ -948,7 +948,7 @@ private:
   std::uint64_t m_batch_received = 0;
   bool m_reported_shrink = false;
   bool m_reported_inconsistent_total = false;
-  bool m_read_to_end = false; // a response showed the list ends where this run stopped
+  bool m_read_to_end = false;     // a response showed the list ends where this run stopped
   std::uint64_t m_fresh_from = 0; // positions from here on were never read before this run
   bool m_reconciled = false;      // this run read part of the list again
   std::optional<std::uint64_t> m_moved_behind; // where a stored event came again, unasked
