@@ -257,7 +257,29 @@ private:
     }
   }
 
-  // Queues the request for `m_next_needed` unless something covers it, then prefetch requests.
+  // Where the responses held or awaited that serve `position` end (the furthest), if any.
+  std::optional<std::uint64_t> coverage_end(std::uint64_t position) const {
+    std::optional<std::uint64_t> end;
+    const auto extend = [&](std::uint64_t start, std::uint64_t length) {
+      if (serves(start, length, position)) {
+        end = std::max(end.value_or(0), start + length);
+      }
+    };
+    for (const auto& [start, page] : m_buffered) {
+      extend(start, page.events.size());
+    }
+    for (const std::uint64_t start : m_in_flight) {
+      extend(start, expected_length());
+    }
+    for (const std::uint64_t start : m_queued) {
+      extend(start, expected_length());
+    }
+    return end;
+  }
+
+  // Queues the request for `m_next_needed` unless something covers it, then prefetch requests,
+  // each for the position where the responses held or awaited before it end, so that they chain
+  // with the one-event overlap and none is wasted.
   void schedule() {
     if (m_shutdown || m_finished || m_error) {
       return;
@@ -274,7 +296,6 @@ private:
     if (!m_page_length) {
       return; // one request at a time until the page length is known
     }
-    const std::uint64_t stride = *m_page_length - (m_overlap ? 1 : 0);
     const std::uint64_t limit = prefetch_limit();
     for (std::size_t k = 1; k < 2 * m_concurrency; ++k) {
       const std::size_t outstanding = m_queued.size() + m_in_flight.size();
@@ -282,13 +303,17 @@ private:
           || m_buffered_bytes >= m_max_buffered_bytes) {
         break;
       }
-      const std::uint64_t position = m_next_needed + k * stride;
-      if (position >= limit || position < m_next_needed) {
-        break; // past the end (or wrapped around)
+      std::uint64_t position = m_next_needed;
+      while (const auto end = coverage_end(position)) {
+        if (*end <= position) {
+          break;
+        }
+        position = *end;
       }
-      if (!covered(position)) {
-        enqueue(request_start(position));
+      if (position >= limit || covered(position)) {
+        break; // past the end
       }
+      enqueue(request_start(position));
     }
   }
 
@@ -304,8 +329,8 @@ private:
     RecentResponse response{
         start, page.events.size(), page.events.front().id, page.events.back().id};
     for (const RecentResponse& other : m_recent_responses) {
-      const bool disjoint
-          = other.start + other.count <= start || start + response.count <= other.start;
+      const bool disjoint =
+          other.start + other.count <= start || start + response.count <= other.start;
       if (disjoint && other.count == response.count && other.first == response.first
           && other.last == response.last) {
         fail(Error(Errc::protocol,

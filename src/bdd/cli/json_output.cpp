@@ -35,6 +35,9 @@ json run_json(const tracking::RunRecord& run) {
       {"warnings", run.warnings},
       {"retries", run.retries},
       {"retry_wait_seconds", run.retry_wait_seconds},
+      {"deleted_on_server", run.deleted_on_server},
+      {"unusable_events", run.unusable_events},
+      {"changed_on_server", run.changed_on_server},
   };
 }
 

@@ -184,10 +184,13 @@ using Mutation = std::function<void(ScriptedServer&, std::vector<std::string>&)>
 TEST_CASE("ops::download with no drift makes at most one request more than pages", "[ops][drift]") {
   const std::string format = GENERATE(as<std::string>{}, "jsonl", "json", "csv", "sqlite");
   INFO("format " << format);
+  const int concurrency = GENERATE(1, 3);
+  INFO("concurrency " << concurrency);
   TempDir dir;
   ScriptedServer server;
   server.append(1200);
-  const auto config = make_config(dir.path, format);
+  auto config = make_config(dir.path, format);
+  config.max_concurrent_requests = concurrency; // prefetched requests chain like the others
   auto first = run(config, server);
   REQUIRE(first);
   CHECK(first->run.events_added == 1200);
