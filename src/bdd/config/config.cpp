@@ -236,6 +236,8 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
       display_path(work_dir, study_path ? *study_path : study_config_path(work_dir, study));
   if (study_path) {
     BDD_TRY_ASSIGN(study_key, apply_file(*study_path, study_display, environment, config));
+  } else if (require_key) {
+    BDD_TRY(detail::check_unconfigured_study(study, work_dir));
   }
 
   if (config.data_directory.is_relative() && !work_dir.empty()) {
