@@ -236,8 +236,6 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
       display_path(work_dir, study_path ? *study_path : study_config_path(work_dir, study));
   if (study_path) {
     BDD_TRY_ASSIGN(study_key, apply_file(*study_path, study_display, environment, config));
-  } else if (require_key) {
-    BDD_TRY(detail::check_unconfigured_study(study, work_dir));
   }
 
   if (config.data_directory.is_relative() && !work_dir.empty()) {
@@ -257,6 +255,15 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
   };
   BDD_TRY(choose_key(study, candidates, require_key, config));
   return config;
+}
+
+Result<void> check_key_destination(const std::string& study, const Sources& sources) {
+  BDD_TRY(validate_study_name(study));
+  BDD_TRY_ASSIGN(auto study_path, select_study_config(study, sources));
+  if (study_path) {
+    return ok();
+  }
+  return detail::check_unconfigured_study(study, sources.work_dir);
 }
 
 std::string key_status(const Config& config) {

@@ -68,11 +68,7 @@ struct FileKey {
   std::string unset_variable; // the first unset `${VAR}` in it, if any
 };
 
-// For a study with no config file (none selected by `resolve`) whose API key is required:
-// succeed only if `<work_dir>/settings/default_config.json` names `api.base_url` (the user's
-// explicit choice of host) and no configured study has a name that differs only in case or by
-// a typo. Otherwise Errc::config, with "did you mean" when such a study exists: bdd never sends a
-// key to the built-in default host because a study name was mistyped. Implemented in study.cpp.
+// `check_key_destination` for a study with no config file. Implemented in study.cpp.
 Result<void> check_unconfigured_study(const std::string& study,
                                       const std::filesystem::path& work_dir);
 

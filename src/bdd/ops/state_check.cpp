@@ -82,7 +82,13 @@ Result<void> check_text_files(const config::Config& config,
 
 Result<void>
 check_database(const config::Config& config, const stdfs::path& study_dir, tracking::State& state) {
-  BDD_TRY_ASSIGN(auto rows, storage::sqlite_event_count(study_dir));
+  auto counted = storage::sqlite_event_count(study_dir);
+  if (!counted) {
+    // A link or a damaged database: the writer refuses it when it opens it, with the advice
+    // that fits (the link named, or `--fresh`).
+    return ok();
+  }
+  const auto& rows = *counted;
   if (!rows) {
     return ok(); // a missing database is download's own check (it refuses one the state needs)
   }

@@ -17,11 +17,12 @@ namespace bdd::ops {
 //  - a text format: the study folder holds an `events.<format>` file (any of the formats) that
 //    the state neither records nor journals, or a symbolic link anywhere outside its hidden
 //    folders (bdd follows no links inside a study);
-//  - sqlite: `events.sqlite` is a link, holds rows while the state records no event, or holds
+//  - sqlite: `events.sqlite` holds rows while the state records no event, or holds
 //    fewer rows than the state records ids (rows deleted by hand). More rows than ids with a
 //    non-empty state is what a crash between the database's commit and the state's leaves; the
 //    run then re-inserts them, which the database ignores (ids are its key).
-// Files longer or shorter than recorded are left to the checks that follow (rollback after a
+// A database that is a link or cannot be read is left to the writer, which refuses it when it
+// opens it. Files longer or shorter than recorded are left to the checks that follow (rollback after a
 // crash, then the size check of every recorded file).
 //
 // Cost: one read of `.metadata.json`, the state's file list, and one walk of the study tree by

@@ -127,7 +127,8 @@ Result<std::uint64_t> inspect_leaf(int root_fd,
     if (errno == ENOENT) {
       return std::uint64_t{0};
     }
-    return open_error("cannot append to", path, errno);
+    return errno == ELOOP ? link_error("cannot append to", path)
+                          : storage_error("cannot open", path, errno);
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) {
@@ -525,7 +526,8 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
     return storage_error("cannot open directory", m_options.study_dir, errno);
   }
   fs::UniqueFd fd(fs::open_beneath(root_fd.get(), extent.relative_path, O_RDWR));
-  if (fd.get() < 0 && errno != ENOENT) {
+  // ENOTDIR: a folder on the way is a file now, so the leaf cannot exist.
+  if (fd.get() < 0 && errno != ENOENT && errno != ENOTDIR) {
     return open_error("cannot roll back", path, errno);
   }
   const bool exists = fd.get() >= 0;
@@ -558,7 +560,7 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                                  ? ::fcntl(root_fd.get(), F_DUPFD_CLOEXEC, 0)
                                  : fs::open_beneath(root_fd.get(), parent, O_RDONLY | O_DIRECTORY));
       if (parent_fd.get() < 0) {
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
       }
       if (::unlinkat(parent_fd.get(), entry.filename().c_str(), flags) != 0) {
         return errno == ENOENT ? 0 : -1;
@@ -579,7 +581,8 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                                       dirs_to_sync.end(),
                                       [](const stdfs::path& dir) {
                                         struct stat dir_info {};
-                                        return ::stat(dir.c_str(), &dir_info) != 0;
+                                        return ::stat(dir.c_str(), &dir_info) != 0
+                                               || !S_ISDIR(dir_info.st_mode);
                                       }),
                        dirs_to_sync.end());
     return sync_directories(dirs_to_sync);
