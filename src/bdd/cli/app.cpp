@@ -163,6 +163,9 @@ Result<config::Config> Context::resolve(const std::string& study, bool require_k
   sources.work_dir = ".";
   sources.config = config_flag;
   sources.environment = environment;
+  if (require_key) {
+    BDD_TRY(config::check_key_destination(study, sources));
+  }
   auto config = config::resolve(study, sources, require_key);
   if (config) {
     Logging::add_secret(config->api_key);

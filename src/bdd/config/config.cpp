@@ -257,6 +257,15 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
   return config;
 }
 
+Result<void> check_key_destination(const std::string& study, const Sources& sources) {
+  BDD_TRY(validate_study_name(study));
+  BDD_TRY_ASSIGN(auto study_path, select_study_config(study, sources));
+  if (study_path) {
+    return ok();
+  }
+  return detail::check_unconfigured_study(study, sources.work_dir);
+}
+
 std::string key_status(const Config& config) {
   if (!config.api_key.empty()) {
     return "set (from " + config.api_key_origin.description + ")";

@@ -79,6 +79,13 @@ struct Sources {
 // to `work_dir` when under it. No message ever contains the key.
 Result<Config> resolve(const std::string& study, const Sources& sources, bool require_key);
 
+// Before a command sends the API key of `study`: succeed if a study config is selected (as
+// `resolve` selects it), or if `settings/default_config.json` names `api.base_url` (the user's
+// explicit host for studies without a config) and no configured study's name differs from
+// `study` only in case or by a typo. Otherwise Errc::config, with "did you mean" when such a
+// study exists: bdd never sends a key to the built-in default host because a name was mistyped.
+Result<void> check_key_destination(const std::string& study, const Sources& sources);
+
 // The environment variable that holds the key of `study`: "BEHAVERSE_API_KEY_" + upper-cased
 // study with every character outside [A-Z0-9] turned into '_' ("my-new.study" gives
 // "BEHAVERSE_API_KEY_MY_NEW_STUDY").

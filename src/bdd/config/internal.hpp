@@ -68,6 +68,10 @@ struct FileKey {
   std::string unset_variable; // the first unset `${VAR}` in it, if any
 };
 
+// `check_key_destination` for a study with no config file. Implemented in study.cpp.
+Result<void> check_unconfigured_study(const std::string& study,
+                                      const std::filesystem::path& work_dir);
+
 // Parse the JSON config file text (from `display`): must be an object. Errc::config on failure,
 // e.g. "settings/default_config.json: invalid JSON at line 3, column 7: <reason>".
 Result<Json> parse_config_json(std::string_view text, const std::string& display);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <optional>
 
 namespace bdd::config {
 
@@ -125,6 +126,54 @@ Result<void> validate_study_name(const std::string& study) {
   }
   return ok();
 }
+
+namespace detail {
+
+Result<void> check_unconfigured_study(const std::string& study, const stdfs::path& work_dir) {
+  const auto configured = list_study_configs(work_dir);
+  std::optional<std::string> suggestion;
+  const auto lower = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
+      return static_cast<char>(std::tolower(c));
+    });
+    return text;
+  };
+  for (const auto& name : configured) {
+    if (lower(name) == lower(study)) {
+      suggestion = name; // "Small" for "small": the likeliest mistake, whatever the length
+      break;
+    }
+  }
+  if (!suggestion) {
+    suggestion = nearest(study, configured);
+  }
+  const std::string config_display =
+      display_path(work_dir, work_dir / "study_configs" / (study + ".json"));
+  if (suggestion) {
+    return Error(Errc::config,
+                 "no config for study " + quote(study) + " (" + config_display
+                     + " does not exist); did you mean " + quote(*suggestion) + "?");
+  }
+  // The user's explicit choice of host for studies without a config of their own.
+  const auto default_path = work_dir / "settings" / "default_config.json";
+  const auto default_display = display_path(work_dir, default_path);
+  BDD_TRY_ASSIGN(auto text, read_text_file_if_exists(default_path, default_display));
+  if (text) {
+    BDD_TRY_ASSIGN(auto document, parse_config_json(*text, default_display));
+    if (document.contains("api") && document["api"].is_object()
+        && document["api"].contains("base_url")) {
+      return ok();
+    }
+  }
+  return Error(Errc::config,
+               "no config for study " + quote(study) + " (" + config_display
+                   + " does not exist) and no api.base_url in " + default_display
+                   + ", so bdd will not send the API key to any host (create the config with: "
+                     "bdd create-config "
+                   + study + ")");
+}
+
+} // namespace detail
 
 std::vector<std::string> list_study_configs(const stdfs::path& work_dir) {
   std::vector<std::string> names;

@@ -2,8 +2,11 @@
 
 #include <bdd/core/result.hpp>
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,5 +64,33 @@ std::optional<std::uint64_t> regular_file_size(const stdfs::path& path);
 // A message for errno `err` about `what` (a quoted path or action), e.g.
 // "cannot write \"/data/x\": no space left on device".
 std::string describe_errno(std::string_view action, const stdfs::path& path, int err);
+
+} // namespace bdd::fs
+
+namespace bdd::fs {
+
+// Open `relative` (a plain relative path: no "..", no leading '/') beneath the directory
+// `dir_fd` without following any symbolic link on the way, the last component included, so a
+// link planted inside a study can never send a write outside it. Returns the descriptor, or -1
+// with errno set (ELOOP when a component is a link, ENOENT when one is missing). Uses openat2
+// with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH (one system call, Linux 5.6+) and falls back to
+// opening each directory in turn with O_NOFOLLOW | O_DIRECTORY. `flags` get O_NOFOLLOW and
+// O_CLOEXEC added.
+int open_beneath(int dir_fd, const std::string& relative, int flags, mode_t mode = 0);
+
+// Create the missing directories of `relative_dir` beneath `dir_fd`, following no link (a link
+// on the way fails with ELOOP). Returns 0, or -1 with errno set.
+int make_directories_beneath(int dir_fd, const std::string& relative_dir);
+
+// What `walk_tree` reports for each entry.
+enum class EntryType { directory, regular, symlink, other };
+
+// Visit every entry under `root`, depth first, without following links. `visit(relative, type)`
+// gets the '/'-separated path relative to `root`; for a directory it returns whether to descend.
+// A directory that cannot be read fails with Errc::storage naming it. Uses the d_type of
+// readdir, so it makes no system call per file on file systems that fill it in.
+Result<void>
+walk_tree(const stdfs::path& root,
+          const std::function<Result<bool>(const std::string& relative, EntryType type)>& visit);
 
 } // namespace bdd::fs

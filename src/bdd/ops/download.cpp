@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "repair.hpp"
 #include "seams.hpp"
+#include "state_check.hpp"
 #include "study_paths.hpp"
 
 #include <bdd/api/client.hpp>
@@ -215,6 +216,9 @@ public:
 
   Result<void> prepare(tracking::RunRecord& record) {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir, tracking::StateAccess::exclusive));
+    if (!m_options.repair) { // a repair has just rebuilt the state from the files
+      BDD_TRY(check_state_describes_files(m_config, m_work_dir, *m_state));
+    }
     BDD_TRY(check_database(m_config, m_work_dir, *m_state));
     BDD_TRY_ASSIGN(auto levels, parse_levels(m_config.folder_structure));
     BDD_TRY_ASSIGN(m_writer,

@@ -22,6 +22,9 @@ Result<config::Config> resolve(const std::filesystem::path& work_dir,
   sources.work_dir = work_dir;
   sources.environment = std::move(environment);
   BDD_TRY(config::load_dotenv(work_dir, sources.environment));
+  if (require_key) {
+    BDD_TRY(config::check_key_destination(study, sources));
+  }
   return config::resolve(study, sources, require_key);
 }
 

@@ -101,15 +101,34 @@ pread_exact(int fd, std::uint64_t offset, std::size_t size, const stdfs::path& p
   return out;
 }
 
+// A leaf that is a link, or lies behind one: bdd writes nothing through it (it could point
+// anywhere outside the study).
+Error link_error(std::string_view action, const stdfs::path& path) {
+  return {
+      Errc::storage,
+      std::string(action) + " \"" + path.string()
+          + "\": it is, or lies in a folder that is, a symbolic link; bdd does not follow links "
+            "inside a study (remove the link)"};
+}
+
+Error open_error(std::string_view action, const stdfs::path& path, int err) {
+  return err == ELOOP ? link_error(action, path) : storage_error(action, path, err);
+}
+
 // The size of an existing leaf (0 if it does not exist), after checking that it ends like a
 // complete file of this format: appending to a cut-off or edited file would corrupt it further.
-Result<std::uint64_t> inspect_leaf(const stdfs::path& path, std::string_view required_ending) {
-  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+// Opened beneath the study directory `root_fd` without following links.
+Result<std::uint64_t> inspect_leaf(int root_fd,
+                                   const std::string& relative,
+                                   const stdfs::path& path,
+                                   std::string_view required_ending) {
+  fs::UniqueFd fd(fs::open_beneath(root_fd, relative, O_RDONLY));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
       return std::uint64_t{0};
     }
-    return storage_error("cannot open", path, errno);
+    return errno == ELOOP ? link_error("cannot append to", path)
+                          : storage_error("cannot open", path, errno);
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) {
@@ -149,30 +168,6 @@ void drop_cached_pages(int fd, std::uint64_t begin, std::uint64_t end) {
                     static_cast<off_t>(whole_pages_end - begin),
                     POSIX_FADV_DONTNEED);
   }
-}
-
-// Create the missing directories of `relative_dir` under `root`.
-Result<void> make_directories(const stdfs::path& root, const stdfs::path& relative_dir) {
-  if (relative_dir.empty()) {
-    return ok();
-  }
-  // Usually only the innermost folder is new (a user's next day): one call. Only when a parent
-  // is missing too are the folders made from the top.
-  const stdfs::path leaf_dir = root / relative_dir;
-  if (::mkdir(leaf_dir.c_str(), 0755) == 0 || errno == EEXIST) {
-    return ok();
-  }
-  if (errno != ENOENT) {
-    return storage_error("cannot create directory", leaf_dir, errno);
-  }
-  stdfs::path current = root;
-  for (const auto& part : relative_dir) {
-    current /= part;
-    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
-      return storage_error("cannot create directory", current, errno);
-    }
-  }
-  return ok();
 }
 
 // Every directory whose entries lead from `root` to `relative_file`, `root` included: the ones
@@ -370,6 +365,13 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   seal_batch(); // without an earlier seal, the commit takes every event written so far
   const stdfs::path& root = m_options.study_dir;
 
+  // Every leaf is opened beneath this descriptor and never through a link (see
+  // fs::open_beneath), so nothing planted inside the study redirects a write outside it.
+  fs::UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root_fd.get() < 0) {
+    return storage_error("cannot open directory", root, errno);
+  }
+
   // 1. Sizes before the commit, and a check that each existing file is intact. Nothing written.
   std::vector<FileExtent> before;
   before.reserve(m_sealed.leaves.size());
@@ -377,15 +379,17 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     const stdfs::path path = root / leaf.relative_path;
     // A leaf this writer committed and that still has that size ends as this writer left it
     // (the study lock keeps other bdd processes out): one stat instead of reading its end.
+    // AT_SYMLINK_NOFOLLOW: a link in its place is inspected (and refused) below.
     if (const auto known = m_known_sizes.find(leaf.relative_path); known != m_known_sizes.end()) {
       struct stat info {};
-      if (::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)
-          && static_cast<std::uint64_t>(info.st_size) == known->second) {
+      if (::fstatat(root_fd.get(), leaf.relative_path.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISREG(info.st_mode) && static_cast<std::uint64_t>(info.st_size) == known->second) {
         before.push_back({leaf.relative_path, known->second});
         continue;
       }
     }
-    BDD_TRY_ASSIGN(auto size, inspect_leaf(path, required_ending()));
+    BDD_TRY_ASSIGN(auto size,
+                   inspect_leaf(root_fd.get(), leaf.relative_path, path, required_ending()));
     before.push_back({leaf.relative_path, size});
   }
 
@@ -400,14 +404,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   // (new entries and directories included) in one flush instead of one per file. The directory
   // is opened before the first write so that syncfs() reports any writeback error since then.
   m_known_sizes.clear(); // until this commit succeeds, trust no remembered size
-  std::optional<fs::UniqueFd> study_fd;
-  if (m_sealed.leaves.size() >= k_sync_whole_fs_leaves) {
-    study_fd.emplace(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (study_fd->get() < 0) {
-      return storage_error("cannot open directory", root, errno);
-    }
-  }
-  const bool sync_per_file = !study_fd;
+  const bool sync_per_file = m_sealed.leaves.size() < k_sync_whole_fs_leaves;
   std::vector<stdfs::path> dirs_to_sync;
   const std::string_view tail = file_tail();
   // Where each leaf's bytes went: from `offset`, `length` bytes.
@@ -435,15 +432,33 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     const stdfs::path path = root / relative;
     const std::uint64_t old_size = before[i].size;
     const bool is_new = old_size == 0;
+    const std::string& relative_path = m_sealed.leaves[i].relative_path;
+    int opened = -1;
     if (is_new) {
-      BDD_TRY(make_directories(root, relative.parent_path()));
+      // O_EXCL: a file that appeared since step 1 is not bdd's to append to.
+      opened = fs::open_beneath(root_fd.get(), relative_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (opened < 0 && errno == ENOENT) { // its folder is new too
+        const std::string parent = relative.parent_path().string();
+        if (fs::make_directories_beneath(root_fd.get(), parent) != 0) {
+          return open_error("cannot create directory", root / parent, errno);
+        }
+        opened = fs::open_beneath(root_fd.get(), relative_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      }
+      if (opened < 0 && errno == EEXIST) {
+        return Error(Errc::storage,
+                     "cannot create \"" + path.string()
+                         + "\": a file that bdd did not write appeared there (move it away)");
+      }
       if (sync_per_file) {
         add_ancestors(root, relative, dirs_to_sync);
       }
+    } else {
+      // No O_CREAT: a leaf that vanished since step 1 is an error, not a new empty file.
+      opened = fs::open_beneath(root_fd.get(), relative_path, O_WRONLY);
     }
-    fs::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    fs::UniqueFd fd(opened);
     if (fd.get() < 0) {
-      return storage_error(is_new ? "cannot create" : "cannot open", path, errno);
+      return open_error(is_new ? "cannot create" : "cannot open", path, errno);
     }
     // The old tail lies inside the journaled size; rollback() restores it.
     const std::uint64_t offset = is_new ? 0 : old_size - tail.size();
@@ -486,7 +501,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
   }
   if (sync_per_file) {
     BDD_TRY(sync_directories(dirs_to_sync));
-  } else if (::syncfs(study_fd->get()) != 0) {
+  } else if (::syncfs(root_fd.get()) != 0) {
     return storage_error("cannot write", root, errno);
   }
 
@@ -510,10 +525,24 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                      + " file inside \"" + m_options.study_dir.string() + "\"");
   }
 
+  // Beneath the study directory and through no link: truncating through a link planted at a
+  // leaf path would damage a file outside the study.
+  fs::UniqueFd root_fd(::open(m_options.study_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root_fd.get() < 0) {
+    return storage_error("cannot open directory", m_options.study_dir, errno);
+  }
+  fs::UniqueFd fd(fs::open_beneath(root_fd.get(), extent.relative_path, O_RDWR));
+  // ENOTDIR: a folder on the way is a file now, so the leaf cannot exist.
+  if (fd.get() < 0 && errno != ENOENT && errno != ENOTDIR) {
+    return open_error("cannot roll back", path, errno);
+  }
+  const bool exists = fd.get() >= 0;
   struct stat info {};
-  const bool exists = ::stat(path.c_str(), &info) == 0;
-  if (!exists && errno != ENOENT) {
+  if (exists && ::fstat(fd.get(), &info) != 0) {
     return storage_error("cannot roll back", path, errno);
+  }
+  if (exists && !S_ISREG(info.st_mode)) {
+    return Error(Errc::storage, "cannot roll back \"" + path.string() + "\": not a regular file");
   }
   const auto current = exists ? static_cast<std::uint64_t>(info.st_size) : 0;
   if (current < extent.size) {
@@ -525,23 +554,41 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
 
   std::vector<stdfs::path> dirs_to_sync;
   if (extent.size == 0) {
-    // The commit created the file (and maybe its directories): remove what it made.
-    if (exists && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return storage_error("cannot remove", path, errno);
+    // The commit created the file (and maybe its directories): remove what it made, each entry
+    // through its parent opened beneath the study (unlinkat and rmdir-by-path would follow a
+    // link on the way).
+    if (exists) {
+      static_cast<void>(fd.close());
+    }
+    const auto remove_entry = [&](const stdfs::path& entry, int flags) {
+      const std::string parent = entry.parent_path().string();
+      fs::UniqueFd parent_fd(parent.empty()
+                                 ? ::fcntl(root_fd.get(), F_DUPFD_CLOEXEC, 0)
+                                 : fs::open_beneath(root_fd.get(), parent, O_RDONLY | O_DIRECTORY));
+      if (parent_fd.get() < 0) {
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+      }
+      if (::unlinkat(parent_fd.get(), entry.filename().c_str(), flags) != 0) {
+        return errno == ENOENT ? 0 : -1;
+      }
+      return 0;
+    };
+    if (exists && remove_entry(relative, 0) != 0) {
+      return open_error("cannot remove", path, errno);
     }
     dirs_to_sync.push_back(path.parent_path());
     for (stdfs::path dir = relative.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-      const stdfs::path full = m_options.study_dir / dir;
-      if (::rmdir(full.c_str()) != 0 && errno != ENOENT) {
+      if (remove_entry(dir, AT_REMOVEDIR) != 0) {
         break; // not empty: other leaves live there
       }
-      dirs_to_sync.push_back(full.parent_path());
+      dirs_to_sync.push_back((m_options.study_dir / dir).parent_path());
     }
     dirs_to_sync.erase(std::remove_if(dirs_to_sync.begin(),
                                       dirs_to_sync.end(),
                                       [](const stdfs::path& dir) {
                                         struct stat dir_info {};
-                                        return ::stat(dir.c_str(), &dir_info) != 0;
+                                        return ::stat(dir.c_str(), &dir_info) != 0
+                                               || !S_ISDIR(dir_info.st_mode);
                                       }),
                        dirs_to_sync.end());
     return sync_directories(dirs_to_sync);
@@ -553,9 +600,8 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                  "cannot roll back \"" + path.string() + "\" to " + std::to_string(extent.size)
                      + " bytes: too short for a complete file");
   }
-  fs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return storage_error("cannot open", path, errno);
+  if (!exists) {
+    return storage_error("cannot open", path, ENOENT);
   }
   // After a crash every recorded file is rolled back, and most are as their last commit left
   // them: leave those alone (no write, no sync) once their tail is checked.

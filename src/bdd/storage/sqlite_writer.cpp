@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <condition_variable>
@@ -16,6 +17,28 @@ namespace bdd::storage {
 namespace {
 
 constexpr std::string_view k_file_name = "events.sqlite";
+
+// SQLite opens paths as given, following links: refuse a database, WAL or shared-memory file
+// that is one (or anything else that is not a regular file), before SQLite opens it.
+Result<void> check_not_linked(const std::filesystem::path& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string name = path.string() + suffix;
+    struct stat info {};
+    if (::lstat(name.c_str(), &info) != 0) {
+      continue; // missing: SQLite creates it
+    }
+    if (S_ISLNK(info.st_mode)) {
+      return Error(Errc::storage,
+                   "cannot open \"" + name
+                       + "\": it is a symbolic link; bdd does not follow links inside a study "
+                         "(remove the link)");
+    }
+    if (!S_ISREG(info.st_mode)) {
+      return Error(Errc::storage, "cannot open \"" + name + "\": not a regular file");
+    }
+  }
+  return ok();
+}
 
 // A plain rowid table: rowid keeps the server's order, the id key makes re-inserting a batch
 // after a crash harmless (INSERT OR IGNORE).
@@ -45,6 +68,15 @@ CREATE INDEX IF NOT EXISTS events_stored_timestamp ON events(stored_timestamp);
 // user index) fit in 16 MB; more only raises peak memory (bdd stays under 64 MiB).
 constexpr const char* k_cache_size = "PRAGMA cache_size=-16384";
 
+// How many rows `events` holds, in O(1) (see make_sqlite_writer). Rows deleted by hand (the
+// sqlite3 shell, a script) go through the trigger; SQLite's truncate optimisation for a bare
+// DELETE is off for a table with a delete trigger, so that one counts too.
+constexpr const char* k_count_schema = R"sql(
+CREATE TABLE IF NOT EXISTS bdd_event_count (n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS bdd_event_count_delete AFTER DELETE ON events
+BEGIN UPDATE bdd_event_count SET n = n - 1; END;
+)sql";
+
 constexpr const char* k_insert =
     "INSERT OR IGNORE INTO events (id, study_name, user_id, event_type, element_id, timestamp, "
     "stored_timestamp, page_url, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -61,6 +93,7 @@ public:
   // Open or create the database and its schema. Separate from the constructor so the factory
   // can turn SQLite's exceptions into an Error.
   Result<void> open() {
+    BDD_TRY(check_not_linked(m_path));
     std::error_code ec;
     const bool existed = std::filesystem::exists(m_path, ec);
     try {
@@ -69,6 +102,11 @@ public:
       m_db->exec("PRAGMA synchronous=FULL");
       m_db->exec(k_cache_size);
       m_db->exec(k_schema);
+      m_db->exec(k_count_schema);
+      if (!SQLite::Statement(*m_db, "SELECT 1 FROM bdd_event_count").executeStep()) {
+        // New, or made by a bdd without the count: count once (O(n), this once only).
+        m_db->exec("INSERT INTO bdd_event_count SELECT count(*) FROM events");
+      }
       // A first download (an empty table without indexes) builds them in finish(). Otherwise
       // they are made now, which also completes a first download that was interrupted.
       const bool empty = !SQLite::Statement(*m_db, "SELECT 1 FROM events LIMIT 1").executeStep();
@@ -82,8 +120,10 @@ public:
         build_indexes(); // nothing to do unless a first download was interrupted
       }
       m_insert.emplace(*m_db, k_insert);
+      m_add_count.emplace(*m_db, "UPDATE bdd_event_count SET n = n + ?");
     } catch (const SQLite::Exception& e) {
       m_insert.reset();
+      m_add_count.reset();
       m_db.reset();
       // A database that cannot be opened will not heal by itself: say how to rebuild it.
       Error error = failure("cannot open", e);
@@ -115,6 +155,7 @@ public:
         m_db->exec("BEGIN");
         m_in_transaction = true;
         m_transaction_bytes = 0;
+        m_inserted = 0;
       }
       insert(event);
     } catch (const SQLite::Exception& e) {
@@ -157,6 +198,12 @@ public:
     }
     if (m_in_transaction) {
       try {
+        if (m_inserted > 0) { // in the same transaction as the rows
+          m_add_count->bind(1, static_cast<std::int64_t>(m_inserted));
+          m_add_count->exec();
+          m_add_count->reset();
+          m_inserted = 0;
+        }
         m_db->exec("COMMIT");
         m_in_transaction = false;
       } catch (const SQLite::Exception& e) {
@@ -193,6 +240,7 @@ public:
         m_db->exec("ROLLBACK");
       }
       m_insert.reset();
+      m_add_count.reset();
       m_db.reset(); // the last connection checkpoints the WAL into the database
     } catch (const SQLite::Exception& e) {
       return failure("cannot close", e);
@@ -226,6 +274,8 @@ private:
   void abandon_batch() {
     // tryReset: reset() would rethrow the failed step's error.
     static_cast<void>(m_insert->tryReset());
+    static_cast<void>(m_add_count->tryReset());
+    m_inserted = 0;
     if (m_in_transaction) {
       m_in_transaction = false;
       try {
@@ -264,7 +314,7 @@ private:
     bind_optional(7, event.stored_timestamp);
     bind_optional(8, event.page_url);
     m_insert->bindNoCopy(9, event.raw);
-    m_insert->exec();
+    m_inserted += static_cast<std::uint64_t>(m_insert->exec()); // 0 for an id already stored
     m_insert->reset();
     m_transaction_bytes += event.raw.size();
   }
@@ -285,6 +335,8 @@ private:
   std::string m_study_name;
   std::optional<SQLite::Database> m_db;
   std::optional<SQLite::Statement> m_insert;
+  std::optional<SQLite::Statement> m_add_count;
+  std::uint64_t m_inserted = 0; // rows the open transaction added, for bdd_event_count
   bool m_in_transaction = false;
   bool m_batch_lost = false;
   // Between seal_batch() and the end of commit(): write() waits (see seal_batch()).
@@ -296,6 +348,39 @@ private:
 };
 
 } // namespace
+
+Result<std::optional<std::uint64_t>> sqlite_event_count(const std::filesystem::path& study_dir) {
+  const std::filesystem::path path = study_dir / k_file_name;
+  BDD_TRY(check_not_linked(path));
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return std::optional<std::uint64_t>();
+  }
+  try {
+    // Read-write without create: a read-only connection cannot always open a WAL database.
+    SQLite::Database db(path.string(), SQLite::OPEN_READWRITE);
+    const bool counted =
+        SQLite::Statement(db,
+                          "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                          "'bdd_event_count'")
+            .executeStep();
+    const bool has_events =
+        SQLite::Statement(db,
+                          "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
+            .executeStep();
+    if (!has_events) {
+      return std::optional<std::uint64_t>(0);
+    }
+    SQLite::Statement count(
+        db, counted ? "SELECT n FROM bdd_event_count" : "SELECT count(*) FROM events");
+    if (!count.executeStep()) {
+      return std::optional<std::uint64_t>(0);
+    }
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(count.getColumn(0).getInt64()));
+  } catch (const SQLite::Exception& e) {
+    return Error(Errc::storage, "cannot read \"" + path.string() + "\": " + e.what());
+  }
+}
 
 Result<std::unique_ptr<Writer>> make_sqlite_writer(const WriterOptions& options) {
   auto writer = std::make_unique<SqliteWriter>(options.study_dir / k_file_name, options.study_name);

@@ -1,0 +1,134 @@
+#include "state_check.hpp"
+
+#include <bdd/core/fs.hpp>
+#include <bdd/storage/sqlite_writer.hpp>
+#include <bdd/storage/writer.hpp>
+#include <bdd/tracking/records.hpp>
+
+#include <unordered_set>
+
+namespace bdd::ops {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// One line: what does not match, why that matters, and the fix.
+Error refuse(const config::Config& config, const std::string& what) {
+  return {Errc::storage,
+          "study \"" + config.study_name + "\": " + what
+              + "; downloading now could store events a second time, so nothing was written "
+                "(run `bdd download "
+              + config.study_name + " --repair` to rebuild the state from the files)"};
+}
+
+bool is_data_file_name(const std::string& relative) {
+  const std::size_t slash = relative.rfind('/');
+  const std::string_view name =
+      std::string_view(relative).substr(slash == std::string::npos ? 0 : slash + 1);
+  for (const auto format : storage::writer_formats()) {
+    if (name.size() == 7 + format.size() && name.starts_with("events.")
+        && name.substr(7) == format) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<void> check_text_files(const config::Config& config,
+                              const stdfs::path& study_dir,
+                              tracking::State& state) {
+  std::unordered_set<std::string> known;
+  BDD_TRY_ASSIGN(auto files, state.files());
+  for (auto& file : files) {
+    known.insert(std::move(file.path));
+  }
+  BDD_TRY_ASSIGN(auto pending, state.pending()); // files a crashed commit created
+  for (auto& file : pending) {
+    known.insert(std::move(file.path));
+  }
+  std::optional<Error> found;
+  auto visit = [&](const std::string& relative, fs::EntryType type) -> Result<bool> {
+    const std::string shown = (study_dir / relative).string();
+    if (found) {
+      return false;
+    }
+    // Hidden entries are bdd's own (.bdd/, .metadata.json, ...) or the user's: leaves never
+    // start with '.' (see storage::leaf_directory).
+    if (relative.front() == '.' || relative.find("/.") != std::string::npos) {
+      return false;
+    }
+    if (type == fs::EntryType::symlink) {
+      found = Error(Errc::storage,
+                    "study \"" + config.study_name + "\": \"" + shown
+                        + "\" is a symbolic link; bdd does not follow links inside a study and "
+                          "wrote nothing (remove the link)");
+      return false;
+    }
+    if (type == fs::EntryType::regular && is_data_file_name(relative) && !known.count(relative)) {
+      found = refuse(config,
+                     "\"" + shown + "\" is a data file that its download state in \""
+                         + (study_dir / ".bdd").string()
+                         + "\" does not record (the state is missing or older than the data)");
+    }
+    return type == fs::EntryType::directory;
+  };
+  BDD_TRY(fs::walk_tree(study_dir, visit));
+  if (found) {
+    return *found;
+  }
+  return ok();
+}
+
+Result<void>
+check_database(const config::Config& config, const stdfs::path& study_dir, tracking::State& state) {
+  auto counted = storage::sqlite_event_count(study_dir);
+  if (!counted) {
+    // A link or a damaged database: the writer refuses it when it opens it, with the advice
+    // that fits (the link named, or `--fresh`).
+    return ok();
+  }
+  const auto& rows = *counted;
+  if (!rows) {
+    return ok(); // a missing database is download's own check (it refuses one the state needs)
+  }
+  BDD_TRY_ASSIGN(std::uint64_t ids, state.id_count());
+  const std::string db = "\"" + (study_dir / "events.sqlite").string() + "\"";
+  if (ids == 0 && *rows > 0) {
+    return refuse(config,
+                  db + " holds " + std::to_string(*rows)
+                      + " events but its download state records none (the state is missing)");
+  }
+  if (*rows < ids) {
+    return refuse(config,
+                  db + " holds " + std::to_string(*rows) + " events but the download state records "
+                      + std::to_string(ids) + " (rows deleted by hand?)");
+  }
+  return ok();
+}
+
+} // namespace
+
+Result<void> check_state_describes_files(const config::Config& config,
+                                         const stdfs::path& study_dir,
+                                         tracking::State& state) {
+  BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(study_dir));
+  BDD_TRY_ASSIGN(auto cursor, state.cursor());
+  // `.metadata.json` is written only after the state it describes is durable, so it never
+  // counts more than the state unless the state is older than the data.
+  if (metadata && metadata->events_stored > cursor.events_stored) {
+    return refuse(config,
+                  "\"" + tracking::metadata_path(study_dir).string() + "\" counts "
+                      + std::to_string(metadata->events_stored)
+                      + " stored events but the download state in \""
+                      + (study_dir / ".bdd").string() + "\" records "
+                      + std::to_string(cursor.events_stored)
+                      + " (the state is missing or older than the data)");
+  }
+  if (config.format == "sqlite") {
+    return check_database(config, study_dir, state);
+  }
+  return check_text_files(config, study_dir, state);
+}
+
+} // namespace bdd::ops

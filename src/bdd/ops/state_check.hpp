@@ -1,0 +1,35 @@
+#pragma once
+
+#include <bdd/config/config.hpp>
+#include <bdd/core/result.hpp>
+#include <bdd/tracking/state.hpp>
+
+#include <filesystem>
+
+namespace bdd::ops {
+
+// Before a download writes anything: check that the state in `<study_dir>/.bdd/` describes the
+// data files beside it, so that a lost, replaced or older state never makes bdd download events
+// it already stored into the same files a second time. Refuses (Errc::storage, a one-line
+// message that says to run `bdd download <study> --repair`) when:
+//  - `.metadata.json` counts more stored events than the state does (the state is missing,
+//    restored from an older backup, or was never written);
+//  - a text format: the study folder holds an `events.<format>` file (any of the formats) that
+//    the state neither records nor journals, or a symbolic link anywhere outside its hidden
+//    folders (bdd follows no links inside a study);
+//  - sqlite: `events.sqlite` holds rows while the state records no event, or holds
+//    fewer rows than the state records ids (rows deleted by hand). More rows than ids with a
+//    non-empty state is what a crash between the database's commit and the state's leaves; the
+//    run then re-inserts them, which the database ignores (ids are its key).
+// A database that is a link or cannot be read is left to the writer, which refuses it when it
+// opens it. Files longer or shorter than recorded are left to the checks that follow (rollback after a
+// crash, then the size check of every recorded file).
+//
+// Cost: one read of `.metadata.json`, the state's file list, and one walk of the study tree by
+// readdir (no stat per file where the file system reports entry types); for sqlite an O(1) read
+// of the database's row count.
+Result<void> check_state_describes_files(const config::Config& config,
+                                         const std::filesystem::path& study_dir,
+                                         tracking::State& state);
+
+} // namespace bdd::ops
