@@ -152,9 +152,9 @@ TEST_CASE("commands that read pages do not crash on an event nested 70,000 level
   }
 }
 
-// Needs the lead's quarantine in ops/download.cpp: today an unusable event reaches the writer,
-// which refuses it, and the run fails. Hidden from the CTest run until that part lands.
-TEST_CASE("download::one unusable event never stops the study", "[.needs-quarantine][e2e]") {
+// An unusable item is kept in the quarantine (once), counted in the history, `status` and
+// `verify`; every other event of its page is stored; `--strict` makes it a failure (exit 11).
+TEST_CASE("download::one unusable event never stops the study", "[e2e][quarantine]") {
   const std::string format = GENERATE(as<std::string>{}, "json", "jsonl", "csv", "sqlite");
   const std::string poison =
       GENERATE(as<std::string>{},
@@ -191,7 +191,22 @@ TEST_CASE("download::one unusable event never stops the study", "[.needs-quarant
   INFO("again stdout: " << again.out << "\nstderr: " << again.err);
   CHECK(again.exit_code == 0);
   CHECK(ws.stored_events().size() == 13);
-  auto verify = ws.bdd({"verify", Workspace::k_study});
+  CHECK(ws.history().front()["unusable_events"] == 1);
+  CHECK(ws.history().back()["unusable_events"] == 0); // read again, not quarantined twice
+  auto status = ws.bdd({"status", Workspace::k_study, "--json"});
+  INFO("status: " << status.out << status.err);
+  CHECK(json::parse(status.out).at("quarantined") == 1);
+  auto verify = ws.bdd({"verify", Workspace::k_study, "--json"});
   INFO("verify stdout: " << verify.out << "\nstderr: " << verify.err);
   CHECK(verify.exit_code == 0);
+  CHECK(verify.out.find("\"quarantined\"") != std::string::npos);
+
+  // --strict: the same kind of item again is a failure with its own exit code, after the rest
+  // of the page is stored.
+  ws.server().append(Workspace::k_study, {"[2]"});
+  ws.add_events(1);
+  auto strict = ws.bdd({"download", Workspace::k_study, "--strict"});
+  INFO("strict stdout: " << strict.out << "\nstderr: " << strict.err);
+  CHECK(strict.exit_code == 11);
+  CHECK(ws.stored_events().size() == 14);
 }

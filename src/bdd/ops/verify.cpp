@@ -67,6 +67,7 @@ public:
     BDD_TRY_ASSIGN(m_ids, tracking::make_id_index(m_dir / ".bdd" / "verify-ids.sqlite"));
     BDD_TRY(check_files());
     BDD_TRY(check_counts(metadata->events_stored));
+    BDD_TRY(check_quarantine());
     if (m_options.remote) {
       BDD_TRY(check_remote());
     }
@@ -251,6 +252,25 @@ private:
     return ok();
   }
 
+  // Items the server sent that are not usable events: kept in the state's quarantine, not in
+  // the data files. Listed so that nobody has to wonder where they went; not an error.
+  Result<void> check_quarantine() {
+    BDD_TRY_ASSIGN(const auto items, m_state->quarantine());
+    for (const auto& item : items) {
+      Finding finding{"quarantined",
+                      "",
+                      item.offset,
+                      shown(item.id),
+                      "the item the server sent at offset " + std::to_string(item.offset)
+                          + " is not a usable event (" + item.reason + "); its "
+                          + std::to_string(item.raw.size())
+                          + " bytes are kept in the quarantine of .bdd/state.sqlite, not stored"};
+      finding.error = false;
+      add(std::move(finding));
+    }
+    return ok();
+  }
+
   // Every server id must be stored; stored ids the server lost are only reported: bdd never
   // deletes local data because the server did.
   Result<void> check_remote() {
@@ -272,8 +292,31 @@ private:
         if (seen) {
           continue; // the server lists it twice; stored once is right
         }
-        BDD_TRY_ASSIGN(bool stored, m_state->contains(event.id));
-        if (!stored) {
+        if (!event.unusable.empty()) {
+          BDD_TRY_ASSIGN(const bool kept, m_state->quarantined(event.id));
+          if (!kept) {
+            add({"not_downloaded",
+                 "",
+                 position,
+                 shown(event.id),
+                 "the item at server position " + std::to_string(position)
+                     + " is not a usable event (" + event.unusable
+                     + ") and is not in the quarantine yet (run bdd download)"});
+          }
+          continue;
+        }
+        BDD_TRY_ASSIGN(const tracking::State::Stored stored, m_state->lookup(event.id));
+        if (stored.found && stored.digest && *stored.digest != model::content_digest(event.raw)) {
+          Finding finding{"changed_on_server",
+                          "",
+                          position,
+                          shown(event.id),
+                          "event \"" + shown(event.id)
+                              + "\" differs on the server from the version stored (kept)"};
+          finding.error = false;
+          add(std::move(finding));
+        }
+        if (!stored.found) {
           add({"not_downloaded",
                "",
                position,

@@ -26,6 +26,10 @@ namespace bdd::ops {
 //   "lost"              `id` is in the state's ids but in no data file
 //   "not_downloaded"    (--remote) `id` is on the server but not stored locally
 //   "deleted_on_server" (--remote) stored locally but no longer on the server: a warning
+//   "changed_on_server" (--remote) the server's version of a stored event differs: a warning
+//                       (the stored one is kept)
+//   "quarantined"       an item the server sent that is not a usable event, kept in the
+//                       state's quarantine (`line` is its server offset): a warning
 struct Finding {
   std::string kind;
   std::string file;       // relative to the study folder, '/'-separated; "" if none

@@ -36,6 +36,8 @@ struct FakeApi {
   std::uint64_t count = 0;
   std::optional<std::uint64_t> cap;
   bool send_total = true;
+  std::optional<std::uint64_t> fixed_total; // sent instead of the real count
+  bool ignore_offset = false;               // every page starts at event 0
   std::uint64_t growth_per_request = 0;
   std::uint64_t growth_left = 0;
   // position -> error returned (every time) by a request that would return that event
@@ -77,7 +79,10 @@ public:
     page.offset = offset;
     page.bytes = 1;
     if (m_api.send_total) {
-      page.total = m_api.count;
+      page.total = m_api.fixed_total.value_or(m_api.count);
+    }
+    if (m_api.ignore_offset) {
+      offset = 0;
     }
     const std::uint64_t n = m_api.cap ? std::min(limit, *m_api.cap) : limit;
     const bool empty = m_api.empty_at == offset;
@@ -435,4 +440,40 @@ TEST_CASE("api::PageStream stops promptly", "[api]") {
     stream.reset();
     CHECK(seconds_since(start) < 0.5);
   }
+}
+
+TEST_CASE("api::PageStream never drops events because of a total", "[api]") {
+  // A server whose total says 0 (or too few) while its pages hold events: every event is handed
+  // out, the end comes with an empty page, and the inconsistent total is reported.
+  const std::uint64_t total = GENERATE(0U, 5U);
+  FakeApi api;
+  api.count = 37;
+  api.fixed_total = total;
+  StreamOptions options;
+  options.page_size = 10;
+  options.concurrency = 2;
+  auto stream = fake_stream(api, options);
+  const Drained out = drain(*stream, 0);
+  REQUIRE_FALSE(out.error);
+  CHECK(out.ids == ids_from(0, 37));
+  CHECK(stream->inconsistent_total() == total);
+}
+
+TEST_CASE("api::PageStream stops a server that ignores offset", "[api]") {
+  // Without a total such a server never sends an empty page: the stream must not ask forever.
+  const bool send_total = GENERATE(false, true);
+  FakeApi api;
+  api.count = 1000;
+  api.ignore_offset = true;
+  api.send_total = send_total;
+  StreamOptions options;
+  options.page_size = 10;
+  options.concurrency = 3;
+  auto stream = fake_stream(api, options);
+  const Drained out = drain(*stream, 0);
+  REQUIRE(out.error);
+  CHECK(out.error->code == Errc::protocol);
+  CHECK(out.error->message.find("ignore `offset`") != std::string::npos);
+  const std::lock_guard lock(api.mutex);
+  CHECK(api.requests < 10);
 }
