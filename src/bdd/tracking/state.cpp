@@ -44,8 +44,19 @@ void migrate(SQLite::Database& db, int version) {
     db.exec(k_schema_v1);
     version = 1;
   }
+  const bool had_ids = version >= 1 && version < 3;
   for (; version < k_schema_version; ++version) {
     db.exec(k_migrations[static_cast<std::size_t>(version - 1)]);
+  }
+  // Before schema 3 a number id was stored as its bare text, as a string id is; since, its key
+  // carries a prefix (model::Event::id). Remember that bare numbers may be number ids, so that
+  // lookups also try the old key and such events are not stored twice.
+  if (had_ids
+      && db.execAndGet("SELECT EXISTS (SELECT 1 FROM ids WHERE id GLOB '[0-9-]*' AND id NOT "
+                       "GLOB '*[^0-9.eE+-]*')")
+                 .getInt()
+             != 0) {
+    db.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('bare_number_ids', '1')");
   }
   db.exec("PRAGMA user_version = " + std::to_string(k_schema_version));
   txn.commit();
@@ -99,7 +110,11 @@ public:
         m_db(connect(m_path, access)),
         m_contains(m_db, "SELECT digest FROM ids WHERE id = ?"),
         m_quarantined(m_db, "SELECT 1 FROM quarantine WHERE id = ?"),
-        m_file_query(m_db, "SELECT path, size, sha256, midstate FROM files WHERE path = ?") {}
+        m_file_query(m_db, "SELECT path, size, sha256, midstate FROM files WHERE path = ?"),
+        m_bare_number_ids(
+            m_db.execAndGet("SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'bare_number_ids')")
+                .getInt()
+            != 0) {}
 
   static Result<std::unique_ptr<State>> open(const std::filesystem::path& path,
                                              StateAccess access) {
@@ -368,13 +383,12 @@ public:
 
   Result<Stored> lookup(const std::string& id) override {
     return guarded([&] {
-      m_contains.bindNoCopy(1, id);
-      Stored stored;
-      stored.found = m_contains.executeStep();
-      if (stored.found && !m_contains.getColumn(0).isNull()) {
-        stored.digest = static_cast<std::uint64_t>(m_contains.getColumn(0).getInt64());
+      Stored stored = lookup_key(id);
+      // A number id's key is "\x1f" "n" + its text; a state from before schema 3 has the text.
+      constexpr std::string_view k_number_prefix = "\x1fn";
+      if (!stored.found && m_bare_number_ids && id.starts_with(k_number_prefix)) {
+        stored = lookup_key(id.substr(k_number_prefix.size()));
       }
-      m_contains.reset();
       return stored;
     });
   }
@@ -423,6 +437,17 @@ public:
   }
 
 private:
+  Stored lookup_key(const std::string& key) {
+    m_contains.bindNoCopy(1, key);
+    Stored stored;
+    stored.found = m_contains.executeStep();
+    if (stored.found && !m_contains.getColumn(0).isNull()) {
+      stored.digest = static_cast<std::uint64_t>(m_contains.getColumn(0).getInt64());
+    }
+    m_contains.reset();
+    return stored;
+  }
+
   static SQLite::Database connect(const std::filesystem::path& path, StateAccess access) {
     SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     if (access == StateAccess::exclusive) {
@@ -481,7 +506,8 @@ private:
   SQLite::Statement m_contains;
   SQLite::Statement m_quarantined;
   SQLite::Statement m_file_query;
-  bool m_marked_open = false; // this connection marked the study open (see begin_commit)
+  bool m_marked_open = false;   // this connection marked the study open (see begin_commit)
+  const bool m_bare_number_ids; // ids stored before schema 3 may be bare number texts
 };
 
 } // namespace

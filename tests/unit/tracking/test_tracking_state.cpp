@@ -1,6 +1,7 @@
 // The commit protocol of tracking::State: what a crash leaves for the next run to roll back.
 #include <bdd/tracking/state.hpp>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -161,4 +162,62 @@ TEST_CASE("tracking::State keeps the next commit's journal when the one before f
   CHECK(sizes(*pending)
         == std::vector<std::pair<std::string, std::uint64_t>>{{"b/events.jsonl", 0},
                                                               {"a/events.jsonl", 100}});
+}
+
+TEST_CASE("tracking::State keeps a number id stored before schema 3 from being stored twice",
+          "[tracking]") {
+  StateDir dir;
+  const stdfs::path path = bdd::tracking::state_path(dir.path());
+  stdfs::create_directories(path.parent_path());
+  {
+    // A schema-2 state, as bdd wrote it, holding a number id 123 as its bare text.
+    SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE ids(id TEXT PRIMARY KEY) WITHOUT ROWID;"
+            "CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT "
+            "NULL DEFAULT '', midstate BLOB) WITHOUT ROWID;"
+            "CREATE TABLE pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+            "INSERT INTO ids VALUES('123'), ('abc');"
+            "PRAGMA user_version = 2;");
+  }
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  const auto number = (*state)->lookup("\x1fn123");
+  REQUIRE(number);
+  CHECK(number->found);
+  CHECK_FALSE(number->digest);
+  const auto other = (*state)->lookup("\x1fn124");
+  REQUIRE(other);
+  CHECK_FALSE(other->found);
+  CHECK((*state)->contains("abc").value());
+}
+
+TEST_CASE("tracking::State records seams, digests and quarantined items with a commit",
+          "[tracking]") {
+  StateDir dir;
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  bdd::tracking::CommitRecord commit;
+  commit.cursor.offset = 200;
+  commit.cursor.last_id = "e199";
+  commit.new_ids = {"e1", "e2"};
+  commit.new_digests = {42, 0xFFFFFFFFFFFFFFFFULL};
+  commit.seams = {{100, "e99"}, {200, "e199"}};
+  commit.quarantined = {{"\x1fubad", 150, "not a JSON object", "42"}};
+  REQUIRE((*state)->finish_commit(commit));
+  CHECK((*state)->lookup("e1")->digest == 42U);
+  CHECK((*state)->lookup("e2")->digest == 0xFFFFFFFFFFFFFFFFULL);
+  CHECK((*state)->seam_in(101, 1000)->value().id == "e199");
+  CHECK_FALSE((*state)->seam_in(201, 1000)->has_value());
+  CHECK((*state)->quarantined("\x1fubad").value());
+  CHECK((*state)->quarantine()->front().raw == "42");
+
+  // A re-read from 100 forgets the seams after it before recording its own.
+  bdd::tracking::CommitRecord reread;
+  reread.cursor = commit.cursor;
+  reread.forget_seams_from = 101;
+  reread.seams = {{150, "x149"}};
+  REQUIRE((*state)->finish_commit(reread));
+  CHECK((*state)->seam_in(101, 1000)->value().id == "x149");
+  CHECK_FALSE((*state)->seam_in(151, 1000)->has_value());
 }
