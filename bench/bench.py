@@ -602,6 +602,22 @@ def check_targets(fresh, updates, has_verify, concurrency, small, large):
     check(f"{label} no-op run wall time", f"< {NOOP_LIMIT_S} s", noop, lambda v: f"{v:.3f} s")
     check(f"{label} no-op run requests", f"{NOOP_REQUESTS[0]}-{NOOP_REQUESTS[1]}",
           noop_requests, str)
+    # Every request re-reads the event before its offset (the seam that shows a list that
+    # changed during the run): with no change that must cost at most one request per run.
+    pages = -(-large // PAGE_SIZE)
+    items = []
+    for f, s in cases:
+        requests = max((r["requests"] for r in fresh[(large, f, s)]["runs"]), default=None)
+        items.append((f"{f} {s}", None if requests is None else requests - pages,
+                      requests is not None and requests <= pages + 1))
+    check(f"{label} fresh download requests beyond its {pages} pages", "≤ 1", items, str)
+    pages = -(-(large // 100) // PAGE_SIZE)
+    items = []
+    for (f, s), u in updates.items():
+        requests = max((r["requests"] for r in u["incremental"]), default=None)
+        items.append((f"{f} {s}", None if requests is None else requests - pages,
+                      requests is not None and requests <= pages + 1))
+    check(f"{label} +1% run requests beyond its {pages} pages", "≤ 1", items, str)
     check(f"{label} bdd status", f"< {STATUS_LIMIT_S * 1000:.0f} ms", status,
           lambda v: f"{v * 1000:.0f} ms")
     if has_verify:
