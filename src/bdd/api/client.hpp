@@ -166,6 +166,10 @@ public:
 
   // The first `total` seen that was below the events its own response held, if any.
   virtual std::optional<std::uint64_t> inconsistent_total() const { return std::nullopt; }
+
+  // False once the server's page cap (one event) left no room for the seam: then pages come
+  // without `seam_id`, and the caller must check the seams itself.
+  virtual bool overlapping() const { return true; }
 };
 
 struct StreamOptions {

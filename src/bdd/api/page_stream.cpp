@@ -144,6 +144,11 @@ public:
     return m_inconsistent_total;
   }
 
+  bool overlapping() const override {
+    const std::lock_guard lock(m_mutex);
+    return m_overlap;
+  }
+
 private:
   void work(Client& client) {
     std::unique_lock lock(m_mutex);
@@ -323,8 +328,8 @@ private:
   // taken for that: a list would have to shift by a whole page between two requests to look the
   // same (the run then fails and the next one goes on).
   void check_offset_honoured(std::uint64_t start, const Page& page) {
-    if (page.events.empty()) {
-      return;
+    if (page.events.size() < 2) {
+      return; // one event says too little: a server may list the same event twice
     }
     RecentResponse response{
         start, page.events.size(), page.events.front().id, page.events.back().id};
@@ -363,16 +368,25 @@ private:
     }
     if (count > 0 && (page.total ? start + count < *page.total : !m_page_length)) {
       // Not the last page, so its length is what the server allows per request.
-      m_page_length = std::min(count, limit);
-      if (*m_page_length < 2 && m_overlap) {
-        // Pages of one event leave no room for the seam: request positions themselves.
-        m_overlap = false;
-        m_page_length = 1;
+      if (count == 1 && limit > 1 && m_overlap) {
+        // Pages of one event leave no room for the seam: then request positions themselves
+        // (the caller checks the seams it no longer gets). With totals, one short page under
+        // load is not that: it takes two.
+        if (!page.total || ++m_single_event_pages >= 2) {
+          m_overlap = false;
+          m_page_length = 1;
+        }
+      } else {
+        m_page_length = std::min(count, limit);
       }
     }
     const std::uint64_t needed_start = request_start(m_next_needed);
     const std::uint64_t seam = seam_length(m_next_needed);
-    if (start == needed_start && count <= seam) {
+    // Only the seam, while the total says more and no longer page was seen: the cap may be one
+    // event; asked again (see above), it is not the end.
+    const bool maybe_capped = seam == 1 && count == 1 && page.total && start + 1 < *page.total
+                              && !m_page_length;
+    if (start == needed_start && count <= seam && !maybe_capped) {
       // Nothing at the needed position: the end of the list, with or without the seam.
       m_end_at = m_next_needed;
       m_ended_before_total = usable_total() && m_next_needed < *usable_total();
@@ -513,6 +527,7 @@ private:
   std::condition_variable m_page_ready; // next() waits for responses
   std::uint64_t m_next_needed;          // the position the consumer needs next
   bool m_overlap = true;                // requests re-read the event before their position
+  int m_single_event_pages = 0;         // responses of one event that were not the last
   std::optional<std::uint64_t> m_total; // from the latest-sent request answered with a total
   std::uint64_t m_total_sequence = 0;
   std::optional<std::uint64_t> m_inconsistent_total;

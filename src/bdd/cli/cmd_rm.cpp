@@ -20,6 +20,7 @@ public:
 
   Result<int> run(Context& context) override {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
+    BDD_TRY(ops::check_removable(config)); // before asking: refused with or without --force
     if (!m_force) {
       if (!context.stdin_is_terminal) {
         return Error(Errc::usage,

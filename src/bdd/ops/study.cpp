@@ -105,7 +105,7 @@ Result<void> remove_aside(const stdfs::path& dir, const stdfs::path& aside) {
 
 } // namespace
 
-Result<std::filesystem::path> remove_study(const config::Config& config) {
+Result<void> check_removable(const config::Config& config) {
   const StudyPaths paths = study_paths(config);
   const std::string& study = config.study_name;
   std::error_code ec;
@@ -124,6 +124,14 @@ Result<std::filesystem::path> remove_study(const config::Config& config) {
                        "no .metadata.json naming study \""
                      + study + "\"); delete it yourself if you mean to");
   }
+  return ok();
+}
+
+Result<std::filesystem::path> remove_study(const config::Config& config) {
+  const StudyPaths paths = study_paths(config);
+  const std::string& study = config.study_name;
+  std::error_code ec;
+  BDD_TRY(check_removable(config));
   BDD_TRY_ASSIGN(FileLock lock,
                  FileLock::acquire(paths.lock, "a download of study \"" + study + "\""));
   BDD_TRY(finish_interrupted_removals(config.data_directory, study));

@@ -39,4 +39,8 @@ Result<std::uint64_t> remote_total(const config::Config& config);
 // study are removed, never followed. Fails with Errc::usage if there is nothing to delete.
 Result<std::filesystem::path> remove_study(const config::Config& config);
 
+// Whether `remove_study` would delete the study's folder (the checks it makes first), so that
+// `bdd rm` does not ask for a confirmation it would then refuse.
+Result<void> check_removable(const config::Config& config);
+
 } // namespace bdd::ops

@@ -32,6 +32,13 @@ std::string shown(std::string_view id) {
   return std::string(model::display_id(id));
 }
 
+// An id for a message: JSON-quoted, so that one from the server keeps the message on one line.
+std::string quoted(std::string_view id) {
+  std::string out;
+  model::append_json_string(out, model::display_id(id));
+  return out;
+}
+
 std::string place(const tracking::IdPlace& where) {
   return where.file.empty() ? std::string("the server")
                             : where.file + (where.line ? ":" + std::to_string(where.line) : "");
@@ -207,7 +214,7 @@ private:
              relative,
              (*record)->line,
              shown(id),
-             "event \"" + shown(id) + "\" is also stored at " + place(*first)});
+             "event " + quoted(id) + " is also stored at " + place(*first)});
       }
     }
   }
@@ -233,11 +240,7 @@ private:
     const auto state_db = tracking::state_path(m_dir);
     BDD_TRY_ASSIGN(auto lost, m_ids->not_added_from_state(state_db, k_listed_per_kind));
     for (const auto& id : lost.second) {
-      add({"lost",
-           "",
-           0,
-           shown(id),
-           "event \"" + shown(id) + "\" was stored but is in no data file"});
+      add({"lost", "", 0, shown(id), "event " + quoted(id) + " was stored but is in no data file"});
     }
     add_unlisted("lost", lost.first, lost.second.size(), true);
     BDD_TRY_ASSIGN(auto unrecorded, m_ids->missing_from_state(state_db, k_listed_per_kind));
@@ -246,7 +249,7 @@ private:
            where.file,
            where.line,
            shown(id),
-           "event \"" + shown(id) + "\" is not in the download state (not downloaded by bdd?)"});
+           "event " + quoted(id) + " is not in the download state (not downloaded by bdd?)"});
     }
     add_unlisted("unrecorded", unrecorded.first, unrecorded.second.size(), true);
     return ok();
@@ -311,8 +314,8 @@ private:
                           "",
                           position,
                           shown(event.id),
-                          "event \"" + shown(event.id)
-                              + "\" differs on the server from the version stored (kept)"};
+                          "event " + quoted(event.id)
+                              + " differs on the server from the version stored (kept)"};
           finding.error = false;
           add(std::move(finding));
         }
@@ -321,7 +324,7 @@ private:
                "",
                position,
                shown(event.id),
-               "event \"" + shown(event.id) + "\" at server position " + std::to_string(position)
+               "event " + quoted(event.id) + " at server position " + std::to_string(position)
                    + " is not stored locally"});
         }
       }
@@ -334,8 +337,8 @@ private:
                       "",
                       0,
                       shown(id),
-                      "event \"" + shown(id)
-                          + "\" is stored locally but no longer on the server (kept)"};
+                      "event " + quoted(id)
+                          + " is stored locally but no longer on the server (kept)"};
       finding.error = false;
       add(std::move(finding));
     }

@@ -59,7 +59,11 @@ public:
     return guarded([&] {
       attach(state_db);
       std::pair<std::uint64_t, std::vector<std::string>> out;
-      const char* k_where = " FROM state.ids WHERE id NOT IN (SELECT id FROM seen)";
+      // A state from before schema 3 may hold a number id as its bare text (see state.cpp).
+      const char* k_where =
+          " FROM state.ids WHERE id NOT IN (SELECT id FROM seen) AND NOT (EXISTS (SELECT 1 FROM "
+          "state.meta WHERE key = 'bare_number_ids') AND char(31) || 'n' || id IN (SELECT id "
+          "FROM seen))";
       out.first = static_cast<std::uint64_t>(
           m_db.execAndGet(std::string("SELECT count(*)") + k_where).getInt64());
       SQLite::Statement query(m_db, std::string("SELECT id") + k_where + " ORDER BY id LIMIT ?");
@@ -76,7 +80,10 @@ public:
     return guarded([&] {
       attach(state_db);
       std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>> out;
-      const char* k_where = " FROM seen WHERE id NOT IN (SELECT id FROM state.ids)";
+      const char* k_where =
+          " FROM seen WHERE id NOT IN (SELECT id FROM state.ids) AND NOT (EXISTS (SELECT 1 FROM "
+          "state.meta WHERE key = 'bare_number_ids') AND substr(id, 1, 2) = char(31) || 'n' AND "
+          "substr(id, 3) IN (SELECT id FROM state.ids))";
       out.first = static_cast<std::uint64_t>(
           m_db.execAndGet(std::string("SELECT count(*)") + k_where).getInt64());
       SQLite::Statement query(

@@ -159,6 +159,8 @@ public:
           c.remote_total = std::stoull(value);
         } else if (key == "newest_stored") {
           c.newest_stored = value;
+        } else if (key == "high_water") {
+          c.high_water = std::stoull(value);
         }
       }
       return c;
@@ -349,6 +351,16 @@ public:
         put("remote_total", std::to_string(*c.remote_total));
       }
       put("newest_stored", c.newest_stored);
+      {
+        // The greatest ever, whatever this run's cursor did (it moves back when a run reads
+        // part of the list again).
+        SQLite::Statement high_water(
+            m_db,
+            "INSERT INTO meta(key, value) VALUES('high_water', ?) ON CONFLICT(key) DO UPDATE SET "
+            "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))");
+        high_water.bind(1, std::to_string(std::max(c.high_water, c.offset)));
+        high_water.exec();
+      }
       // Only this commit's journal entries: the next commit may have journaled its own already.
       // Most commits create no file and so have none, nor does the next: skip the lookups.
       if (m_db.execAndGet("SELECT EXISTS (SELECT 1 FROM pending)").getInt() != 0) {

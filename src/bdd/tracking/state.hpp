@@ -27,6 +27,10 @@ struct Cursor {
   std::uint64_t events_stored = 0;           // distinct events in the local files
   std::optional<std::uint64_t> remote_total; // the server's total at the last commit
   std::string newest_stored;                 // greatest stored_timestamp seen ("" if none)
+  // The furthest position any run has read to: positions from here on were never read, so an
+  // event already stored that the server lists there was moved (the cursor moves back below it
+  // when a run reads part of the list again). Kept by finish_commit as the greatest offset seen.
+  std::uint64_t high_water = 0;
 };
 
 // Where a page ended: the id of the event at position `offset - 1` when bdd read it. Seams are

@@ -221,3 +221,18 @@ TEST_CASE("tracking::State records seams, digests and quarantined items with a c
   CHECK((*state)->seam_in(101, 1000)->value().id == "x149");
   CHECK_FALSE((*state)->seam_in(151, 1000)->has_value());
 }
+
+TEST_CASE("tracking::State keeps the furthest offset ever committed", "[tracking]") {
+  StateDir dir;
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  bdd::tracking::CommitRecord commit;
+  commit.cursor.offset = 500;
+  REQUIRE((*state)->finish_commit(commit));
+  commit.cursor.offset = 120; // a run that reads part of the list again moves the cursor back
+  REQUIRE((*state)->finish_commit(commit));
+  const auto cursor = (*state)->cursor();
+  REQUIRE(cursor);
+  CHECK(cursor->offset == 120);
+  CHECK(cursor->high_water == 500);
+}
