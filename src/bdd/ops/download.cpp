@@ -1,5 +1,6 @@
 #include "download.hpp"
 
+#include "commit_pipeline.hpp"
 #include "connection.hpp"
 #include "repair.hpp"
 #include "seams.hpp"
@@ -22,9 +23,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <future>
-#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -207,13 +205,6 @@ public:
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
-  // A commit still running (an exception left transfer() early) uses the members: wait for it.
-  ~Run() {
-    for (const InFlight& batch : m_in_flight) {
-      batch.recorded.wait();
-    }
-  }
-
   Result<void> prepare(tracking::RunRecord& record) {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir, tracking::StateAccess::exclusive));
     if (!m_options.repair) { // a repair has just rebuilt the state from the files
@@ -231,7 +222,8 @@ public:
       m_deleted_on_server = metadata->deleted_on_server;
       m_quarantined = metadata->quarantined;
     }
-    BDD_TRY_ASSIGN(std::size_t rolled_back, roll_back_unfinished_commit());
+    BDD_TRY_ASSIGN(std::size_t rolled_back,
+                   roll_back_unfinished_commit(*m_state, *m_writer, remedy(m_config)));
     if (rolled_back > 0) {
       warn("rolled back an unfinished commit of an interrupted run (" + std::to_string(rolled_back)
            + " files checked); its events will be downloaded again");
@@ -239,18 +231,26 @@ public:
     if (m_config.format != "sqlite") {
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
-    BDD_TRY_ASSIGN(m_cursor, m_state->cursor());
-    m_handed_off = m_cursor;
-    m_fresh_from = m_cursor.offset;
-    m_events_stored_before = m_cursor.events_stored;
+    BDD_TRY_ASSIGN(const tracking::Cursor cursor, m_state->cursor());
+    m_fresh_from = cursor.offset;
+    m_events_stored_before = cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {
       m_id_filter.emplace(k_id_filter_bytes);
     }
-    record.start_offset = m_cursor.offset;
+    record.start_offset = cursor.offset;
     if (record.type != "fresh" && record.type != "repair") {
-      record.type = m_cursor.offset == 0 && m_cursor.events_stored == 0 ? "full" : "incremental";
+      record.type = cursor.offset == 0 && cursor.events_stored == 0 ? "full" : "incremental";
     }
+    CommitPipeline::Options commits;
+    commits.work_dir = m_work_dir;
+    commits.format = m_config.format;
+    commits.describe = [this](const tracking::Cursor& described) {
+      return write_metadata(described);
+    };
+    commits.remedy = remedy(m_config);
+    commits.before_write = m_options.before_commit_write;
+    m_commits = std::make_unique<CommitPipeline>(*m_state, *m_writer, cursor, std::move(commits));
     return ok();
   }
 
@@ -260,7 +260,7 @@ public:
     Result<void> outcome = page_all(record);
     Result<void> committed = commit();
     // Also after a failure: no commit may run while the files are rolled back.
-    if (Result<void> drained = wait_for_commit(); committed) {
+    if (Result<void> drained = m_commits->wait(); committed) {
       committed = std::move(drained);
     }
     // The files match the state again: after a commit that worked, as they are; after one that
@@ -269,36 +269,37 @@ public:
     Result<void> settled = ok();
     if (committed) {
       settled = m_state->clear_pending();
-    } else if (auto rolled_back = roll_back_unfinished_commit(); !rolled_back) {
+    } else if (auto rolled_back = m_commits->roll_back(); !rolled_back) {
       settled = std::move(rolled_back).error();
     }
     if (!committed && !settled) {
       spdlog::warn("{}", settled.error().message);
     }
+    tracking::Cursor cursor = m_commits->settled();
     if (m_remote_total) {
-      m_cursor.remote_total = m_remote_total; // also when nothing new was committed
+      cursor.remote_total = m_remote_total; // also when nothing new was committed
     }
-    record.remote_total = m_cursor.remote_total;
+    record.remote_total = cursor.remote_total;
     // Every event the server lists is stored (or quarantined) once a run read to the end: what
     // is stored beyond its total was deleted there.
-    if (outcome && committed && m_read_to_end && m_cursor.remote_total) {
-      const std::uint64_t held = m_cursor.events_stored + m_quarantined;
-      m_deleted_on_server = held > *m_cursor.remote_total ? held - *m_cursor.remote_total : 0;
+    if (outcome && committed && m_read_to_end && cursor.remote_total) {
+      const std::uint64_t held = cursor.events_stored + m_quarantined;
+      m_deleted_on_server = held > *cursor.remote_total ? held - *cursor.remote_total : 0;
     }
     record.deleted_on_server = m_deleted_on_server;
     // Also after a run that committed nothing: a crash may have cut the last metadata write.
     // Commits write it only now and then, so it is due after a failed one too.
-    Result<void> described = settled ? write_metadata(m_cursor) : ok();
+    Result<void> described = settled ? write_metadata(cursor) : ok();
     if (described && settled) {
       described = write_manifest();
     }
     // What was counted as it arrived, less what a failed commit took back.
-    record.events_added = m_cursor.events_stored - m_events_stored_before;
+    record.events_added = cursor.events_stored - m_events_stored_before;
     report_changes(record);
     // A commit that failed is the cause: the paging thread may only have seen it later, as an
     // interruption or a network error that came first, or as a write refused because of it.
-    if (m_commit_failure) {
-      return *m_commit_failure;
+    if (const auto& failure = m_commits->failure()) {
+      return *failure;
     }
     if (!outcome) {
       return outcome;
@@ -317,7 +318,7 @@ public:
     return ok();
   }
 
-  std::uint64_t events_stored() const { return m_cursor.events_stored; }
+  std::uint64_t events_stored() const { return m_commits->settled().events_stored; }
   const std::vector<std::string>& warnings() const { return m_warnings; }
 
 private:
@@ -343,9 +344,9 @@ private:
   // request) must be the event the run last consumed or, for the first page, the cursor's last
   // event: otherwise the server's list changed before that point, and the run reconciles.
   Result<void> page_all(tracking::RunRecord& record) {
-    std::uint64_t from = m_cursor.offset;
-    m_last_id = m_cursor.last_id;
-    m_last_commit = Clock::now();
+    std::uint64_t from = m_commits->settled().offset;
+    m_last_id = m_commits->settled().last_id;
+    m_last_commit = now();
     int reconciliations = 0;
     for (;;) {
       auto stream = open_stream(from);
@@ -371,7 +372,7 @@ private:
                                  record.bytes});
         }
         if (m_batch_received >= k_commit_events || m_writer->buffered_bytes() >= k_commit_bytes
-            || Clock::now() - m_last_commit >= k_commit_interval) {
+            || now() - m_last_commit >= k_commit_interval) {
           BDD_TRY(commit());
         }
         if (m_options.stop && m_options.stop->load()) {
@@ -438,13 +439,13 @@ private:
   // that their seams are recorded too).
   Result<tracking::Seam> find_resume_point(std::uint64_t drift_at) {
     BDD_TRY(commit());
-    BDD_TRY(wait_for_commit());
+    BDD_TRY(m_commits->wait());
     const auto make =
         m_options.make_client ? m_options.make_client : curl_clients(m_config, m_options.stop);
     std::unique_ptr<api::Client> client = make();
     const SeamLookup lookup = [this](std::uint64_t from, std::uint64_t before) {
-      const std::lock_guard lock(m_state_mutex);
-      return m_state->seam_in(from, before);
+      return m_commits->with_state(
+          [&](tracking::State& state) { return state.seam_in(from, before); });
     };
     const IdProbe probe = [&client](std::uint64_t position) -> Result<std::optional<std::string>> {
       BDD_TRY_ASSIGN(auto page, client->fetch_page(position, 1));
@@ -504,10 +505,11 @@ private:
   // A total below what was already downloaded means events were deleted on the server: said
   // once per run; local data is never deleted because of it.
   void report_shrink(std::optional<std::uint64_t> total) {
-    if (total && *total < m_cursor.offset && !m_reported_shrink) {
+    const std::uint64_t downloaded = m_commits->settled().offset;
+    if (total && *total < downloaded && !m_reported_shrink) {
       m_reported_shrink = true;
       warn("the server now holds " + std::to_string(*total) + " events, fewer than the "
-           + std::to_string(m_cursor.offset)
+           + std::to_string(downloaded)
            + " already downloaded: events were deleted on the server (local data is kept)");
     }
   }
@@ -571,11 +573,9 @@ private:
     if (std::any_of(m_batch_quarantine.begin(), m_batch_quarantine.end(), in_batch)) {
       return ok();
     }
-    bool known = false;
-    {
-      const std::lock_guard lock(m_state_mutex);
-      BDD_TRY_ASSIGN(known, m_state->quarantined(item.id));
-    }
+    BDD_TRY_ASSIGN(const bool known, m_commits->with_state([&](tracking::State& state) {
+      return state.quarantined(item.id);
+    }));
     if (known) {
       return ok();
     }
@@ -598,13 +598,7 @@ private:
     if (const auto found = m_batch_ids.find(id); found != m_batch_ids.end()) {
       return tracking::State::Stored{true, found->second};
     }
-    for (const InFlight& batch : m_in_flight) {
-      if (const auto found = batch.ids.find(id); found != batch.ids.end()) {
-        return tracking::State::Stored{true, found->second};
-      }
-    }
-    const std::lock_guard lock(m_state_mutex);
-    return m_state->lookup(id);
+    return m_commits->lookup(id);
   }
 
   // An event already stored came again with other content: the stored version is kept (it is
@@ -616,49 +610,31 @@ private:
     }
   }
 
-  // Hand the batch consumed so far to the committing threads and go on paging meanwhile: the
-  // disk and the network then work at the same time. A commit has two stages: `write_batch`
-  // journals, appends, fsyncs and hashes the files, then `record_batch` stores the ids, sizes
-  // and cursor in the state. Each batch gets a thread that runs both, and the stages of
-  // successive batches follow each other in order, so the files and the state still grow in the
-  // server's order; but batch N+1 is written while batch N is recorded. At most two batches are
-  // in flight. A commit that failed is not tried again in this run: its bytes may be partly in
-  // the files, and only a rollback to the recorded sizes (see transfer()) makes the files and
-  // the state agree again.
+  // Hand the batch consumed so far to the committing stage (see commit_pipeline.hpp) and go on
+  // paging meanwhile.
   Result<void> commit() {
-    // The batch before the last must be recorded, so that records do not queue up, and the last
-    // written: the writer holds one sealed batch. In this order, the failure noted first is the
-    // one that happened first.
-    while (m_in_flight.size() > 1) {
-      settle_oldest();
-    }
-    if (!m_in_flight.empty() && m_in_flight.back().written.valid()) {
-      if (Result<void> written = m_in_flight.back().written.get(); !written) {
-        note_commit_failure(std::move(written).error());
-      }
-    }
-    BDD_TRY(commit_outcome());
+    BDD_TRY(m_commits->make_room());
+    const tracking::Cursor& handed_off = m_commits->handed_off();
     // Something to record: new events, or pages that moved the cursor (duplicates only, or the
     // same offset reached again by a re-read with another last event), or a re-read that moved
     // it back.
-    const bool moved = m_next_offset != m_handed_off.offset
-                       || (!m_last_id.empty() && m_last_id != m_handed_off.last_id);
+    const bool moved = m_next_offset != handed_off.offset
+                       || (!m_last_id.empty() && m_last_id != handed_off.last_id);
     if (m_batch_order.empty() && m_batch_quarantine.empty() && !(m_consumed_page && moved)) {
       return ok();
     }
     m_consumed_page = false;
     tracking::CommitRecord commit;
-    commit.cursor = m_handed_off;
+    commit.cursor = handed_off;
     commit.cursor.offset = m_next_offset;
     if (!m_last_id.empty()) {
       commit.cursor.last_id = m_last_id;
     }
     commit.cursor.events_stored += m_batch_order.size();
-    commit.cursor.remote_total = m_remote_total ? m_remote_total : m_handed_off.remote_total;
+    commit.cursor.remote_total = m_remote_total ? m_remote_total : handed_off.remote_total;
     if (m_newest_stored > commit.cursor.newest_stored) {
       commit.cursor.newest_stored = m_newest_stored;
     }
-    m_handed_off = commit.cursor;
     commit.new_ids = std::move(m_batch_order);
     m_batch_order.clear();
     commit.new_digests = std::move(m_batch_digests);
@@ -672,206 +648,19 @@ private:
     // `.metadata.json` is for people and `status`; the state is what resumes. Rewriting it
     // (two fsyncs) at every commit would cost more than the commit. When it is due, the commit
     // record is synced first, so the metadata never runs ahead of the state.
-    commit.durable = Clock::now() - m_last_metadata >= k_metadata_interval;
+    commit.durable = now() - m_last_metadata >= k_metadata_interval;
     if (commit.durable) {
-      m_last_metadata = Clock::now();
+      m_last_metadata = now();
     }
     m_batch_received = 0;
-    m_last_commit = Clock::now();
-    m_writer->seal_batch();
-
-    std::promise<Result<void>> written;
-    InFlight batch;
-    batch.written = written.get_future();
-    std::shared_future<Result<tracking::Cursor>> earlier;
-    if (!m_in_flight.empty()) {
-      earlier = m_in_flight.back().recorded;
-    }
-    batch.recorded = std::async(std::launch::async,
-                                [this,
-                                 commit = std::move(commit),
-                                 written = std::move(written),
-                                 earlier = std::move(earlier)]() mutable {
-                                  return commit_batch(std::move(commit), written, earlier);
-                                })
-                         .share();
-    // Until the commit is recorded its ids are not in the state, but they are stored.
-    batch.ids = std::move(m_batch_ids);
+    m_last_commit = now();
+    m_commits->hand_off(std::move(commit), std::move(m_batch_ids));
     m_batch_ids.clear();
-    m_in_flight.push_back(std::move(batch));
     return ok();
   }
 
-  // One batch's thread: write it, say so, wait for the batch before to be recorded, record it.
-  Result<tracking::Cursor>
-  commit_batch(tracking::CommitRecord commit,
-               std::promise<Result<void>>& written,
-               const std::shared_future<Result<tracking::Cursor>>& earlier) {
-    Result<tracking::CommitRecord> files = Error(Errc::internal, "commit not written");
-    try {
-      files = write_batch(std::move(commit));
-    } catch (...) {
-      written.set_exception(std::current_exception());
-      throw;
-    }
-    if (!files) {
-      written.set_value(files.error());
-      return std::move(files).error();
-    }
-    written.set_value(ok());
-    if (earlier.valid()) {
-      if (const Result<tracking::Cursor>& before = earlier.get(); !before) {
-        return before.error(); // already noted; this batch stays unrecorded and is rolled back
-      }
-    }
-    return record_batch(std::move(*files));
-  }
-
-  // The oldest batch in flight is recorded (or failed): its cursor becomes the run's.
-  void settle_oldest() {
-    const Result<tracking::Cursor>& recorded = m_in_flight.front().recorded.get();
-    if (recorded) {
-      m_cursor = *recorded;
-    } else {
-      note_commit_failure(recorded.error());
-    }
-    m_in_flight.pop_front();
-  }
-
-  // Wait until no commit runs.
-  Result<void> wait_for_commit() {
-    while (!m_in_flight.empty()) {
-      settle_oldest();
-    }
-    return commit_outcome();
-  }
-
-  void note_commit_failure(Error error) {
-    if (!m_commit_failure) {
-      m_commit_failure = std::move(error);
-    }
-  }
-
-  Result<void> commit_outcome() const {
-    if (m_commit_failure) {
-      return *m_commit_failure;
-    }
-    return ok();
-  }
-
-  // The writing stage (see commit()): uses the writer's sealed batch and, under m_state_mutex,
-  // the state; touches nothing the paging thread changes. Returns `commit` with its files.
-  Result<tracking::CommitRecord> write_batch(tracking::CommitRecord commit) {
-    auto journal = [this](const std::vector<storage::FileExtent>& before) -> Result<void> {
-      // A file the batch before changed is journaled already, whether its record is stored
-      // (the recorded size) or not yet (that batch's own journal entry, or the recorded size
-      // before it): skipping it spares waiting for the state while that record is stored.
-      std::vector<tracking::FileRecord> files;
-      for (const auto& extent : before) {
-        if (m_last_written.count(extent.relative_path) == 0) {
-          files.push_back({extent.relative_path, extent.size, {}, {}});
-        }
-      }
-      if (files.empty() && m_journal_open) {
-        return ok();
-      }
-      const std::lock_guard lock(m_state_mutex);
-      BDD_TRY(m_state->begin_commit(files));
-      m_journal_open = true;
-      return ok();
-    };
-    // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
-    m_hashed.clear();
-    auto written = [this](const storage::FileExtent& from,
-                          const std::vector<std::string_view>& pieces) {
-      auto previous = previous_file(from.relative_path);
-      if (!previous) {
-        return; // hashed_file() reads the file instead, and reports the error if it recurs
-      }
-      auto hash = tracking::extend_hash_in_memory(*previous ? (*previous)->midstate : "",
-                                                  from.size,
-                                                  pieces,
-                                                  storage::rewritten_tail(m_config.format).size());
-      if (hash) {
-        m_hashed.insert_or_assign(from.relative_path, std::move(*hash));
-      }
-    };
-    BDD_TRY_ASSIGN(auto extents, m_writer->commit(journal, written));
-    for (const auto& extent : extents) {
-      BDD_TRY_ASSIGN(auto file, hashed_file(extent));
-      commit.files.push_back(std::move(file));
-    }
-    m_last_written.clear();
-    for (const auto& file : commit.files) {
-      m_last_written.emplace(file.path, file);
-    }
-    return commit;
-  }
-
-  // The recording stage (see commit()): uses the state under m_state_mutex and, when the
-  // metadata is due, `.metadata.json`. Returns the cursor it recorded.
-  Result<tracking::Cursor> record_batch(tracking::CommitRecord commit) {
-    {
-      const std::lock_guard lock(m_state_mutex);
-      BDD_TRY(m_state->finish_commit(commit));
-    }
-    // The commit is done whatever happens to `.metadata.json`, which is for people and status
-    // (the state is what resumes): say why it is behind, and the end of the run tries again.
-    if (commit.durable) {
-      if (auto described = write_metadata(commit.cursor); !described) {
-        spdlog::warn("{}", described.error().message);
-      }
-    }
-    return std::move(commit.cursor);
-  }
-
-  // A file as the last commit left it: as the batch before wrote it (its record may not be
-  // stored yet), else as the state records it (nullopt if it records none).
-  Result<std::optional<tracking::FileRecord>> previous_file(const std::string& path) {
-    if (auto found = m_last_written.find(path); found != m_last_written.end()) {
-      return std::optional<tracking::FileRecord>(found->second);
-    }
-    return state_file(path);
-  }
-
-  Result<std::optional<tracking::FileRecord>> state_file(const std::string& path) {
-    const std::lock_guard lock(m_state_mutex);
-    return m_state->file(path);
-  }
-
-  // Undo what a run that did not end cleanly (a crash, a failed commit) left beyond the last
-  // commit (see tracking::State). Returns the number of files looked at.
-  Result<std::size_t> roll_back_unfinished_commit() {
-    BDD_TRY_ASSIGN(auto pending, m_state->pending());
-    for (const auto& file : pending) {
-      if (auto rolled_back = m_writer->rollback({file.path, file.size}); !rolled_back) {
-        // A file shorter than recorded was edited or cut short: the same advice as any damage.
-        return Error(rolled_back.error().code,
-                     rolled_back.error().message + "; " + remedy(m_config));
-      }
-    }
-    BDD_TRY(m_state->clear_pending());
-    return pending.size();
-  }
-
-  // The manifest entry of a file the writer just committed: hashed from memory as it was
-  // written, or else by reading only its new bytes.
-  Result<tracking::FileRecord> hashed_file(const storage::FileExtent& extent) {
-    if (auto found = m_hashed.find(extent.relative_path); found != m_hashed.end()) {
-      return tracking::FileRecord{extent.relative_path,
-                                  extent.size,
-                                  std::move(found->second.sha256),
-                                  std::move(found->second.midstate)};
-    }
-    BDD_TRY_ASSIGN(auto previous, previous_file(extent.relative_path));
-    BDD_TRY_ASSIGN(auto hash,
-                   tracking::extend_file_hash(m_work_dir / extent.relative_path,
-                                              previous ? previous->midstate : std::string(),
-                                              extent.size,
-                                              storage::rewritten_tail(m_config.format).size()));
-    return tracking::FileRecord{
-        extent.relative_path, extent.size, std::move(hash.sha256), std::move(hash.midstate)};
-  }
+  // The committing stage's timing: the test clock if one is given.
+  Clock::time_point now() const { return m_options.clock ? m_options.clock() : Clock::now(); }
 
   // `.metadata.json` for `cursor`. Called by one thread at a time: the recording stage's, or
   // the paging one when no commit runs.
@@ -908,7 +697,6 @@ private:
   stdfs::path m_work_dir;
   std::unique_ptr<tracking::State> m_state;
   std::unique_ptr<storage::Writer> m_writer;
-  tracking::Cursor m_cursor;
   std::uint64_t m_events_stored_before = 0; // when the run began
   std::string m_first_download;
   std::vector<std::string> m_warnings;
@@ -916,23 +704,6 @@ private:
   // without a database lookup, which would otherwise cost more than the rest of storing it.
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
-  std::optional<Error> m_commit_failure; // the first commit that failed in this run
-  // A batch handed to its committing thread (see commit()).
-  struct InFlight {
-    std::future<Result<void>> written;                     // its files are written
-    std::shared_future<Result<tracking::Cursor>> recorded; // its record is stored
-    std::unordered_map<std::string, std::uint64_t> ids;    // with their digests
-  };
-  std::deque<InFlight> m_in_flight; // oldest first
-  tracking::Cursor m_handed_off;    // after the last batch handed off
-  // Writing stage only: the files the last written batch changed, with their hashes, and
-  // whether the state's journal is open for this run (begin_commit() succeeded once).
-  std::unordered_map<std::string, tracking::FileRecord> m_last_written;
-  bool m_journal_open = false;
-  // The state is used by the paging thread (is_stored) and the batch threads.
-  std::mutex m_state_mutex;
-  // Hashes of the files the batch being written changed, by relative path (see write_batch()).
-  std::unordered_map<std::string, tracking::FileHash> m_hashed;
 
   // Consumed since the last commit.
   std::uint64_t m_next_offset = 0;
@@ -959,6 +730,9 @@ private:
   std::string m_moved_behind_id;
   Clock::time_point m_last_commit;
   Clock::time_point m_last_metadata;
+  // Last: its batches' threads use the members above until it is destroyed (an exception may
+  // leave transfer() early with commits still running).
+  std::unique_ptr<CommitPipeline> m_commits;
 };
 
 // Move the rebuilt study into place, keeping the history of the old one.

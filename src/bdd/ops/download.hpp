@@ -6,6 +6,7 @@
 #include <bdd/tracking/records.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -38,6 +39,12 @@ struct DownloadOptions {
   // Makes the API clients (one per connection); empty: libcurl clients for the config. Tests
   // pass scripted ones.
   std::function<std::unique_ptr<api::Client>()> make_client;
+  // The time commits are timed by (every 2 s, `.metadata.json` every 5 s); empty: steady_clock.
+  // Tests pass one they move, to drive commits by time without sleeping.
+  std::function<std::chrono::steady_clock::time_point()> clock;
+  // For tests only: called on the committing thread before each batch is written (a slow disk,
+  // to check that memory stays bounded). Empty in bdd.
+  std::function<void()> before_commit_write;
 };
 
 struct DownloadReport {

@@ -1,0 +1,160 @@
+#pragma once
+
+// The committing stage of a download: makes the batches the paging side hands it durable, in
+// order, while the paging side goes on receiving the next one (the disk and the network then
+// work at the same time).
+//
+// A commit has two steps: `write` journals, appends, fsyncs and hashes the files (the writer's
+// sealed batch, Writer::commit), then `record` stores the ids, sizes, hashes and cursor in the
+// state (State::finish_commit) and, when the commit is durable, describes it (`.metadata.json`).
+// Each batch gets a thread that runs both; the steps of successive batches follow each other in
+// order, so the files and the state grow in the server's order, but batch N+1 is written while
+// batch N is recorded. At most two batches are in flight. A commit that failed is not tried
+// again: its bytes may be partly in the files, and only `roll_back` (to the recorded sizes) makes
+// the files and the state agree again.
+//
+// Threads: every member function is for the one paging thread that owns the pipeline (the
+// batches' threads use only what the pipeline gives them). The state is shared with the
+// batches' threads: the paging side reaches it only through `with_state` or `lookup`, which hold
+// the state's mutex, except when no batch is in flight (after `wait`).
+
+#include <bdd/core/result.hpp>
+#include <bdd/storage/writer.hpp>
+#include <bdd/tracking/manifest.hpp>
+#include <bdd/tracking/state.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace bdd::ops {
+
+// Undo what a run that did not end cleanly (a crash, a failed commit) left beyond the last
+// commit (see tracking::State): the files the state journals are cut back to their recorded
+// sizes, then the journal is cleared. A file that cannot be cut back (shorter than recorded:
+// damaged) fails with `remedy` appended. Returns the number of files looked at. For when no
+// commit runs (before a pipeline starts, or through CommitPipeline::roll_back).
+Result<std::size_t> roll_back_unfinished_commit(tracking::State& state,
+                                                storage::Writer& writer,
+                                                const std::string& remedy);
+
+class CommitPipeline {
+public:
+  // The ids of a batch with their content digests (model::content_digest).
+  using Ids = std::unordered_map<std::string, std::uint64_t>;
+  // Describes a durable commit's cursor (`.metadata.json`), on the batch's thread, once its
+  // record is stored. A failure is logged, not a commit failure: the state is what resumes.
+  using Describe = std::function<Result<void>(const tracking::Cursor&)>;
+
+  struct Options {
+    std::filesystem::path work_dir; // the writer's study_dir: where the files it commits are
+    std::string format;             // the writer's (storage::rewritten_tail)
+    Describe describe;              // may be empty
+    std::string remedy;             // how to repair damaged files (roll_back_unfinished_commit)
+    // For tests: called on a batch's thread before its write (a slow disk, say). May be empty.
+    std::function<void()> before_write;
+  };
+
+  // `state` and `writer` outlive the pipeline; `cursor` is the state's, no batch handed off yet.
+  CommitPipeline(tracking::State& state,
+                 storage::Writer& writer,
+                 tracking::Cursor cursor,
+                 Options options);
+  CommitPipeline(const CommitPipeline&) = delete;
+  CommitPipeline& operator=(const CommitPipeline&) = delete;
+  // Waits for the batches in flight (their threads use the pipeline); their outcome is dropped.
+  ~CommitPipeline();
+
+  // Before a hand-off: waits until the batch before the last is recorded (so that records do not
+  // queue up) and the last one written (the writer holds one sealed batch). Returns the first
+  // commit failure of the run: then nothing more may be handed off.
+  Result<void> make_room();
+
+  // Seals the writer's batch and commits it on a thread of its own, after every batch handed off
+  // before. `commit.files` is filled by the write; `ids` are the batch's (its `new_ids`), which
+  // `lookup` finds until the batch is recorded. Call after `make_room` succeeded.
+  void hand_off(tracking::CommitRecord commit, Ids ids);
+
+  // Waits until no batch is in flight. Returns the first commit failure of the run.
+  Result<void> wait();
+
+  // Waits, then rolls back what a failed commit left in the files (roll_back_unfinished_commit).
+  Result<std::size_t> roll_back();
+
+  // The cursor of the last batch recorded (the state's when none is).
+  const tracking::Cursor& settled() const { return m_settled; }
+  // The cursor of the last batch handed off (what the next batch extends).
+  const tracking::Cursor& handed_off() const { return m_handed_off; }
+  // The first commit that failed, as seen by the paging thread (make_room, wait).
+  const std::optional<Error>& failure() const { return m_failure; }
+
+  // Whether `id` is stored: by a batch in flight (with the digest it was handed off with), else
+  // as the state says.
+  Result<tracking::State::Stored> lookup(const std::string& id) {
+    for (const InFlight& batch : m_in_flight) {
+      if (const auto found = batch.ids.find(id); found != batch.ids.end()) {
+        return tracking::State::Stored{true, found->second};
+      }
+    }
+    const std::lock_guard lock(m_state_mutex);
+    return m_state.lookup(id);
+  }
+
+  // Runs `use(state)` under the state's mutex, for the paging thread while batches are in flight.
+  template <typename Use>
+  decltype(auto) with_state(Use&& use) {
+    const std::lock_guard lock(m_state_mutex);
+    return std::forward<Use>(use)(m_state);
+  }
+
+private:
+  // A batch handed to its thread.
+  struct InFlight {
+    std::future<Result<void>> written;                     // its files are written
+    std::shared_future<Result<tracking::Cursor>> recorded; // its record is stored
+    Ids ids;
+  };
+
+  Result<tracking::Cursor>
+  commit_batch(tracking::CommitRecord commit,
+               std::promise<Result<void>>& written,
+               const std::shared_future<Result<tracking::Cursor>>& earlier);
+  Result<tracking::CommitRecord> write_batch(tracking::CommitRecord commit);
+  Result<tracking::Cursor> record_batch(tracking::CommitRecord commit);
+  void settle_oldest();
+  void note_failure(Error error);
+  Result<void> outcome() const;
+  Result<std::optional<tracking::FileRecord>> previous_file(const std::string& path);
+  Result<std::optional<tracking::FileRecord>> state_file(const std::string& path);
+  Result<tracking::FileRecord> hashed_file(const storage::FileExtent& extent);
+
+  tracking::State& m_state;
+  storage::Writer& m_writer;
+  Options m_options;
+
+  // Paging thread only.
+  tracking::Cursor m_settled;
+  tracking::Cursor m_handed_off;
+  std::optional<Error> m_failure;
+  std::deque<InFlight> m_in_flight; // oldest first
+
+  // The writing step only (one batch's thread at a time): the files the last written batch
+  // changed, with their hashes; whether the state's journal is open for this run
+  // (begin_commit() succeeded once); the hashes of the files the batch being written changed.
+  std::unordered_map<std::string, tracking::FileRecord> m_last_written;
+  bool m_journal_open = false;
+  std::unordered_map<std::string, tracking::FileHash> m_hashed;
+
+  // The state is used by the paging thread (lookup, with_state) and the batches' threads.
+  std::mutex m_state_mutex;
+};
+
+} // namespace bdd::ops
