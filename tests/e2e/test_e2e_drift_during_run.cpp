@@ -237,7 +237,10 @@ void check_drift_during_run(const Layout& layout,
   REQUIRE(ws.server().request_count() > k_mutate_after);
   held.add_applied(ws);
   CHECK(run.exit_code == 0);
-  check_holds_exactly(ws, held, "after the mutated run");
+  // With concurrent requests the server may build a page after a later request applied the
+  // mutation, so an event deleted by it may never reach the run: no downloader can store that
+  // one. Everything else the server held must be stored, once.
+  check_holds_server_events(ws, held, "after the mutated run");
   check_drift_recorded(ws);
   check_settled(ws, held);
 }

@@ -232,7 +232,7 @@ public:
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(const tracking::Cursor cursor, m_state->cursor());
-    m_fresh_from = cursor.offset;
+    m_fresh_from = std::max(cursor.offset, cursor.high_water);
     m_events_stored_before = cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {
@@ -352,6 +352,7 @@ private:
       auto stream = open_stream(from);
       m_next_offset = from;
       std::optional<std::uint64_t> drift_at;
+      bool first_page = true;
       for (;;) {
         BDD_TRY_ASSIGN(auto page, stream->next());
         if (!page) {
@@ -360,6 +361,14 @@ private:
         if (page->seam_id && !m_last_id.empty() && *page->seam_id != m_last_id) {
           drift_at = page->offset;
           break;
+        }
+        if (!page->seam_id && std::exchange(first_page, false)) {
+          // Pages of one event carry no seam: check where the stream starts, at least.
+          BDD_TRY_ASSIGN(const bool holds, seam_holds_at(page->offset));
+          if (!holds) {
+            drift_at = page->offset;
+            break;
+          }
         }
         report_shrink(page->total);
         BDD_TRY(consume(*page, record));
@@ -388,8 +397,12 @@ private:
           from = end.offset;
           continue;
         }
-        const bool seam_holds = end.kind == api::StreamEnd::Kind::confirmed
-                                && (!end.seam_id || m_last_id.empty() || *end.seam_id == m_last_id);
+        bool seam_holds = end.kind == api::StreamEnd::Kind::confirmed
+                          && (!end.seam_id || m_last_id.empty() || *end.seam_id == m_last_id);
+        if (seam_holds && !end.seam_id && !stream->overlapping()) {
+          // Without seams in the pages, check where the stream ends (one request).
+          BDD_TRY_ASSIGN(seam_holds, seam_holds_at(end.offset));
+        }
         if (seam_holds && m_moved_behind && !m_reconciled) {
           // No seam shows where: read it all again (once), the only way to find what moved.
           m_reconciled = true;
@@ -417,8 +430,9 @@ private:
       if (++reconciliations > k_max_reconciliations) {
         return Error(Errc::protocol,
                      "the server's event list changed " + std::to_string(k_max_reconciliations)
-                         + " times while this run read it; stopped (what was stored is kept and "
-                           "exact; run bdd download again later)");
+                         + " times while this run read it (events inserted, deleted or "
+                           "reordered, or empty pages where events were before); stopped, what "
+                           "was stored is kept and exact (run bdd download again later)");
       }
       stream.reset();
       m_reconciled = true;
@@ -440,21 +454,38 @@ private:
   Result<tracking::Seam> find_resume_point(std::uint64_t drift_at) {
     BDD_TRY(commit());
     BDD_TRY(m_commits->wait());
-    const auto make =
-        m_options.make_client ? m_options.make_client : curl_clients(m_config, m_options.stop);
-    std::unique_ptr<api::Client> client = make();
     const SeamLookup lookup = [this](std::uint64_t from, std::uint64_t before) {
       return m_commits->with_state(
           [&](tracking::State& state) { return state.seam_in(from, before); });
     };
-    const IdProbe probe = [&client](std::uint64_t position) -> Result<std::optional<std::string>> {
-      BDD_TRY_ASSIGN(auto page, client->fetch_page(position, 1));
-      if (page.events.empty()) {
-        return std::optional<std::string>();
-      }
-      return std::optional<std::string>(page.events.front().id);
-    };
+    const IdProbe probe = [this](std::uint64_t position) { return server_id_at(position); };
     return find_divergence(drift_at, lookup, probe);
+  }
+
+  // The id of the server's event at `position` now (one request for one event), or nullopt if
+  // its list is shorter.
+  Result<std::optional<std::string>> server_id_at(std::uint64_t position) {
+    if (!m_probe_client) {
+      const auto make = m_options.make_client
+                            ? m_options.make_client
+                            : curl_clients(m_config, m_options.stop, m_wait_budget);
+      m_probe_client = make();
+    }
+    BDD_TRY_ASSIGN(auto page, m_probe_client->fetch_page(position, 1));
+    if (page.events.empty()) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(page.events.front().id);
+  }
+
+  // Whether the server still holds the event this run last consumed just before `position`:
+  // the seam check a server with pages of one event leaves to the caller.
+  Result<bool> seam_holds_at(std::uint64_t position) {
+    if (position == 0 || m_last_id.empty()) {
+      return true;
+    }
+    BDD_TRY_ASSIGN(const auto id, server_id_at(position - 1));
+    return id && *id == m_last_id;
   }
 
   // An id from the server as a JSON string: safe on one line whatever it holds.
@@ -569,8 +600,8 @@ private:
   // often it is read), so that the rest of its page is stored and no run is stuck on it.
   Result<void>
   quarantine(const model::Event& item, std::uint64_t position, tracking::RunRecord& record) {
-    const auto in_batch = [&](const tracking::QuarantinedItem& kept) { return kept.id == item.id; };
-    if (std::any_of(m_batch_quarantine.begin(), m_batch_quarantine.end(), in_batch)) {
+    // Also the batches in flight, whose items the state does not list yet.
+    if (m_quarantined_this_run.count(item.id) != 0) {
       return ok();
     }
     BDD_TRY_ASSIGN(const bool known, m_commits->with_state([&](tracking::State& state) {
@@ -580,6 +611,7 @@ private:
       return ok();
     }
     m_batch_quarantine.push_back({item.id, position, item.unusable, item.raw});
+    m_quarantined_this_run.insert(item.id);
     record.unusable_events += 1;
     if (record.unusable_events <= k_changed_ids_shown) {
       spdlog::warn("the server sent an item at offset {} that is not a usable event ({}); it is "
@@ -717,9 +749,12 @@ private:
   std::vector<std::string> m_changed_ids;     // the first few, for the warning
   std::vector<tracking::Seam> m_batch_seams;
   std::vector<tracking::QuarantinedItem> m_batch_quarantine;
-  std::uint64_t m_quarantined = 0;                  // items in the quarantine, this run's included
-  std::uint64_t m_deleted_on_server = 0;            // see tracking::Metadata
-  std::optional<std::uint64_t> m_forget_seams_from; // the list is read again from there
+  // Read by write_metadata on the recording thread too.
+  std::atomic<std::uint64_t> m_quarantined = 0;       // items in the quarantine, this run's too
+  std::atomic<std::uint64_t> m_deleted_on_server = 0; // see tracking::Metadata
+  std::unique_ptr<api::Client> m_probe_client; // for single-event requests (seams, bisection)
+  std::unordered_set<std::string> m_quarantined_this_run; // ids: unusable items are rare
+  std::optional<std::uint64_t> m_forget_seams_from;       // the list is read again from there
   std::uint64_t m_batch_received = 0;
   bool m_reported_shrink = false;
   bool m_reported_inconsistent_total = false;

@@ -33,7 +33,7 @@ std::string shown(std::string_view id) {
 }
 
 // An id for a message: JSON-quoted, so that one from the server keeps the message on one line.
-std::string quoted(std::string_view id) {
+std::string quoted_id(std::string_view id) {
   std::string out;
   model::append_json_string(out, model::display_id(id));
   return out;
@@ -214,7 +214,7 @@ private:
              relative,
              (*record)->line,
              shown(id),
-             "event " + quoted(id) + " is also stored at " + place(*first)});
+             "event " + quoted_id(id) + " is also stored at " + place(*first)});
       }
     }
   }
@@ -240,7 +240,11 @@ private:
     const auto state_db = tracking::state_path(m_dir);
     BDD_TRY_ASSIGN(auto lost, m_ids->not_added_from_state(state_db, k_listed_per_kind));
     for (const auto& id : lost.second) {
-      add({"lost", "", 0, shown(id), "event " + quoted(id) + " was stored but is in no data file"});
+      add({"lost",
+           "",
+           0,
+           shown(id),
+           "event " + quoted_id(id) + " was stored but is in no data file"});
     }
     add_unlisted("lost", lost.first, lost.second.size(), true);
     BDD_TRY_ASSIGN(auto unrecorded, m_ids->missing_from_state(state_db, k_listed_per_kind));
@@ -249,7 +253,7 @@ private:
            where.file,
            where.line,
            shown(id),
-           "event " + quoted(id) + " is not in the download state (not downloaded by bdd?)"});
+           "event " + quoted_id(id) + " is not in the download state (not downloaded by bdd?)"});
     }
     add_unlisted("unrecorded", unrecorded.first, unrecorded.second.size(), true);
     return ok();
@@ -314,7 +318,7 @@ private:
                           "",
                           position,
                           shown(event.id),
-                          "event " + quoted(event.id)
+                          "event " + quoted_id(event.id)
                               + " differs on the server from the version stored (kept)"};
           finding.error = false;
           add(std::move(finding));
@@ -324,7 +328,7 @@ private:
                "",
                position,
                shown(event.id),
-               "event " + quoted(event.id) + " at server position " + std::to_string(position)
+               "event " + quoted_id(event.id) + " at server position " + std::to_string(position)
                    + " is not stored locally"});
         }
       }
@@ -337,7 +341,7 @@ private:
                       "",
                       0,
                       shown(id),
-                      "event " + quoted(id)
+                      "event " + quoted_id(id)
                           + " is stored locally but no longer on the server (kept)"};
       finding.error = false;
       add(std::move(finding));
