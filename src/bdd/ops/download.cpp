@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
@@ -719,7 +720,9 @@ private:
   std::vector<std::string> m_changed_ids;     // the first few, for the warning
   std::vector<tracking::Seam> m_batch_seams;
   std::vector<tracking::QuarantinedItem> m_batch_quarantine;
-  std::uint64_t m_quarantined = 0;                  // items in the quarantine, this run's included
+  // Items in the quarantine, this run's included. Atomic: the committing stage reads it (in
+  // write_metadata) while the paging thread adds a batch's.
+  std::atomic<std::uint64_t> m_quarantined = 0;
   std::uint64_t m_deleted_on_server = 0;            // see tracking::Metadata
   std::optional<std::uint64_t> m_forget_seams_from; // the list is read again from there
   std::uint64_t m_batch_received = 0;
