@@ -16,7 +16,9 @@
 // Threads: every member function is for the one paging thread that owns the pipeline (the
 // batches' threads use only what the pipeline gives them). The state is shared with the
 // batches' threads: the paging side reaches it only through `with_state` or `lookup`, which hold
-// the state's mutex, except when no batch is in flight (after `wait`).
+// the state's mutex, except when no batch is in flight (after `wait`). The writer is shared as
+// storage::Writer allows: the paging side writes the open batch while a batch's thread commits
+// the sealed one (`hand_off` seals). `Options::describe` runs on a batch's thread, meanwhile.
 
 #include <bdd/core/result.hpp>
 #include <bdd/storage/writer.hpp>

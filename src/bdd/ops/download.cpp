@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
@@ -38,7 +39,9 @@ using Clock = std::chrono::steady_clock;
 // A commit makes a batch durable; smaller batches lose less on a crash, larger ones cost fewer
 // fsyncs. Commit when any limit is reached. The writer holds a batch until its commit (the
 // text formats in memory, the next batch too while a commit runs), so the byte limit, on what
-// the writer holds, bounds memory however large the events are.
+// the writer holds, bounds memory however large the events are: limits are checked after each
+// page, so the writer holds at most two batches of k_commit_bytes plus one page each (see
+// tests/unit/ops/test_ops_memory.cpp for the whole download's bound).
 constexpr std::uint64_t k_commit_events = 20'000;
 constexpr std::uint64_t k_commit_bytes = std::uint64_t{4} << 20;
 constexpr auto k_commit_interval = std::chrono::seconds(2);

@@ -3,179 +3,25 @@
 // every run must end with each event the server holds stored exactly once, whatever the format.
 // No HTTP, no sleeping: each case runs in milliseconds; tests/e2e covers the real server.
 
-#include <bdd/api/client.hpp>
-#include <bdd/model/event.hpp>
+#include "scripted_server.hpp"
+
 #include <bdd/ops/download.hpp>
-#include <bdd/storage/reader.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <filesystem>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace {
 
-namespace stdfs = std::filesystem;
-using bdd::api::Client;
-using bdd::api::Page;
-
-// The server's list, shared by every client of a run; `mutations[n]` runs right after request
-// number n (1-based) is answered.
-struct ScriptedServer {
-  std::mutex mutex;
-  std::vector<std::string> ids;
-  std::uint64_t cap = 1000; // events a response holds at most
-  int requests = 0;
-  std::map<int, std::function<void(std::vector<std::string>&)>> mutations;
-  // Request numbers that fail once, with the list mutated before the retry is answered (what a
-  // Client that retries a 500 sees).
-  std::map<int, std::function<void(std::vector<std::string>&)>> retried;
-  std::set<std::string> unusable; // served as items that are not usable events
-  std::set<std::string> edited;   // served with other content than at first
-
-  void append(int count) {
-    for (int i = 0; i < count; ++i) {
-      ids.push_back("e" + std::to_string(next_id++));
-    }
-  }
-  std::string fresh_id() { return "n" + std::to_string(next_id++); }
-
-  int next_id = 0;
-};
-
-std::string event_json(const std::string& id) {
-  // Two users, so that a nested layout has more than one leaf.
-  const std::string user = id.back() % 2 == 0 ? "u0" : "u1";
-  return R"({"id":")" + id
-         + R"(","stored":"2025-01-01T00:00:00.000Z","types":["t"],"base":{"userId":")" + user
-         + R"(","index":1}})";
-}
-
-class ScriptedClient final : public Client {
-public:
-  explicit ScriptedClient(ScriptedServer& server) : m_server(server) {}
-
-  bdd::Result<Page> fetch_page(std::uint64_t offset, std::uint64_t limit) override {
-    const std::lock_guard lock(m_server.mutex);
-    const int request = ++m_server.requests;
-    Page page;
-    page.offset = offset;
-    if (auto retried = m_server.retried.find(request); retried != m_server.retried.end()) {
-      retried->second(m_server.ids); // the first attempt failed; the retry sees the change
-      page.attempts = 2;
-    }
-    page.total = m_server.ids.size();
-    const std::uint64_t end =
-        std::min<std::uint64_t>(m_server.ids.size(), offset + std::min(limit, m_server.cap));
-    for (std::uint64_t i = offset; i < end; ++i) {
-      const std::string& id = m_server.ids[i];
-      if (m_server.unusable.count(id) != 0) {
-        bdd::model::Event item;
-        item.id = "unusable:" + id;
-        item.raw = "\xEF\xBB\xBF{\"id\":\"" + id + "\"}";
-        item.unusable = "starts with a byte order mark";
-        page.events.push_back(std::move(item));
-        continue;
-      }
-      std::string json = event_json(id);
-      if (m_server.edited.count(id) != 0) {
-        json.insert(json.size() - 1, R"(,"edited":true)");
-      }
-      page.events.push_back(bdd::model::normalise_compact(std::move(json)));
-      page.bytes += page.events.back().raw.size();
-    }
-    if (auto mutation = m_server.mutations.find(request); mutation != m_server.mutations.end()) {
-      mutation->second(m_server.ids);
-    }
-    return page;
-  }
-
-private:
-  ScriptedServer& m_server;
-};
-
-struct TempDir {
-  TempDir() {
-    std::random_device random;
-    // tmpfs when there is one: every commit fsyncs, which proves nothing here.
-    const stdfs::path base =
-        stdfs::is_directory("/dev/shm") ? stdfs::path("/dev/shm") : stdfs::temp_directory_path();
-    path = base / ("bdd-ops-" + std::to_string(random()));
-    stdfs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path, ec);
-  }
-  stdfs::path path;
-};
-
-bdd::config::Config make_config(const stdfs::path& dir, const std::string& format) {
-  bdd::config::Config config;
-  config.study_name = "s";
-  config.api_key = "k";
-  config.data_directory = dir;
-  config.format = format;
-  config.folder_structure =
-      format == "sqlite" ? std::vector<std::string>{} : std::vector<std::string>{"by_user_id"};
-  config.page_size = 100;
-  config.max_concurrent_requests = 1; // requests in a fixed order: the script counts them
-  return config;
-}
-
-bdd::Result<bdd::ops::DownloadReport> run(const bdd::config::Config& config,
-                                          ScriptedServer& server) {
-  bdd::ops::DownloadOptions options;
-  options.make_client = [&server] { return std::make_unique<ScriptedClient>(server); };
-  return bdd::ops::download(config, options);
-}
-
-// Every id stored in the study, in file order (with repeats, if any).
-std::vector<std::string> stored_ids(const bdd::config::Config& config) {
-  const stdfs::path study = config.data_directory / config.study_name;
-  auto files = bdd::storage::list_data_files(study, config.format);
-  REQUIRE(files);
-  std::vector<std::string> ids;
-  for (const auto& file : *files) {
-    auto reader = bdd::storage::open_reader(config.format, study / file);
-    REQUIRE(reader);
-    while (true) {
-      auto record = (*reader)->next();
-      REQUIRE(record);
-      if (!*record) {
-        break;
-      }
-      ids.push_back((**record).id);
-    }
-  }
-  return ids;
-}
-
-// The copy holds every id of `expected` once, and besides only ids of `deleted_allowed`.
-void check_exact(const bdd::config::Config& config,
-                 const std::vector<std::string>& expected,
-                 const std::set<std::string>& deleted_allowed = {}) {
-  const auto ids = stored_ids(config);
-  std::multiset<std::string> counted(ids.begin(), ids.end());
-  for (const auto& id : expected) {
-    INFO("event " << id);
-    CHECK(counted.count(id) == 1);
-  }
-  for (const auto& id : ids) {
-    INFO("stored event " << id);
-    CHECK(counted.count(id) == 1);
-    const bool on_server = std::find(expected.begin(), expected.end(), id) != expected.end();
-    CHECK((on_server || deleted_allowed.count(id) == 1));
-  }
-}
+using namespace ops_test;
 
 using Mutation = std::function<void(ScriptedServer&, std::vector<std::string>&)>;
 
@@ -390,5 +236,48 @@ TEST_CASE("ops::download keeps the stored version of an event the server changed
                && warning.find(server.ids[151]) != std::string::npos;
       });
   CHECK(named);
+  check_exact(config, server.ids);
+}
+
+TEST_CASE("ops::download commits by the clock it is given", "[ops][commit]") {
+  // Pages 3 s apart on a clock the test moves: each page is a commit of its own (one every 2 s),
+  // where the real clock would make the three pages one commit. An interruption after page 3
+  // then leaves exactly those pages committed, and the next run goes on from there.
+  TempDir dir;
+  ScriptedServer server;
+  server.append(1000);
+  const auto config = make_config(dir.path, "jsonl");
+  std::atomic<bool> stop{false};
+  auto time = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  int commits = 0;
+  bdd::ops::DownloadOptions options;
+  options.make_client = [&server] { return std::make_unique<ScriptedClient>(server); };
+  options.clock = [&time] { return time; };
+  int pages = 0;
+  std::uint64_t stopped_at = 0;
+  options.on_progress = [&](const bdd::ops::DownloadProgress& progress) {
+    time += std::chrono::seconds(3);
+    if (++pages == 3) {
+      stopped_at = progress.offset;
+      stop = true; // read after this page's commit check, as a SIGINT would be
+    }
+  };
+  options.before_commit_write = [&commits] { ++commits; }; // one batch at a time
+  options.stop = &stop;
+  auto first = bdd::ops::download(config, options);
+  REQUIRE_FALSE(first);
+  CHECK(first.error().code == bdd::Errc::interrupted);
+  CHECK(commits == 3);
+  const auto stored = stored_ids(config); // file by file: sorted, to compare
+  REQUIRE(stopped_at > 200);
+  const auto end = server.ids.begin() + static_cast<std::ptrdiff_t>(stopped_at);
+  CHECK(std::multiset<std::string>(stored.begin(), stored.end())
+        == std::multiset<std::string>(server.ids.begin(), end));
+
+  auto second = run(config, server);
+  REQUIRE(second);
+  CHECK(second->run.start_offset == stopped_at);
+  CHECK(second->run.events_added == 1000 - stopped_at);
+  CHECK(second->run.duplicates_skipped == 0);
   check_exact(config, server.ids);
 }

@@ -1,0 +1,261 @@
+// ops::CommitPipeline alone, on a real state and writer in a temporary folder: what it is handed
+// is durable after wait, a failed write is reported and rolled back, and batches land in order.
+
+#include "scripted_server.hpp"
+
+#include <bdd/ops/commit_pipeline.hpp>
+#include <bdd/storage/reader.hpp>
+#include <bdd/storage/writer.hpp>
+#include <bdd/tracking/manifest.hpp>
+#include <bdd/tracking/state.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace ops_test;
+using bdd::ops::CommitPipeline;
+
+// A study folder with its state and writer, as ops::download opens them.
+struct Study {
+  explicit Study(std::vector<std::string> folders) {
+    config = make_config(dir.path, "jsonl");
+    config.folder_structure = std::move(folders);
+    stdfs::create_directories(path());
+    auto opened = bdd::tracking::open_state(path(), bdd::tracking::StateAccess::exclusive);
+    REQUIRE(opened);
+    state = std::move(*opened);
+    std::vector<bdd::storage::Level> levels;
+    for (const auto& name : config.folder_structure) {
+      levels.push_back(*bdd::storage::parse_level(name));
+    }
+    auto made = bdd::storage::make_writer("jsonl", {path(), "s", levels});
+    REQUIRE(made);
+    writer = std::move(*made);
+  }
+  stdfs::path path() const { return dir.path / "s"; }
+
+  CommitPipeline::Options options() const {
+    CommitPipeline::Options out;
+    out.work_dir = path();
+    out.format = "jsonl";
+    out.remedy = "repair it";
+    return out;
+  }
+
+  // Writes `ids` (of `user`) and returns their commit, extending `base`, and their digests.
+  bdd::tracking::CommitRecord write(const bdd::tracking::Cursor& base,
+                                    const std::vector<std::string>& ids,
+                                    CommitPipeline::Ids& digests,
+                                    const std::string& user = "") {
+    bdd::tracking::CommitRecord commit;
+    commit.cursor = base;
+    for (const auto& id : ids) {
+      std::string json = event_json(id);
+      if (!user.empty()) {
+        const std::string field = R"("userId":")";
+        json.replace(json.find(field) + field.size(), 2, user);
+      }
+      bdd::model::Event event = bdd::model::normalise_compact(std::move(json));
+      event.digest = bdd::model::content_digest(event.raw);
+      REQUIRE(writer->write(event));
+      commit.new_ids.push_back(id);
+      commit.new_digests.push_back(event.digest);
+      digests.emplace(id, event.digest);
+    }
+    commit.cursor.offset += ids.size();
+    commit.cursor.events_stored += ids.size();
+    commit.cursor.last_id = ids.back();
+    commit.seams.push_back({commit.cursor.offset, commit.cursor.last_id});
+    commit.durable = true;
+    return commit;
+  }
+
+  TempDir dir;
+  bdd::config::Config config;
+  std::unique_ptr<bdd::tracking::State> state;
+  std::unique_ptr<bdd::storage::Writer> writer;
+};
+
+std::vector<std::string> numbered(int from, int count) {
+  std::vector<std::string> ids;
+  for (int i = from; i < from + count; ++i) {
+    ids.push_back("e" + std::to_string(i));
+  }
+  return ids;
+}
+
+// Every file the state records has the size and hash it records.
+void check_files_recorded(Study& study) {
+  auto files = study.state->files();
+  REQUIRE(files);
+  REQUIRE_FALSE(files->empty());
+  for (const auto& file : *files) {
+    INFO("file " << file.path);
+    const stdfs::path path = study.path() / file.path;
+    CHECK(stdfs::file_size(path) == file.size);
+    auto hash = bdd::tracking::extend_file_hash(
+        path, "", file.size, bdd::storage::rewritten_tail("jsonl").size());
+    REQUIRE(hash);
+    CHECK(hash->sha256 == file.sha256);
+  }
+}
+
+} // namespace
+
+TEST_CASE("ops::CommitPipeline makes a batch handed off durable by the end of wait",
+          "[ops][commit]") {
+  Study study({"by_user_id"});
+  auto start = study.state->cursor();
+  REQUIRE(start);
+  // The batch's write waits for the test: meanwhile its ids are found as stored, in flight.
+  std::promise<void> go;
+  auto options = study.options();
+  options.before_write = [gate = go.get_future().share()] { gate.wait(); };
+  CommitPipeline pipeline(*study.state, *study.writer, *start, std::move(options));
+  CommitPipeline::Ids digests;
+  const auto ids = numbered(0, 10);
+  auto commit = study.write(*start, ids, digests);
+  const auto cursor = commit.cursor;
+  REQUIRE(pipeline.make_room());
+  pipeline.hand_off(std::move(commit), digests);
+  CHECK(pipeline.handed_off().offset == 10);
+  CHECK(pipeline.settled().offset == 0);
+  auto in_flight = pipeline.lookup("e3");
+  go.set_value(); // before any REQUIRE: the pipeline waits for its batch when destroyed
+  REQUIRE(in_flight);
+  CHECK(in_flight->found);
+  CHECK(in_flight->digest == digests.at("e3"));
+
+  REQUIRE(pipeline.wait());
+  CHECK_FALSE(pipeline.failure());
+  CHECK(pipeline.settled().offset == cursor.offset);
+  auto recorded = study.state->cursor();
+  REQUIRE(recorded);
+  CHECK(recorded->offset == 10);
+  CHECK(recorded->events_stored == 10);
+  CHECK(recorded->last_id == "e9");
+  for (const auto& id : ids) {
+    auto stored = study.state->lookup(id);
+    REQUIRE(stored);
+    CHECK(stored->found);
+    CHECK(stored->digest == digests.at(id));
+  }
+  auto missing = pipeline.lookup("e10");
+  REQUIRE(missing);
+  CHECK_FALSE(missing->found);
+  check_files_recorded(study);
+  check_exact(study.config, ids);
+}
+
+TEST_CASE("ops::CommitPipeline reports a failed write once and rolls it back", "[ops][commit]") {
+  Study study({"by_user_id"});
+  auto start = study.state->cursor();
+  REQUIRE(start);
+  CommitPipeline pipeline(*study.state, *study.writer, *start, study.options());
+  CommitPipeline::Ids first_ids;
+  auto first = study.write(*start, numbered(0, 4), first_ids);
+  REQUIRE(pipeline.make_room());
+  pipeline.hand_off(std::move(first), std::move(first_ids));
+  REQUIRE(pipeline.wait());
+  const auto committed = pipeline.settled();
+  auto files_before = study.state->files();
+  REQUIRE(files_before);
+
+  // The second batch appends to u0's file, and to a user whose folder cannot be made: a file
+  // is in its place.
+  std::ofstream(study.path() / "blocked") << "in the way";
+  CommitPipeline::Ids second_ids;
+  auto second = study.write(committed, {"e4", "e6"}, second_ids, "u0");
+  CommitPipeline::Ids third_ids;
+  auto third = study.write(second.cursor, {"x1"}, third_ids, "blocked");
+  // One batch of both (what the writer holds since the last seal).
+  second.cursor = third.cursor;
+  second.new_ids.insert(second.new_ids.end(), third.new_ids.begin(), third.new_ids.end());
+  second.new_digests.insert(
+      second.new_digests.end(), third.new_digests.begin(), third.new_digests.end());
+  second_ids.merge(third_ids);
+  REQUIRE(pipeline.make_room());
+  pipeline.hand_off(std::move(second), std::move(second_ids));
+
+  auto refused = pipeline.make_room(); // no batch may follow a failed one
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == bdd::Errc::storage);
+  auto waited = pipeline.wait();
+  REQUIRE_FALSE(waited);
+  CHECK(waited.error().message == refused.error().message);
+  REQUIRE(pipeline.failure());
+  CHECK(pipeline.failure()->message == refused.error().message);
+  CHECK(pipeline.settled().offset == committed.offset);
+
+  auto rolled_back = pipeline.roll_back();
+  REQUIRE(rolled_back);
+  auto pending = study.state->pending();
+  REQUIRE(pending);
+  CHECK(pending->empty());
+  auto recorded = study.state->cursor();
+  REQUIRE(recorded);
+  CHECK(recorded->offset == committed.offset);
+  auto files_after = study.state->files();
+  REQUIRE(files_after);
+  CHECK(files_after->size() == files_before->size());
+  check_files_recorded(study);
+  check_exact(study.config, numbered(0, 4));
+  auto lost = study.state->lookup("e4");
+  REQUIRE(lost);
+  CHECK_FALSE(lost->found);
+}
+
+TEST_CASE("ops::CommitPipeline stores batches in the order they were handed off", "[ops][commit]") {
+  Study study({}); // one file: its order is the commits' order
+  auto start = study.state->cursor();
+  REQUIRE(start);
+  // Earlier batches are slower to write: they must still be recorded and described first.
+  std::mutex mutex;
+  int writes = 0;
+  std::vector<std::uint64_t> described;
+  auto options = study.options();
+  options.before_write = [&] {
+    int n = 0;
+    {
+      const std::lock_guard lock(mutex);
+      n = writes++;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(8 - n));
+  };
+  options.describe = [&](const bdd::tracking::Cursor& cursor) -> bdd::Result<void> {
+    const std::lock_guard lock(mutex);
+    described.push_back(cursor.offset);
+    return bdd::ok();
+  };
+  CommitPipeline pipeline(*study.state, *study.writer, *start, std::move(options));
+  std::vector<std::string> all;
+  std::uint64_t settled = 0;
+  for (int batch = 0; batch < 8; ++batch) {
+    const auto ids = numbered(batch * 5, 5);
+    all.insert(all.end(), ids.begin(), ids.end());
+    REQUIRE(pipeline.make_room());
+    CHECK(pipeline.settled().offset >= settled); // never back
+    settled = pipeline.settled().offset;
+    CommitPipeline::Ids digests;
+    auto commit = study.write(pipeline.handed_off(), ids, digests);
+    pipeline.hand_off(std::move(commit), std::move(digests));
+  }
+  REQUIRE(pipeline.wait());
+  CHECK(pipeline.settled().offset == 40);
+  CHECK(described == std::vector<std::uint64_t>{5, 10, 15, 20, 25, 30, 35, 40});
+  auto recorded = study.state->cursor();
+  REQUIRE(recorded);
+  CHECK(recorded->offset == 40);
+  CHECK(recorded->last_id == "e39");
+  CHECK(stored_ids(study.config) == all);
+  check_files_recorded(study);
+}
