@@ -281,3 +281,37 @@ TEST_CASE("ops::download commits by the clock it is given", "[ops][commit]") {
   CHECK(second->run.duplicates_skipped == 0);
   check_exact(config, server.ids);
 }
+
+TEST_CASE("ops::download checks seams itself when the server's pages hold one event",
+          "[ops][drift]") {
+  // No room for the overlap: the run checks the event before where each stream starts and ends
+  // with one more request, so a change before the cursor is still found.
+  TempDir dir;
+  ScriptedServer server;
+  server.cap = 1;
+  server.append(30);
+  auto config = make_config(dir.path, "jsonl");
+  config.max_concurrent_requests = GENERATE(1, 3);
+  REQUIRE(run(config, server));
+  check_exact(config, server.ids);
+  const std::vector<std::string> before = server.ids;
+
+  // Between runs: two deleted before the cursor, five appended.
+  server.ids.erase(server.ids.begin() + 5, server.ids.begin() + 7);
+  server.append(5);
+  auto second = run(config, server);
+  REQUIRE(second);
+  CHECK_FALSE(second->warnings.empty());
+  CHECK(second->run.events_added == 5);
+  CHECK(second->run.deleted_on_server == 2);
+  check_exact(config, server.ids, std::set<std::string>(before.begin(), before.end()));
+
+  // During a run: one inserted before the position after the 10th request.
+  server.mutations[server.requests + 10] = [&server](std::vector<std::string>& ids) {
+    ids.insert(ids.begin() + 2, server.fresh_id());
+  };
+  server.append(20);
+  auto third = run(config, server);
+  REQUIRE(third);
+  check_exact(config, server.ids, std::set<std::string>(before.begin(), before.end()));
+}
