@@ -235,7 +235,11 @@ public:
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(const tracking::Cursor cursor, m_state->cursor());
-    m_fresh_from = std::max(cursor.offset, cursor.high_water);
+    // Stored events with no position (a state rebuilt by --repair) say nothing about where runs
+    // have read: then no position counts as fresh.
+    const bool positions_known =
+        !m_options.repair && (cursor.offset > 0 || cursor.events_stored == 0);
+    m_fresh_from = positions_known ? std::max(cursor.offset, cursor.high_water) : UINT64_MAX;
     m_events_stored_before = cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
     if (stored_ids == 0) {

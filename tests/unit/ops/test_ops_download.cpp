@@ -315,3 +315,22 @@ TEST_CASE("ops::download checks seams itself when the server's pages hold one ev
   REQUIRE(third);
   check_exact(config, server.ids, std::set<std::string>(before.begin(), before.end()));
 }
+
+TEST_CASE("ops::download --repair reads the list once and takes no stored event for a reorder",
+          "[ops][drift]") {
+  TempDir dir;
+  ScriptedServer server;
+  server.append(500);
+  const auto config = make_config(dir.path, "jsonl");
+  REQUIRE(run(config, server));
+  server.requests = 0;
+  bdd::ops::DownloadOptions options;
+  options.repair = true;
+  options.make_client = [&server] { return std::make_unique<ScriptedClient>(server); };
+  auto repaired = bdd::ops::download(config, options);
+  REQUIRE(repaired);
+  CHECK(repaired->run.events_added == 0);
+  CHECK(repaired->warnings.empty());
+  CHECK(server.requests <= 5 + 1);
+  check_exact(config, server.ids);
+}
