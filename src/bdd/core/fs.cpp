@@ -117,6 +117,15 @@ Result<std::string> read_file(const stdfs::path& path) {
   return out;
 }
 
+Result<void> remove_tree(const stdfs::path& dir) {
+  std::error_code ec;
+  stdfs::remove_all(dir, ec); // removes links themselves, never their targets
+  if (ec) {
+    return Error(Errc::storage, describe_errno("cannot remove", dir, ec.value()));
+  }
+  return ok();
+}
+
 Result<void> create_directories(const stdfs::path& dir) {
   std::error_code ec;
   stdfs::create_directories(dir, ec);

@@ -48,6 +48,10 @@ Result<std::string> read_file(const stdfs::path& path);
 // Create `dir` and its parents. Fails with Errc::storage naming the directory.
 Result<void> create_directories(const stdfs::path& dir);
 
+// Delete `dir` and everything in it; a link inside is removed, never what it points to. A
+// missing `dir` is no error. Fails with Errc::storage naming what could not be removed.
+Result<void> remove_tree(const stdfs::path& dir);
+
 // fsync the directory `dir` so that entries created or renamed in it survive a power loss.
 Result<void> sync_directory(const stdfs::path& dir);
 

@@ -54,15 +54,6 @@ constexpr int k_max_reconciliations = 4;
 // Changed events named in the run's warning (the count is always given).
 constexpr std::uint64_t k_changed_ids_shown = 5;
 
-Result<void> remove_tree(const stdfs::path& dir) {
-  std::error_code ec;
-  stdfs::remove_all(dir, ec);
-  if (ec) {
-    return Error(Errc::storage, fs::describe_errno("cannot remove", dir, ec.value()));
-  }
-  return ok();
-}
-
 Result<void> rename_path(const stdfs::path& from, const stdfs::path& to) {
   std::error_code ec;
   stdfs::rename(from, to, ec);
@@ -83,7 +74,7 @@ Result<void> repair_interrupted_swap(const config::Config& config) {
     return ok();
   }
   if (stdfs::exists(study_dir, ec)) {
-    return remove_tree(old_dir); // the swap completed; only the clean-up was lost
+    return fs::remove_tree(old_dir); // the swap completed; only the clean-up was lost
   }
   spdlog::warn("restoring \"{}\" from an interrupted --fresh download", study_dir.string());
   return rename_path(old_dir, study_dir);
@@ -790,7 +781,7 @@ Result<void> swap_in_fresh(const config::Config& config, const stdfs::path& fres
   }
   BDD_TRY(rename_path(fresh_dir, study_dir));
   BDD_TRY(fs::sync_directory(config.data_directory));
-  return remove_tree(old_dir);
+  return fs::remove_tree(old_dir);
 }
 
 // Rebuild the state from the files (see repair_study) and say what was done to which file.
@@ -817,7 +808,7 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
   const stdfs::path& study_dir = paths.study_dir;
   stdfs::path work_dir = options.fresh ? paths.fresh_dir : study_dir;
   if (options.fresh) {
-    BDD_TRY(remove_tree(work_dir)); // a leftover of an interrupted --fresh run
+    BDD_TRY(fs::remove_tree(work_dir)); // a leftover of an interrupted --fresh run
   }
   BDD_TRY(fs::create_directories(work_dir));
   BDD_TRY(fs::create_directories(study_dir));

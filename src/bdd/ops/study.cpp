@@ -63,16 +63,6 @@ std::string removing_prefix(const std::string& study) {
   return "." + study + ".removing-";
 }
 
-Result<void> remove_tree(const stdfs::path& dir) {
-  std::error_code ec;
-  // remove_all removes a link, never what it points to (checked by the e2e tests).
-  stdfs::remove_all(dir, ec);
-  if (ec) {
-    return Error(Errc::storage, fs::describe_errno("cannot remove", dir, ec.value()));
-  }
-  return ok();
-}
-
 // Delete what an interrupted `bdd rm` of `study` renamed aside and did not finish deleting.
 Result<void> finish_interrupted_removals(const stdfs::path& data_dir, const std::string& study) {
   const std::string prefix = removing_prefix(study);
@@ -88,7 +78,7 @@ Result<void> finish_interrupted_removals(const stdfs::path& data_dir, const std:
     }
   }
   for (const auto& leftover : leftovers) {
-    BDD_TRY(remove_tree(leftover));
+    BDD_TRY(fs::remove_tree(leftover));
   }
   return ok();
 }
@@ -100,7 +90,7 @@ Result<void> remove_aside(const stdfs::path& dir, const stdfs::path& aside) {
     return Error(Errc::storage, fs::describe_errno("cannot remove", dir, errno));
   }
   BDD_TRY(fs::sync_directory(dir.parent_path()));
-  return remove_tree(aside);
+  return fs::remove_tree(aside);
 }
 
 } // namespace
