@@ -292,3 +292,26 @@ TEST_CASE("hostile::a base_url with a query string is refused before anything is
   CHECK(contains(run.err, "api.base_url must not have a query string (the part from '?')"));
   CHECK(ws.server().stats().requests == 0);
 }
+
+TEST_CASE("hostile::a server that ignores offset ends the run instead of being asked forever",
+          "[e2e][hostile]") {
+  // The same first page for every offset: without a total such a server never sends an empty
+  // page (the old bdd sent 127,000 requests in 20 s); with one, every seam fails.
+  const bool omit_total = GENERATE(true, false);
+  INFO("omit_total " << omit_total);
+  Workspace ws(json{{"download", {{"default_page_size", 100}, {"max_concurrent_requests", 3}}}});
+  ws.add_events(1000);
+  ws.server().set_omit_total(omit_total);
+  ws.server().set_ignore_offset(true);
+
+  const auto run = ws.bdd({"-q", "download", Workspace::k_study}); // -q: no progress line
+  INFO(run.err);
+  CHECK(run.exit_code == k_exit_network);
+  check_one_error_line(run);
+  CHECK(contains(run.err, "it seems to ignore `offset`"));
+  CHECK(ws.server().request_count() < 40);
+  // What it stored is real and stored once: the first page.
+  const auto stored = ws.stored_ids();
+  CHECK(bdd::test::repeated(stored).empty());
+  CHECK(stored.size() <= 101);
+}

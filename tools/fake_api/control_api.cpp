@@ -16,7 +16,7 @@
 //   GET  /_control/faults          the fault configuration, counters as consumed
 //   POST /_control/faults          replace it with the JSON body (Faults fields; missing = default)
 //   GET  /_control/options         {"max_limit", "default_limit", "omit_total", "threads"}
-//   POST /_control/options?max_limit=M&omit_total=0|1
+//   POST /_control/options?max_limit=M&omit_total=0|1&ignore_offset=0|1
 //   POST /_control/schedule?study=S&after=N&kind=K[&index=I&count=C&second=J&second_count=D]
 //        [&when=after|before&fail_status=500 + generator params]   FakeApi::schedule; kind is
 //        insert, remove, append, remove_and_append, reverse or swap. Or with a JSON body: one
@@ -235,6 +235,7 @@ json options_to_json(const ServerOptions& options) {
   return {{"max_limit", options.max_limit},
           {"default_limit", options.default_limit},
           {"omit_total", options.omit_total},
+          {"ignore_offset", options.ignore_offset},
           {"threads", options.threads}};
 }
 
@@ -456,7 +457,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& routes) {
                            "POST /_control/swap?study=&first=&first_count=&second=&second_count=",
                            "GET /_control/events?study=",
                            "GET|POST /_control/faults",
-                           "GET|POST /_control/options?max_limit=&omit_total=",
+                           "GET|POST /_control/options?max_limit=&omit_total=&ignore_offset=",
                            "POST /_control/schedule?study=&after=&kind=[&index=&count=&second=&"
                            "second_count=&when=after|before&fail_status=] (or JSON body)",
                            "GET /_control/schedule",
@@ -572,6 +573,7 @@ void FakeApi::Impl::install_control_routes(httplib::Server& routes) {
         max_limit = std::max<std::size_t>(uint_param(request, "max_limit"), 1);
       }
       omit_total = bool_param(request, "omit_total", omit_total);
+      ignore_offset = bool_param(request, "ignore_offset", ignore_offset);
     }
     reply(response, options_to_json(options()));
   };

@@ -266,6 +266,7 @@ FakeApi::Impl::Impl(const ServerOptions& options)
     : max_limit(std::max<std::size_t>(options.max_limit, 1)),
       default_limit(std::max<std::size_t>(options.default_limit, 1)),
       omit_total(options.omit_total),
+      ignore_offset(options.ignore_offset),
       threads(std::max(options.threads, 1)),
       tls_certificate(options.tls_certificate),
       tls_private_key(options.tls_private_key) {}
@@ -275,6 +276,7 @@ ServerOptions FakeApi::Impl::options() const {
   out.max_limit = max_limit;
   out.default_limit = default_limit;
   out.omit_total = omit_total;
+  out.ignore_offset = ignore_offset;
   out.threads = threads;
   out.tls_certificate = tls_certificate;
   out.tls_private_key = tls_private_key;
@@ -492,7 +494,7 @@ void FakeApi::Impl::handle_events(const httplib::Request& request, httplib::Resp
   // 4. The page.
   const std::size_t served_limit =
       static_cast<std::size_t>(std::min<std::uint64_t>(limit, max_limit.load()));
-  auto page = store.render_page(*study, offset, served_limit, !omit_total);
+  auto page = store.render_page(*study, ignore_offset ? 0 : offset, served_limit, !omit_total);
   if (!page) {
     reply_error(404, "Study not found");
     return;
@@ -672,6 +674,10 @@ Faults FakeApi::faults() const {
 
 void FakeApi::set_max_limit(std::size_t max_limit) {
   m_impl->max_limit = std::max<std::size_t>(max_limit, 1);
+}
+
+void FakeApi::set_ignore_offset(bool ignore_offset) {
+  m_impl->ignore_offset = ignore_offset;
 }
 
 void FakeApi::set_omit_total(bool omit_total) {

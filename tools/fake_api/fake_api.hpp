@@ -103,6 +103,8 @@ struct ServerOptions {
   std::size_t max_limit = 1000;    // pages hold at most this many events, whatever `limit` asks
   std::size_t default_limit = 100; // `limit` when the query has none
   bool omit_total = false;         // leave `total` out of pages (a plausible real-server variant)
+  // Answer every request as if it asked for offset 0 (a broken proxy or a wrong base_url).
+  bool ignore_offset = false;
   // Worker threads. Each open keep-alive connection holds one, so a client with more
   // connections than this stalls until one idles out (5 s).
   int threads = 32;
@@ -195,6 +197,7 @@ public:
 
   void set_max_limit(std::size_t max_limit); // 0 is treated as 1
   void set_omit_total(bool omit_total);
+  void set_ignore_offset(bool ignore_offset);
   ServerOptions options() const;
 
   Stats stats() const;

@@ -27,6 +27,7 @@ struct FakeApi::Impl {
   std::atomic<std::size_t> max_limit;
   std::atomic<std::size_t> default_limit;
   std::atomic<bool> omit_total;
+  std::atomic<bool> ignore_offset;
   int threads;
   std::string tls_certificate; // empty: plain HTTP
   std::string tls_private_key;

@@ -324,7 +324,7 @@ private:
 
   // A server that ignores `offset` answers every request with the same events: without this
   // check, and without a total, the stream would request forever. Two responses for ranges of
-  // positions that do not overlap, with the same length and the same first and last event, are
+  // positions that share at most one (the seam), with the same length and first and last event, are
   // taken for that: a list would have to shift by a whole page between two requests to look the
   // same (the run then fails and the next one goes on).
   void check_offset_honoured(std::uint64_t start, const Page& page) {
@@ -334,8 +334,9 @@ private:
     RecentResponse response{
         start, page.events.size(), page.events.front().id, page.events.back().id};
     for (const RecentResponse& other : m_recent_responses) {
+      // At most the seam in common: the same events at two places of one list.
       const bool disjoint =
-          other.start + other.count <= start || start + response.count <= other.start;
+          other.start + other.count <= start + 1 || start + response.count <= other.start + 1;
       if (disjoint && other.count == response.count && other.first == response.first
           && other.last == response.last) {
         fail(Error(Errc::protocol,
@@ -384,8 +385,8 @@ private:
     const std::uint64_t seam = seam_length(m_next_needed);
     // Only the seam, while the total says more and no longer page was seen: the cap may be one
     // event; asked again (see above), it is not the end.
-    const bool maybe_capped = seam == 1 && count == 1 && page.total && start + 1 < *page.total
-                              && !m_page_length;
+    const bool maybe_capped =
+        seam == 1 && count == 1 && page.total && start + 1 < *page.total && !m_page_length;
     if (start == needed_start && count <= seam && !maybe_capped) {
       // Nothing at the needed position: the end of the list, with or without the seam.
       m_end_at = m_next_needed;
