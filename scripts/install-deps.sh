@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
-          libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev libssl-dev curl
+          libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev libssl-dev zlib1g-dev curl
           time python3 openssl)
 
 missing=()
