@@ -453,6 +453,12 @@ std::string_view display_id(std::string_view id) {
   return id;
 }
 
+std::string quoted_id(std::string_view id) {
+  std::string out;
+  append_json_string(out, display_id(id));
+  return out;
+}
+
 bool is_number_id(std::string_view id) {
   return id.size() >= 2 && id[0] == k_key_mark && id[1] == k_number_kind;
 }

@@ -89,6 +89,9 @@ Event unusable_event(std::string_view bytes, std::string_view reason);
 // wrote it, the derived id, "unusable:sha256:<hex>". A view into `id`.
 std::string_view display_id(std::string_view id);
 
+// `display_id(id)` as a JSON string literal, for messages: one line whatever the server put in it.
+std::string quoted_id(std::string_view id);
+
 // True if `id` is the key of a number id (its `display_id` is the number's JSON text).
 bool is_number_id(std::string_view id);
 

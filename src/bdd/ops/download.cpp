@@ -404,7 +404,7 @@ private:
         if (seam_holds && m_moved_behind && !m_reconciled) {
           // No seam shows where: read it all again (once), the only way to find what moved.
           m_reconciled = true;
-          warn("the server listed event " + quoted_id(m_moved_behind_id) + " at offset "
+          warn("the server listed event " + model::quoted_id(m_moved_behind_id) + " at offset "
                + std::to_string(*m_moved_behind)
                + " although it was stored before: its list was reordered; reading it again from "
                  "the start to add what moved behind this run");
@@ -486,19 +486,12 @@ private:
     return id && *id == m_last_id;
   }
 
-  // An id from the server as a JSON string: safe on one line whatever it holds.
-  static std::string quoted_id(const std::string& id) {
-    std::string out;
-    model::append_json_string(out, model::display_id(id));
-    return out;
-  }
-
   // What the server changed that bdd keeps as it was: said once per run, with the count.
   void report_changes(const tracking::RunRecord& record) {
     if (record.changed_on_server > 0) {
       std::string ids;
       for (const auto& id : m_changed_ids) {
-        ids += (ids.empty() ? "" : ", ") + quoted_id(id);
+        ids += (ids.empty() ? "" : ", ") + model::quoted_id(id);
       }
       warn(std::to_string(record.changed_on_server)
            + (record.changed_on_server == 1 ? " event" : " events")

@@ -32,13 +32,6 @@ std::string shown(std::string_view id) {
   return std::string(model::display_id(id));
 }
 
-// An id for a message: JSON-quoted, so that one from the server keeps the message on one line.
-std::string quoted_id(std::string_view id) {
-  std::string out;
-  model::append_json_string(out, model::display_id(id));
-  return out;
-}
-
 std::string place(const tracking::IdPlace& where) {
   return where.file.empty() ? std::string("the server")
                             : where.file + (where.line ? ":" + std::to_string(where.line) : "");
@@ -214,7 +207,7 @@ private:
              relative,
              (*record)->line,
              shown(id),
-             "event " + quoted_id(id) + " is also stored at " + place(*first)});
+             "event " + model::quoted_id(id) + " is also stored at " + place(*first)});
       }
     }
   }
@@ -244,7 +237,7 @@ private:
            "",
            0,
            shown(id),
-           "event " + quoted_id(id) + " was stored but is in no data file"});
+           "event " + model::quoted_id(id) + " was stored but is in no data file"});
     }
     add_unlisted("lost", lost.first, lost.second.size(), true);
     BDD_TRY_ASSIGN(auto unrecorded, m_ids->missing_from_state(state_db, k_listed_per_kind));
@@ -253,7 +246,8 @@ private:
            where.file,
            where.line,
            shown(id),
-           "event " + quoted_id(id) + " is not in the download state (not downloaded by bdd?)"});
+           "event " + model::quoted_id(id)
+               + " is not in the download state (not downloaded by bdd?)"});
     }
     add_unlisted("unrecorded", unrecorded.first, unrecorded.second.size(), true);
     return ok();
@@ -318,7 +312,7 @@ private:
                           "",
                           position,
                           shown(event.id),
-                          "event " + quoted_id(event.id)
+                          "event " + model::quoted_id(event.id)
                               + " differs on the server from the version stored (kept)"};
           finding.error = false;
           add(std::move(finding));
@@ -328,8 +322,8 @@ private:
                "",
                position,
                shown(event.id),
-               "event " + quoted_id(event.id) + " at server position " + std::to_string(position)
-                   + " is not stored locally"});
+               "event " + model::quoted_id(event.id) + " at server position "
+                   + std::to_string(position) + " is not stored locally"});
         }
       }
     }
@@ -341,7 +335,7 @@ private:
                       "",
                       0,
                       shown(id),
-                      "event " + quoted_id(id)
+                      "event " + model::quoted_id(id)
                           + " is stored locally but no longer on the server (kept)"};
       finding.error = false;
       add(std::move(finding));
