@@ -2,6 +2,7 @@
 
 #include "internal.hpp"
 
+#include <bdd/core/format.hpp>
 #include <bdd/core/redact.hpp>
 
 #include <algorithm>
@@ -31,7 +32,6 @@ struct KeySpec {
   Apply apply;
 };
 
-constexpr std::string_view k_formats = "json, jsonl, csv or sqlite";
 constexpr std::string_view k_levels = "by_user_id, by_date or by_event_type";
 constexpr double k_max_timeout_seconds = 86'400;
 constexpr double k_max_retry_delay_seconds = 3'600;
@@ -224,15 +224,15 @@ Result<void> apply_data_directory(Context& ctx, const Json& value) {
 }
 
 Result<void> apply_format(Context& ctx, const Json& value) {
-  std::string expected = "one of " + std::string(k_formats);
+  std::string expected = "one of " + format_list();
   BDD_TRY_ASSIGN(std::string format, expanded_string(ctx, value, expected));
-  if (format == "parquet") {
-    return ctx.fail(ctx.name + " \"parquet\" is not supported by bdd (use " + std::string(k_formats)
+  if (format == "parquet" && !find_format(format)) {
+    return ctx.fail(ctx.name + " \"parquet\" is not supported by bdd (use " + format_list()
                     + "; csv and sqlite load into most analysis tools)");
   }
-  if (format != "json" && format != "jsonl" && format != "csv" && format != "sqlite") {
-    return ctx.fail(ctx.name + " " + quote(format) + " is not supported (use "
-                    + std::string(k_formats) + ")");
+  if (!find_format(format)) {
+    return ctx.fail(ctx.name + " " + quote(format) + " is not supported (use " + format_list()
+                    + ")");
   }
   ctx.config.format = std::move(format);
   return ok();

@@ -11,6 +11,7 @@
 #include <bdd/core/bloom_filter.hpp>
 #include <bdd/core/clock.hpp>
 #include <bdd/core/file_lock.hpp>
+#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/model/event.hpp>
 #include <bdd/storage/reader.hpp>
@@ -107,8 +108,8 @@ Result<void> check_layout(const config::Config& config,
     return ok();
   }
   bool same_format = metadata->format == config.format;
-  bool same_folders =
-      config.format == "sqlite" || metadata->folder_structure == config.folder_structure;
+  bool same_folders = !format_info(config.format).folder_structure
+                      || metadata->folder_structure == config.folder_structure;
   if (same_format && same_folders) {
     return ok();
   }
@@ -156,7 +157,7 @@ check_files(const config::Config& config, const stdfs::path& dir, tracking::Stat
 // Runs before the writer is made, because opening the database creates it.
 Result<void>
 check_database(const config::Config& config, const stdfs::path& dir, tracking::State& state) {
-  if (config.format != "sqlite") {
+  if (format_info(config.format).storage != FormatStorage::database) {
     return ok();
   }
   BDD_TRY_ASSIGN(auto cursor, state.cursor());
@@ -222,7 +223,7 @@ public:
       warn("rolled back an unfinished commit of an interrupted run (" + std::to_string(rolled_back)
            + " files checked); its events will be downloaded again");
     }
-    if (m_config.format != "sqlite") {
+    if (format_info(m_config.format).storage == FormatStorage::leaf_files) {
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(const tracking::Cursor cursor, m_state->cursor());

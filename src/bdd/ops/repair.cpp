@@ -1,6 +1,7 @@
 #include "repair.hpp"
 
 #include <bdd/core/clock.hpp>
+#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/storage/reader.hpp>
 #include <bdd/storage/writer.hpp>
@@ -42,7 +43,7 @@ public:
     m_cursor.remote_total = old_cursor.remote_total;
     m_cursor.newest_stored = old_cursor.newest_stored;
     BDD_TRY_ASSIGN(m_ids, tracking::make_id_index(m_dir / ".bdd" / "repair-ids.sqlite"));
-    if (m_config.format == "sqlite") {
+    if (format_info(m_config.format).storage == FormatStorage::database) {
       BDD_TRY(repair_database());
     } else {
       BDD_TRY_ASSIGN(auto on_disk, storage::list_data_files(m_dir, m_config.format));
@@ -72,7 +73,7 @@ private:
     if (pending.empty()) {
       return ok();
     }
-    if (m_config.format != "sqlite") {
+    if (format_info(m_config.format).storage == FormatStorage::leaf_files) {
       BDD_TRY_ASSIGN(auto writer,
                      storage::make_writer(m_config.format, {m_dir, m_config.study_name, {}}));
       for (const auto& file : pending) {

@@ -1,8 +1,8 @@
 #include "state_check.hpp"
 
+#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/storage/sqlite_writer.hpp>
-#include <bdd/storage/writer.hpp>
 #include <bdd/tracking/records.hpp>
 
 #include <unordered_set>
@@ -26,9 +26,9 @@ bool is_data_file_name(const std::string& relative) {
   const std::size_t slash = relative.rfind('/');
   const std::string_view name =
       std::string_view(relative).substr(slash == std::string::npos ? 0 : slash + 1);
-  for (const auto format : storage::writer_formats()) {
-    if (name.size() == 7 + format.size() && name.starts_with("events.")
-        && name.substr(7) == format) {
+  for (const auto& format : formats()) {
+    if (name.size() == 7 + format.extension.size() && name.starts_with("events.")
+        && name.substr(7) == format.extension) {
       return true;
     }
   }
@@ -125,7 +125,7 @@ Result<void> check_state_describes_files(const config::Config& config,
                       + std::to_string(cursor.events_stored)
                       + " (the state is missing or older than the data)");
   }
-  if (config.format == "sqlite") {
+  if (format_info(config.format).storage == FormatStorage::database) {
     return check_database(config, study_dir, state);
   }
   return check_text_files(config, study_dir, state);

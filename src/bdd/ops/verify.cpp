@@ -4,6 +4,7 @@
 #include "study_paths.hpp"
 
 #include <bdd/core/file_lock.hpp>
+#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/model/event.hpp>
 #include <bdd/storage/reader.hpp>
@@ -112,7 +113,7 @@ private:
   Result<void> check_files() {
     BDD_TRY_ASSIGN(auto on_disk, storage::list_data_files(m_dir, m_format));
     std::map<std::string, tracking::FileRecord> recorded;
-    if (m_format == "sqlite") {
+    if (format_info(m_format).storage == FormatStorage::database) {
       BDD_TRY(check_database(on_disk));
     } else {
       BDD_TRY_ASSIGN(auto files, m_state->files());
@@ -131,7 +132,7 @@ private:
     }
     for (const auto& path : on_disk) {
       auto it = recorded.find(path);
-      if (m_format != "sqlite") {
+      if (format_info(m_format).storage == FormatStorage::leaf_files) {
         if (it == recorded.end()) {
           add({"untracked", path, 0, "", "a data file that no download recorded"});
         } else {

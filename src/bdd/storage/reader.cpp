@@ -1,5 +1,8 @@
 #include "reader.hpp"
 
+#include "readers.hpp"
+
+#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/model/event.hpp>
 #include <bdd/model/json_text.hpp>
@@ -18,9 +21,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// The JSON writer's layout (json_writer.cpp): a head line ending in `"events":[`, one event per
-// line with a comma after every event but the last, then this tail.
-constexpr std::string_view k_json_tail = "\n]}\n";
 constexpr std::string_view k_json_head_start = "{\"metadata\":";
 constexpr std::string_view k_json_head_end = ",\"events\":[";
 constexpr std::string_view k_csv_header =
@@ -402,46 +402,29 @@ Result<std::unique_ptr<EventReader>> open_text(const stdfs::path& path) {
 
 } // namespace
 
-Result<std::unique_ptr<EventReader>> open_reader(std::string_view format, const stdfs::path& path) {
-  if (format == "jsonl") {
-    return open_text<JsonlReader>(path);
-  }
-  if (format == "json") {
-    return open_text<JsonReader>(path);
-  }
-  if (format == "csv") {
-    return open_text<CsvReader>(path);
-  }
-  if (format == "sqlite") {
-    try {
-      return std::unique_ptr<EventReader>(std::make_unique<SqliteReader>(path));
-    } catch (const std::exception& e) {
-      return Error(Errc::storage, "cannot read \"" + path.string() + "\": " + e.what());
-    }
-  }
-  return Error(Errc::config, "unknown storage format \"" + std::string(format) + "\"");
+Result<std::unique_ptr<EventReader>> open_jsonl_reader(const stdfs::path& path) {
+  return open_text<JsonlReader>(path);
 }
 
-std::optional<TextLayout> text_layout(std::string_view format) {
-  if (format == "jsonl") {
-    return TextLayout{"\n", "\n"};
-  }
-  if (format == "csv") {
-    return TextLayout{"\r\n", "\r\n"};
-  }
-  if (format == "json") {
-    return TextLayout{",\n", k_json_tail};
-  }
-  return std::nullopt;
+Result<std::unique_ptr<EventReader>> open_json_reader(const stdfs::path& path) {
+  return open_text<JsonReader>(path);
 }
 
-std::string_view rewritten_tail(std::string_view format) {
-  return format == "json" ? k_json_tail : std::string_view();
+Result<std::unique_ptr<EventReader>> open_csv_reader(const stdfs::path& path) {
+  return open_text<CsvReader>(path);
+}
+
+Result<std::unique_ptr<EventReader>> open_sqlite_reader(const stdfs::path& path) {
+  try {
+    return std::unique_ptr<EventReader>(std::make_unique<SqliteReader>(path));
+  } catch (const std::exception& e) {
+    return Error(Errc::storage, "cannot read \"" + path.string() + "\": " + e.what());
+  }
 }
 
 Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
                                                  std::string_view format) {
-  const std::string name = "events." + std::string(format);
+  const std::string name = "events." + std::string(format_info(format).extension);
   std::vector<std::string> out;
   std::error_code ec;
   if (!stdfs::is_directory(study_dir, ec)) {

@@ -49,12 +49,12 @@ public:
   virtual const std::string& head() const = 0;
 };
 
-// A reader for the data file `path` of `format` ("json", "jsonl", "csv", "sqlite"). Fails with
+// A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with
 // Errc::storage naming the file if it cannot be opened, Errc::config for an unknown format.
 Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
                                                  const std::filesystem::path& path);
 
-// The layout of a text format's leaf files; nullopt for sqlite.
+// The layout of a text format's leaf files; nullopt for sqlite or an unknown format.
 std::optional<TextLayout> text_layout(std::string_view format);
 
 // The bytes at the end of every leaf file that the next commit overwrites (JSON's "\n]}\n"):
@@ -62,7 +62,7 @@ std::optional<TextLayout> text_layout(std::string_view format);
 std::string_view rewritten_tail(std::string_view format);
 
 // The data files of a study stored in `format` under `study_dir`, relative and '/'-separated,
-// sorted: every `events.<format>` not inside a folder whose name starts with '.' (bdd's own
+// sorted: every `events.<extension>` not inside a folder whose name starts with '.' (bdd's own
 // `.bdd/`). Fails with Errc::storage if a folder cannot be listed.
 Result<std::vector<std::string>> list_data_files(const std::filesystem::path& study_dir,
                                                  std::string_view format);

@@ -95,8 +95,9 @@ public:
   virtual Result<void> close() = 0;
 };
 
-// Create the writer for `format` ("json", "jsonl", "csv", "sqlite"). Fails with Errc::config for
-// an unknown format, Errc::storage if the destination cannot be opened.
+// Create the writer for the format named `format` (core's format table; the writers are in
+// backend.cpp). Fails with Errc::config for an unknown format, Errc::storage if the destination
+// cannot be opened.
 Result<std::unique_ptr<Writer>> make_writer(std::string_view format, const WriterOptions& options);
 
 // The names `make_writer` accepts, in the order help texts list them.
