@@ -72,8 +72,8 @@ void check_one(std::mt19937_64& rng) {
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t cut = std::uniform_int_distribution<std::size_t>(0, size)(rng);
     if (i % 2 == 1) {
-      cut = std::min(size, cut / 64 * 64 + std::uniform_int_distribution<std::size_t>(0, 2)(rng)
-                               + 62);
+      cut = std::min(size,
+                     cut / 64 * 64 + std::uniform_int_distribution<std::size_t>(0, 2)(rng) + 62);
     }
     cuts.push_back(cut);
   }
@@ -111,8 +111,7 @@ void check_one(std::mt19937_64& rng) {
 
 } // namespace
 
-TEST_CASE("core::Sha256 agrees with OpenSSL over random messages, splits and midstates",
-          "[core]") {
+TEST_CASE("core::Sha256 agrees with OpenSSL over random messages, splits and midstates", "[core]") {
   const bool extensions = GENERATE(true, false);
   const bool in_use = bdd::Sha256::use_cpu_extensions(extensions);
   INFO("CPU SHA extensions " << (in_use ? "in use" : "not in use"));
