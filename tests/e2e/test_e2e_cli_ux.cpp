@@ -1,0 +1,185 @@
+// End-to-end: what a user meets on the command line (issue 12): one-line errors with a hint,
+// global options after the command, "did you mean", help, and consistent exit codes and JSON.
+
+#include <bdd/cli/exit_codes.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <support/checks.hpp>
+#include <support/workspace.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using bdd::test::contains;
+using bdd::test::line_count;
+using bdd::test::ProcessResult;
+using bdd::test::Workspace;
+using nlohmann::json;
+namespace stdfs = std::filesystem;
+namespace cli = bdd::cli;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string text;
+  for (const auto& arg : args) {
+    text += (text.empty() ? "" : " ") + arg;
+  }
+  return text;
+}
+
+// A command-line mistake: exit 2, nothing on stdout, `bdd: error: ...` and at most one
+// `hint: ...` line on stderr.
+void check_usage_error(const ProcessResult& run) {
+  auto lines = lines_of(run.err);
+  CHECK(run.exit_code == cli::k_exit_usage);
+  CHECK(run.out.empty());
+  REQUIRE(!lines.empty());
+  CHECK(lines.size() <= 2);
+  CHECK(lines[0].rfind("bdd: error: ", 0) == 0);
+  // Lower case after the prefix, as every bdd message (CLI11's own start with a capital).
+  const std::string message = lines[0].substr(std::string("bdd: error: ").size());
+  auto letter = std::find_if(
+      message.begin(), message.end(), [](unsigned char c) { return std::isalpha(c) != 0; });
+  CHECK((letter == message.end() || std::islower(static_cast<unsigned char>(*letter)) != 0));
+  if (lines.size() == 2) {
+    CHECK(lines[1].rfind("hint: ", 0) == 0);
+  }
+  CHECK_FALSE(contains(run.err, "Run with --help"));
+}
+
+} // namespace
+
+TEST_CASE("cli::every command-line mistake is one error line and a hint, exit 2",
+          "[e2e][cli][ux]") {
+  Workspace ws;
+  const std::string study = Workspace::k_study;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"download", "--frsh", study},
+       "unknown option '--frsh' for 'bdd download'; did you mean "
+       "'--fresh'?"},
+      {{"download"}, "missing the <study> argument of 'bdd download'"},
+      {{"log", study, "-n", "abc"}, "invalid value 'abc' for option"},
+      {{"--config"}, "option --config needs a value"},
+      {{"download", study, "--config"}, "option --config needs a value"},
+      {{"status", study, "extra"}, "unexpected argument 'extra' for 'bdd status'"},
+      {{"download", study, "status"}, "unexpected argument 'status' for 'bdd download'"},
+      {{}, "no command given"},
+      {{"--frob"}, "unknown option '--frob' for 'bdd'"},
+      {{"download", "--repair", "--fresh", study}, ""},
+      {{"help", "nosuchthing"}, "'nosuchthing' is not a bdd command"},
+  };
+  for (const auto& [args, expected] : cases) {
+    auto run = ws.bdd(args);
+    INFO("bdd " << joined(args) << "\nstdout: " << run.out << "\nstderr: " << run.err);
+    check_usage_error(run);
+    CHECK(contains(run.err, expected));
+  }
+
+  auto hinted = ws.bdd({"download", "--frsh", study});
+  CHECK(lines_of(hinted.err).back() == "hint: see 'bdd download --help'");
+  CHECK(ws.server().request_count() == 0);
+}
+
+TEST_CASE("cli::a mistyped command suggests the nearest one", "[e2e][cli][ux]") {
+  Workspace ws;
+  const std::vector<std::pair<std::string, std::string>> typos = {
+      {"dl", "download"},
+      {"downlod", "download"},
+      {"downlaod", "download"},
+      {"stat", "status"},
+      {"verfy", "verify"},
+      {"conifg", "config"},
+      {"remot", "remote"},
+  };
+  for (const auto& [typo, meant] : typos) {
+    auto run = ws.bdd({typo, Workspace::k_study});
+    INFO("bdd " << typo << ": " << run.err);
+    check_usage_error(run);
+    CHECK(contains(
+        run.err, "bdd: error: '" + typo + "' is not a bdd command; did you mean '" + meant + "'?"));
+  }
+}
+
+TEST_CASE("cli::global options are accepted after the command", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(20);
+
+  // -q after the command: nothing on stdout.
+  auto quiet = ws.bdd({"download", Workspace::k_study, "-q"});
+  INFO("download -q: " << quiet.out << quiet.err);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK(quiet.out.empty());
+
+  // -C after the command, run from somewhere else.
+  auto options = ws.process_options();
+  options.cwd = ws.dir().parent_path();
+  auto elsewhere =
+      bdd::test::run_bdd({"status", Workspace::k_study, "-C", ws.dir().string()}, options);
+  INFO("status -C: " << elsewhere.out << elsewhere.err);
+  CHECK(elsewhere.exit_code == 0);
+  CHECK(contains(elsewhere.out, "events stored:    20"));
+
+  // --log-file and -v after the command, --config between the study and them.
+  auto logged = ws.bdd({"status",
+                        Workspace::k_study,
+                        "--config",
+                        Workspace::k_study,
+                        "--log-file",
+                        "run.jsonl",
+                        "-v"});
+  INFO("status --log-file: " << logged.out << logged.err);
+  CHECK(logged.exit_code == 0);
+  CHECK(stdfs::exists(ws.dir() / "run.jsonl"));
+
+  // An option the command does not know and that is not global is still refused.
+  check_usage_error(ws.bdd({"status", Workspace::k_study, "--fresh"}));
+}
+
+TEST_CASE("cli::help shows the same text either way and the exit codes", "[e2e][cli][ux]") {
+  Workspace ws;
+  auto via_help = ws.bdd({"help", "download"});
+  auto via_flag = ws.bdd({"download", "--help"});
+  CHECK(via_help.exit_code == 0);
+  CHECK(via_flag.exit_code == 0);
+  CHECK(via_help.out == via_flag.out);
+  CHECK(contains(via_help.out, "Usage: bdd download "));
+  // The global options are named in every command's help, since they may follow it.
+  CHECK(contains(via_help.out, "--log-file"));
+
+  auto top = ws.bdd({"--help"});
+  CHECK(top.exit_code == 0);
+  CHECK(contains(top.out, "bdd help exit-codes"));
+  auto bare_help = ws.bdd({"help"});
+  CHECK(bare_help.exit_code == 0);
+  CHECK(contains(bare_help.out, "Usage: bdd [OPTIONS]"));
+  CHECK(contains(bare_help.out, "download"));
+
+  auto codes = ws.bdd({"help", "exit-codes"});
+  INFO(codes.out);
+  CHECK(codes.exit_code == 0);
+  for (int code : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 130}) {
+    bool listed = false;
+    for (const auto& line : lines_of(codes.out)) {
+      std::istringstream in(line);
+      int number = -1;
+      listed = listed || ((in >> number) && number == code);
+    }
+    CHECK(listed);
+  }
+}
