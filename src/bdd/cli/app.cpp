@@ -446,9 +446,8 @@ int run(int argc, char** argv) {
 
   Context context;
   context.environment = environment;
-  if (auto loaded = config::load_dotenv(".", context.environment); !loaded) {
-    return finish(std::move(loaded).error());
-  }
+  // Not .env: config::resolve reads it, and only there does it know which values came from it
+  // (`bdd config` shows "(from .env)"); merged in here first, .env looked like the environment.
   if (!config_flag.empty()) {
     context.config_flag = config_flag;
   }
