@@ -183,3 +183,74 @@ TEST_CASE("cli::help shows the same text either way and the exit codes", "[e2e][
     CHECK(listed);
   }
 }
+
+TEST_CASE("cli::config exits non-zero and says what is wrong when a config is invalid",
+          "[e2e][cli][ux]") {
+  Workspace ws;
+  auto good = ws.bdd({"config"});
+  INFO("valid: " << good.out << good.err);
+  CHECK(good.exit_code == 0);
+
+  std::ofstream(ws.dir() / "study_configs" / "broken.json") << R"({"api": {"timeout": "slow"}})";
+  for (const bool as_json : {false, true}) {
+    auto run = as_json ? ws.bdd({"config", "--json"}) : ws.bdd({"config"});
+    INFO("json " << as_json << ": " << run.out << run.err);
+    CHECK(run.exit_code == cli::k_exit_config);
+    CHECK(contains(run.out, "api.timeout must be a number of seconds"));
+    CHECK(lines_of(run.err).size() == 1);
+    CHECK(contains(run.err, "bdd: error: the config of study \"broken\" is invalid"));
+    // The valid study is still listed.
+    CHECK(contains(run.out, Workspace::k_study));
+    if (as_json) {
+      CHECK(line_count(run.out) == 1);
+      CHECK(json::parse(run.out).size() == 2);
+    }
+  }
+}
+
+TEST_CASE("cli::config shows a key that came from .env as such", "[e2e][cli][ux]") {
+  Workspace ws;
+  std::ofstream(ws.dir() / ".env") << "BEHAVERSE_API_KEY_E2E_STUDY=" << Workspace::k_key << "\n";
+  stdfs::permissions(ws.dir() / ".env", stdfs::perms::owner_read | stdfs::perms::owner_write);
+  auto options = ws.process_options();
+  options.env.erase("BEHAVERSE_API_KEY_E2E_STUDY"); // only .env has it
+
+  auto text = bdd::test::run_bdd({"config"}, options);
+  INFO("config: " << text.out << text.err);
+  CHECK(text.exit_code == 0);
+  CHECK(contains(text.out, "API key from BEHAVERSE_API_KEY_E2E_STUDY (from .env)"));
+  CHECK_FALSE(contains(text.out, Workspace::k_key));
+
+  auto as_json = bdd::test::run_bdd({"config", "--json"}, options);
+  INFO("config --json: " << as_json.out << as_json.err);
+  REQUIRE(as_json.exit_code == 0);
+  CHECK(json::parse(as_json.out)[0]["key_source"] == "BEHAVERSE_API_KEY_E2E_STUDY (from .env)");
+
+  // From the process environment, no "(from .env)", though .env has the same variable.
+  auto from_environment = ws.bdd({"config"});
+  CHECK(contains(from_environment.out, "API key from BEHAVERSE_API_KEY_E2E_STUDY\t"));
+
+  // And the key from .env works for a download.
+  ws.add_events(5);
+  auto download = bdd::test::run_bdd({"download", Workspace::k_study}, options);
+  INFO("download: " << download.err);
+  CHECK(download.exit_code == 0);
+}
+
+TEST_CASE("cli::study_name in a study config must be the study", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(5);
+  ws.update_config(json{{"study_name", "another-study"}});
+  auto run = ws.bdd({"download", Workspace::k_study});
+  INFO(run.err);
+  CHECK(run.exit_code == cli::k_exit_config);
+  CHECK(contains(run.err,
+                 "bdd: error: study_configs/e2e-study.json: study_name is \"another-study\" but "
+                 "the study is \"e2e-study\" (set study_name to \"e2e-study\" or remove it"));
+  CHECK(ws.server().request_count() == 0);
+  CHECK(ws.bdd({"config"}).exit_code == cli::k_exit_config);
+
+  // study_name equal to the study is accepted.
+  ws.update_config(json{{"study_name", Workspace::k_study}});
+  CHECK(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+}
