@@ -254,3 +254,132 @@ TEST_CASE("cli::study_name in a study config must be the study", "[e2e][cli][ux]
   ws.update_config(json{{"study_name", Workspace::k_study}});
   CHECK(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
 }
+
+TEST_CASE("cli::test-connection --json is one line, never the key", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(7);
+
+  auto good = ws.bdd({"test-connection", Workspace::k_study, "--json"});
+  INFO("ok: " << good.out << good.err);
+  REQUIRE(good.exit_code == 0);
+  CHECK(line_count(good.out) == 1);
+  json report = json::parse(good.out);
+  CHECK(report["study"] == Workspace::k_study);
+  CHECK(report["ok"] == true);
+  CHECK(report["status"] == "ok");
+  CHECK(report["base_url"] == ws.config()["api"]["base_url"]);
+  CHECK(report["latency_ms"].is_number_integer());
+  CHECK(report["remote_total"] == 7);
+  CHECK(report["error"].is_null());
+
+  auto text = ws.bdd({"test-connection", Workspace::k_study});
+  CHECK(contains(text.out, "the study holds 7 events"));
+
+  auto wrong = ws.bdd({"test-connection", Workspace::k_study, "--json"},
+                      {{"BEHAVERSE_API_KEY_E2E_STUDY", "wrong-key-123"}});
+  INFO("wrong key: " << wrong.out << wrong.err);
+  CHECK(wrong.exit_code == cli::k_exit_auth);
+  REQUIRE(line_count(wrong.out) == 1);
+  json failed = json::parse(wrong.out);
+  CHECK(failed["ok"] == false);
+  CHECK(failed["status"] == "auth");
+  CHECK(failed["error"]["kind"] == "auth");
+  CHECK(failed["error"]["message"].is_string());
+  CHECK(failed["remote_total"].is_null());
+  CHECK(lines_of(wrong.err).size() == 1);
+  CHECK_FALSE(contains(wrong.out, "wrong-key-123"));
+  CHECK_FALSE(contains(good.out, Workspace::k_key));
+
+  // Without a study: an array, one object per configured study.
+  auto all = ws.bdd({"test-connection", "--json"});
+  INFO("all: " << all.out << all.err);
+  CHECK(all.exit_code == 0);
+  REQUIRE(line_count(all.out) == 1);
+  json array = json::parse(all.out);
+  REQUIRE(array.is_array());
+  REQUIRE(array.size() == 1);
+  CHECK(array[0]["ok"] == true);
+}
+
+TEST_CASE("cli::verify --json is one line, also on failure", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(30);
+
+  // Never downloaded: the error in the same object, non-zero exit.
+  auto none = ws.bdd({"verify", Workspace::k_study, "--json"});
+  INFO("none: " << none.out << none.err);
+  CHECK(none.exit_code != 0);
+  REQUIRE(line_count(none.out) == 1);
+  json missing = json::parse(none.out);
+  CHECK(missing["ok"] == false);
+  CHECK(missing["error"]["kind"].is_string());
+
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  auto good = ws.bdd({"verify", Workspace::k_study, "--json"});
+  CHECK(good.exit_code == 0);
+  CHECK(line_count(good.out) == 1);
+  CHECK(json::parse(good.out)["ok"] == true);
+
+  // A damaged file: the findings, on one line, and exit 9.
+  auto files = ws.data_files();
+  REQUIRE(!files.empty());
+  {
+    std::fstream file(files.front(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(5);
+    file.put('#');
+  }
+  auto bad = ws.bdd({"verify", Workspace::k_study, "--json"});
+  INFO("bad: " << bad.out << bad.err);
+  CHECK(bad.exit_code == cli::k_exit_verify_failed);
+  REQUIRE(line_count(bad.out) == 1);
+  json report = json::parse(bad.out);
+  CHECK(report["ok"] == false);
+  CHECK(!report["findings"].empty());
+  CHECK(report["error"].is_null());
+}
+
+TEST_CASE("cli::verify --remote with only new events says to download, not to repair",
+          "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(40);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  ws.add_events(1);
+
+  auto one = ws.bdd({"verify", Workspace::k_study, "--remote"});
+  INFO("one new: " << one.out << one.err);
+  CHECK(one.exit_code == cli::k_exit_verify_failed);
+  CHECK(contains(one.out,
+                 "verified 40 events in 1 file (server total 41): 1 new event on the server: run "
+                 "bdd download e2e-study\n"));
+  CHECK_FALSE(contains(one.out, "--repair"));
+
+  ws.add_events(79); // more than verify lists one by one
+  auto many = ws.bdd({"verify", Workspace::k_study, "--remote"});
+  INFO("many new: " << many.out << many.err);
+  CHECK(contains(many.out, ": 80 new events on the server: run bdd download e2e-study\n"));
+  CHECK_FALSE(contains(many.out, "--repair"));
+
+  // A real hole still asks for --repair.
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  auto files = ws.data_files();
+  REQUIRE(files.size() == 1);
+  std::string text = bdd::test::read_text(files.front());
+  std::ofstream(files.front(), std::ios::trunc) << text.substr(text.find('\n') + 1);
+  auto hole = ws.bdd({"verify", Workspace::k_study, "--remote"});
+  INFO("hole: " << hole.out << hole.err);
+  CHECK(hole.exit_code == cli::k_exit_verify_failed);
+  CHECK(contains(hole.out, "--repair"));
+}
+
+TEST_CASE("cli::fetch and remote say 1 event, not 1 events", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(1);
+  auto fetch = ws.bdd({"fetch", Workspace::k_study});
+  INFO(fetch.out << fetch.err);
+  CHECK(fetch.exit_code == 0);
+  CHECK(contains(fetch.out, "remote: 1 event\n"));
+  CHECK(contains(fetch.out, "local:  0 events\n"));
+  CHECK(contains(fetch.out, "1 new event to download"));
+  auto remote = ws.bdd({"remote"});
+  CHECK(contains(remote.out, "\t1 event\n"));
+}
