@@ -5,17 +5,15 @@
 #include "logging.hpp"
 
 #include <bdd/core/environment.hpp>
+#include <bdd/ops/process.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 #include <unistd.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -48,82 +46,209 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-// Pages are parsed by the fetching threads and freed by the consumer. glibc gives each thread
-// an arena of its own, each of which keeps freed memory for reuse: with four fetching threads
-// that is several megabytes held twice. Two arenas are enough for a handful of threads. Before
-// any thread starts.
-void limit_allocator_arenas() {
-#if defined(__GLIBC__)
-  mallopt(M_ARENA_MAX, 2);
-#endif
-}
-
-// SQLite counts every allocation under one process-wide mutex unless told not to, and Debian's
-// build has no lookaside, so every small allocation is one: a download's two threads that use
-// SQLite (the one storing events in the sqlite format, the one committing the state) would take
-// turns on it. bdd never reads those statistics. Before SQLite is first used; later it is a
-// harmless no-op.
-void disable_sqlite_memory_statistics() {
-  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-// A write past the file size limit (`ulimit -f`) raises SIGXFSZ, whose default action kills the
-// process mid-commit with no message. Ignored, the write fails with EFBIG instead, which the
-// writers report as a storage error naming the file (exit code 8) like a full disk. Done before
-// anything is written, the log file included.
-void ignore_file_size_signal() {
-  struct sigaction action {};
-  action.sa_handler = SIG_IGN;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGXFSZ, &action, nullptr);
-}
-
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions ("conifg").
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
   for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
+    d[0][j] = j;
   }
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
-// "did you mean" for a mistyped subcommand (CLI11 has none).
-std::optional<std::string> unknown_command_hint(int argc, char** argv) {
+// `word`'s letters appear in `name` in order, starting with its first ("dl" in "download").
+bool is_abbreviation(std::string_view word, std::string_view name) {
+  if (word.empty() || name.empty() || word[0] != name[0]) {
+    return false;
+  }
+  std::size_t at = 0;
+  for (char c : name) {
+    if (at < word.size() && c == word[at]) {
+      ++at;
+    }
+  }
+  return at == word.size();
+}
+
+// The name the user most likely meant by `word`: the shortest that `word` begins ("stat"), else
+// the shortest that `word` abbreviates ("dl", "verfy"), else the nearest by edit distance when it
+// is a plausible typo ("downlod", "conifg"). Edit distance alone picks "rm" for "dl".
+std::optional<std::string> closest_name(std::string_view word,
+                                        const std::vector<std::string>& names) {
+  const auto shortest = [&names](auto&& accept) -> std::optional<std::string> {
+    const std::string* best = nullptr;
+    for (const auto& name : names) {
+      if (accept(name) && (best == nullptr || name.size() < best->size())) {
+        best = &name;
+      }
+    }
+    return best == nullptr ? std::nullopt : std::optional(*best);
+  };
+  if (word.empty()) {
+    return std::nullopt;
+  }
+  if (auto prefixed = shortest([&](const std::string& name) { return name.starts_with(word); })) {
+    return prefixed;
+  }
+  if (auto abbreviated =
+          shortest([&](const std::string& name) { return is_abbreviation(word, name); })) {
+    return abbreviated;
+  }
+  std::optional<std::string> best;
+  std::size_t best_distance = word.size() < 5 ? 2 : 3; // must beat this
+  for (const auto& name : names) {
+    std::size_t distance = edit_distance(word, name);
+    if (distance < best_distance) {
+      best = name;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+// The global options that take a value: their value is not a command.
+bool takes_value(std::string_view global_option) {
+  return global_option == "-C" || global_option == "--config" || global_option == "--log-file";
+}
+
+// The first argument that is not an option (nor a global option's value): the command, or
+// nullopt if there is none.
+std::optional<std::string> command_word(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "-C" || arg == "--config" || arg == "--log-file") {
-      ++i; // skip the option's value
+    if (takes_value(arg)) {
+      ++i;
       continue;
     }
-    if (arg.empty() || arg[0] == '-') {
+    if (arg == "--") {
+      return i + 1 < argc ? std::optional<std::string>(argv[i + 1]) : std::nullopt;
+    }
+    if (!arg.empty() && arg[0] == '-') {
       continue;
     }
-    for (const auto& command : commands()) {
-      if (command.name == arg) {
-        return std::nullopt;
-      }
-    }
-    std::string message = "'" + std::string(arg) + "' is not a bdd command";
-    std::size_t best = 3;
-    for (const auto& command : commands()) {
-      std::size_t distance = edit_distance(arg, command.name);
-      if (distance < best) {
-        best = distance;
-        message = "'" + std::string(arg) + "' is not a bdd command; did you mean '"
-                  + std::string(command.name) + "'?";
-      }
-    }
-    return message + " (see bdd --help)";
+    return std::string(arg);
   }
   return std::nullopt;
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const auto& command : commands()) {
+    names.emplace_back(command.name);
+  }
+  names.emplace_back("help");
+  return names;
+}
+
+bool is_command(const std::string& word) {
+  auto names = command_names();
+  return std::find(names.begin(), names.end(), word) != names.end();
+}
+
+// A usage error as printed: `bdd: error: <message>` and, if not empty, `hint: <hint>`.
+struct UsageError {
+  std::string message;
+  std::string hint;
+};
+
+UsageError unknown_command(const std::string& word) {
+  std::string message = "'" + word + "' is not a bdd command";
+  if (auto suggestion = closest_name(word, command_names())) {
+    message += "; did you mean '" + *suggestion + "'?";
+  }
+  return {message, "see 'bdd --help' for the list of commands"};
+}
+
+// The long option names of `app` and of the global options, as typed ("--fresh").
+std::vector<std::string> option_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* scope : {&app, app.get_parent()}) {
+    if (scope == nullptr) {
+      continue;
+    }
+    for (const CLI::Option* option : scope->get_options()) {
+      for (const auto& name : option->get_lnames()) {
+        names.push_back("--" + name);
+      }
+    }
+  }
+  return names;
+}
+
+std::string lower_first(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+  }
+  while (!text.empty() && text.back() == ' ') {
+    text.pop_back();
+  }
+  if (!text.empty()) {
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  }
+  return text;
+}
+
+// CLI11's message for `error`, rephrased as one line in bdd's voice. `app` is the root and
+// `sub` the command being parsed (null when there is none).
+UsageError
+describe_parse_error(const CLI::App& app, const CLI::App* sub, const CLI::ParseError& error) {
+  const std::string where = sub == nullptr ? "bdd" : "bdd " + sub->get_name();
+  UsageError out{lower_first(error.what()), "see '" + where + " --help'"};
+  const std::string what = error.what();
+  auto extras = app.remaining(true);
+  // `bdd --frob` fails for the missing command first, `bdd download --frsh` for the missing
+  // study: the unknown option is the news.
+  bool unknown_option = !extras.empty() && extras.front().starts_with("-");
+  if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr || unknown_option) {
+    if (!extras.empty()) {
+      const std::string& extra = extras.front();
+      if (extra.size() > 1 && extra[0] == '-') {
+        std::string name = extra.substr(0, extra.find('='));
+        out.message = "unknown option '" + name + "' for '" + where + "'";
+        auto options = option_names(sub == nullptr ? app : *sub);
+        if (auto suggestion = name.starts_with("--") ? closest_name(name, options) : std::nullopt) {
+          out.message += "; did you mean '" + *suggestion + "'?";
+        }
+      } else {
+        out.message = "unexpected argument '" + extra + "' for '" + where + "'";
+      }
+    }
+  } else if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr) {
+    if (sub == nullptr) {
+      out.message = "no command given";
+      out.hint = "see 'bdd --help' for the list of commands";
+    } else if (what.ends_with(" is required")) {
+      std::string name = what.substr(0, what.size() - std::string_view(" is required").size());
+      out.message = name.starts_with("-")
+                        ? "missing option " + name + " for '" + where + "'"
+                        : "missing the <" + name + "> argument of '" + where + "'";
+    }
+  } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr
+             && what.find(" required ") != std::string::npos && what.ends_with(" missing")) {
+    out.message = "option " + what.substr(0, what.find(':')) + " needs a value";
+  } else if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr
+             && what.starts_with("Could not convert: ")) {
+    std::string rest = what.substr(std::string_view("Could not convert: ").size());
+    auto equals = rest.find(" = ");
+    if (equals != std::string::npos) {
+      out.message =
+          "invalid value '" + rest.substr(equals + 3) + "' for option " + rest.substr(0, equals);
+    }
+  }
+  return out;
 }
 
 // NO_COLOR (https://no-color.org): any non-empty value turns colour off.
@@ -133,9 +258,13 @@ bool use_color(const std::map<std::string, std::string>& environment) {
          && (no_color == environment.end() || no_color->second.empty());
 }
 
-// The colour decision is needed before logging is set up (parse errors).
-void print_early_error(bool color, const std::string& message) {
-  std::cerr << "bdd: " << (color ? "\x1b[1;31merror:\x1b[0m " : "error: ") << message << '\n';
+// Before logging is set up (command-line mistakes): the error line and, if any, one hint line.
+int print_usage_error(bool color, const UsageError& error) {
+  std::cerr << "bdd: " << (color ? "\x1b[1;31merror:\x1b[0m " : "error: ") << error.message << '\n';
+  if (!error.hint.empty()) {
+    std::cerr << "hint: " << error.hint << '\n';
+  }
+  return k_exit_usage;
 }
 
 // The value of the `study` positional of `sub`, if it has one and it was given.
@@ -198,13 +327,13 @@ void Context::warn_about_secret_files(const std::string& study) const {
 }
 
 int run(int argc, char** argv) {
-  limit_allocator_arenas();
-  disable_sqlite_memory_statistics();
-  ignore_file_size_signal();
+  ops::prepare_process();
   CLI::App app{"bdd: download Behaverse study data and keep it current on disk", "bdd"};
-  app.footer("Run `bdd <command> --help` for the options of a command. Documentation: README.md");
   app.set_version_flag("--version", "bdd " BDD_VERSION);
   app.require_subcommand(1);
+  // Options a command does not know go up to these global ones, so that `bdd download s -q`
+  // works as git and gh allow. Inherited by the subcommands added below.
+  app.fallthrough();
 
   const auto environment = process_environment();
   const bool color = use_color(environment);
@@ -221,44 +350,65 @@ int run(int argc, char** argv) {
   app.add_option("--log-file", log_file, "append a JSON lines log of this run to this file")
       ->type_name("PATH");
 
+  constexpr std::string_view k_global_note =
+      "Global options (before or after the command): -C DIR, --config CONFIG, -q, -v, --log-file "
+      "PATH (see bdd --help).";
   std::vector<std::unique_ptr<Command>> instances;
   std::vector<CLI::App*> subcommands;
   for (const auto& info : commands()) {
     auto command = info.make();
     CLI::App* sub = app.add_subcommand(std::string(info.name), std::string(info.summary));
     command->configure(*sub);
+    std::string footer = sub->get_footer();
+    sub->footer(footer + (footer.empty() ? "" : "\n\n") + std::string(k_global_note));
     subcommands.push_back(sub);
     instances.push_back(std::move(command));
   }
-  // `bdd help [command]` is `bdd [command] --help`.
-  CLI::App* help = app.add_subcommand("help", "show help for bdd or one of its commands");
+  // After the subcommands, which would inherit it.
+  app.footer("Run `bdd <command> --help` or `bdd help <command>` for the options of a command; the "
+             "global options may also come after the command. Exit codes: `bdd help exit-codes`. "
+             "Documentation: README.md");
+  // `bdd help [command]` is `bdd [command] --help`; `bdd help exit-codes` prints the table.
+  CLI::App* help = app.add_subcommand("help", "show help for bdd, a command, or exit-codes");
   std::string help_topic;
-  help->add_option("command", help_topic, "the command to explain");
+  help->add_option("topic", help_topic, "a command, or exit-codes");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    if (auto hint = unknown_command_hint(argc, argv);
-        hint && error.get_exit_code() != static_cast<int>(CLI::ExitCodes::Success)) {
-      print_early_error(color, *hint);
-      return k_exit_usage;
+    if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      app.exit(error); // --help or --version: printed on stdout
+      return k_exit_success;
     }
-    int code = app.exit(error);
-    return code == 0 ? k_exit_success : k_exit_usage;
+    auto word = command_word(argc, argv);
+    if (word && !is_command(*word)) {
+      return print_usage_error(color, unknown_command(*word));
+    }
+    const CLI::App* sub = nullptr;
+    for (const auto* candidate : subcommands) {
+      sub = word && candidate->get_name() == *word ? candidate : sub;
+    }
+    return print_usage_error(color, describe_parse_error(app, sub, error));
   }
 
   if (help->parsed()) {
-    for (std::size_t i = 0; i < subcommands.size(); ++i) {
-      if (subcommands[i]->get_name() == help_topic) {
-        std::cout << subcommands[i]->help();
+    if (help_topic == "exit-codes") {
+      std::cout << exit_codes_help();
+      return k_exit_success;
+    }
+    for (const auto* sub : subcommands) {
+      if (sub->get_name() == help_topic) {
+        std::cout << sub->help("bdd"); // as `bdd <command> --help` shows it
         return k_exit_success;
       }
     }
     if (!help_topic.empty()) {
-      print_early_error(color, "'" + help_topic + "' is not a bdd command (see bdd --help)");
-      return k_exit_usage;
+      auto error = unknown_command(help_topic);
+      error.hint = "see 'bdd --help' for the commands, or 'bdd help exit-codes'";
+      return print_usage_error(color, error);
     }
-    std::cout << app.help();
+    // Not app.help(), which would describe the parsed `help` subcommand.
+    std::cout << app.get_formatter()->make_help(&app, "bdd", CLI::AppFormatMode::Normal);
     return k_exit_success;
   }
 
@@ -267,7 +417,7 @@ int run(int argc, char** argv) {
     ++selected;
   }
   if (selected == subcommands.size()) {
-    return k_exit_usage;
+    return print_usage_error(color, {"no command given", "see 'bdd --help'"});
   }
 
   Logging logging({quiet, verbosity, color});
@@ -296,9 +446,8 @@ int run(int argc, char** argv) {
 
   Context context;
   context.environment = environment;
-  if (auto loaded = config::load_dotenv(".", context.environment); !loaded) {
-    return finish(std::move(loaded).error());
-  }
+  // Not .env: config::resolve reads it, and only there does it know which values came from it
+  // (`bdd config` shows "(from .env)"); merged in here first, .env looked like the environment.
   if (!config_flag.empty()) {
     context.config_flag = config_flag;
   }

@@ -22,9 +22,10 @@ public:
     for (const auto& study : studies) {
       context.warn_about_secret_files(study);
     }
+    std::vector<std::string> invalid;
     if (m_json) {
-      print_studies_json(context, studies);
-      return 0;
+      print_studies_json(context, studies, invalid);
+      return invalid_configs(invalid);
     }
     if (studies.empty()) {
       std::cout << "no study configs in study_configs/ (create one with `bdd create-config "
@@ -35,6 +36,7 @@ public:
       auto config = context.resolve(study, false);
       if (!config) {
         std::cout << study << "\tinvalid: " << config.error().message << '\n';
+        invalid.push_back(study);
         continue;
       }
       std::string key = config->api_key.empty()
@@ -43,12 +45,30 @@ public:
       std::cout << study << '\t' << key << '\t' << config->format << '\t'
                 << (config->data_directory / study).string() << '\n';
     }
-    return 0;
+    return invalid_configs(invalid);
   }
 
 private:
+  // Exit code 3 when a config is invalid, so that a script or a CI check notices; what is wrong
+  // with each was printed beside it.
+  static Result<int> invalid_configs(const std::vector<std::string>& invalid) {
+    if (invalid.empty()) {
+      return 0;
+    }
+    std::string names;
+    for (const auto& study : invalid) {
+      names += (names.empty() ? "\"" : ", \"") + study + "\"";
+    }
+    return Error(Errc::config,
+                 (invalid.size() == 1 ? "the config of study " : "the configs of studies ") + names
+                     + (invalid.size() == 1 ? " is" : " are")
+                     + " invalid (fix what is shown beside each, then run bdd config again)");
+  }
+
   // Never the key: only where it comes from. An invalid config gives nulls and `error`.
-  void print_studies_json(Context& context, const std::vector<std::string>& studies) {
+  void print_studies_json(Context& context,
+                          const std::vector<std::string>& studies,
+                          std::vector<std::string>& invalid) {
     json array = json::array();
     for (const auto& study : studies) {
       json entry{{"study", study},
@@ -63,6 +83,7 @@ private:
       auto config = context.resolve(study, false);
       if (!config) {
         entry["error"] = config.error().message;
+        invalid.push_back(study);
       } else {
         if (!config->files_read.empty()) {
           entry["config_file"] = absolute_path(config->files_read.back());

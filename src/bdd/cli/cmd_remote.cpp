@@ -2,6 +2,7 @@
 #include "json_output.hpp"
 #include "logging.hpp"
 
+#include <bdd/ops/remote.hpp>
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,11 @@ namespace bdd::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+// "1 event", "12 events".
+std::string events(std::uint64_t count) {
+  return std::to_string(count) + (count == 1 ? " event" : " events");
+}
 
 class FetchCommand final : public Command {
 public:
@@ -26,26 +32,25 @@ public:
 private:
   Result<int> check(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, true));
-    BDD_TRY_ASSIGN(auto status, ops::study_status(config));
-    BDD_TRY_ASSIGN(std::uint64_t total, ops::remote_total(config));
-    std::uint64_t local = status.metadata ? status.metadata->events_stored : 0;
+    BDD_TRY_ASSIGN(auto counts, ops::compare_with_remote(config));
     if (m_json) {
       print_json(json{{"study", m_study},
-                      {"remote_total", total},
-                      {"local_events", local},
-                      {"new_events", total > local ? total - local : 0}});
+                      {"remote_total", counts.remote_total},
+                      {"local_events", counts.local_events},
+                      {"new_events", counts.new_events}});
       return 0;
     }
-    std::cout << "remote: " << total << " events\n"
-              << "local:  " << local << " events\n";
-    if (total > local) {
-      std::cout << total - local << " new events to download (run `bdd download " << m_study
-                << "`)\n";
-    } else if (total == local) {
+    std::cout << "remote: " << events(counts.remote_total) << '\n'
+              << "local:  " << events(counts.local_events) << '\n';
+    if (counts.new_events > 0) {
+      std::cout << counts.new_events << (counts.new_events == 1 ? " new event" : " new events")
+                << " to download (run `bdd download " << m_study << "`)\n";
+    } else if (counts.fewer_on_server == 0) {
       std::cout << "up to date\n";
     } else {
-      std::cout << "the server holds " << local - total
-                << " fewer events than stored locally (events were deleted on the server)\n";
+      std::cout << "the server holds " << counts.fewer_on_server
+                << (counts.fewer_on_server == 1 ? " event" : " events")
+                << " fewer than stored locally (deleted on the server; kept here)\n";
     }
     return 0;
   }
@@ -84,8 +89,8 @@ public:
         ++failures;
         continue;
       }
-      std::cout << study << '\t' << Logging::redact(config->base_url) << '\t' << *total
-                << " events\n";
+      std::cout << study << '\t' << Logging::redact(config->base_url) << '\t' << events(*total)
+                << '\n';
     }
     return failures == 0 ? 0 : 1;
   }
@@ -126,6 +131,9 @@ public:
   void configure(CLI::App& app) override {
     app.add_option(
         "study", m_study, "the study whose key to test (default: every configured study)");
+    app.add_flag("--json",
+                 m_json,
+                 "print one JSON object (an array without a study; see README.md, Scripting)");
   }
 
   Result<int> run(Context& context) override {
@@ -135,40 +143,91 @@ public:
     } else {
       studies = config::list_study_configs(".");
       if (studies.empty()) {
-        return Error(Errc::usage,
-                     "no study given and none configured in study_configs/ (use `bdd "
-                     "test-connection <study>`)");
+        return with_json_error(m_json,
+                               Error(Errc::usage,
+                                     "no study given and none configured in study_configs/ (use "
+                                     "`bdd test-connection <study>`)"));
       }
     }
     std::optional<Error> first_error;
+    json array = json::array();
     for (const auto& study : studies) {
       auto checked = check(context, study);
-      if (!checked) {
-        if (studies.size() == 1) {
-          return std::move(checked).error();
+      if (m_json && !m_study.empty()) {
+        print_json(checked.report); // one object, also on failure
+      } else if (m_json) {
+        array.push_back(std::move(checked.report));
+      }
+      if (checked.error) {
+        if (studies.size() == 1 && (!m_json || !m_study.empty())) {
+          return std::move(*checked.error);
         }
-        std::cout << study << ": FAILED: " << Logging::redact(checked.error().message) << '\n';
+        if (!m_json) {
+          std::cout << study << ": FAILED: " << Logging::redact(checked.error->message) << '\n';
+        }
         if (!first_error) {
-          first_error = checked.error();
+          first_error = checked.error;
         }
       }
     }
+    if (m_json && m_study.empty()) {
+      print_json(array);
+    }
     if (first_error) {
-      return Error(first_error->code, "some connections failed");
+      return Error(first_error->code, "some connections failed (see above)");
     }
     return 0;
   }
 
 private:
-  Result<void> check(Context& context, const std::string& study) {
-    BDD_TRY_ASSIGN(auto config, context.resolve(study, true));
-    BDD_TRY_ASSIGN(std::uint64_t total, ops::remote_total(config));
-    std::cout << study << ": OK: " << Logging::redact(config.base_url) << " accepted the key from "
-              << config.api_key_origin.description << "; the study holds " << total << " events\n";
-    return ok();
+  struct Checked {
+    json report;                // the --json object of the study
+    std::optional<Error> error; // why it failed
+  };
+
+  // Never the key, in the text or the JSON: only where it came from.
+  Checked check(Context& context, const std::string& study) {
+    Checked out;
+    out.report = json{{"study", study},
+                      {"ok", false},
+                      {"status", nullptr},
+                      {"base_url", nullptr},
+                      {"key_source", nullptr},
+                      {"latency_ms", nullptr},
+                      {"remote_total", nullptr},
+                      {"error", nullptr}};
+    auto fail = [&](const Error& error) {
+      out.report["status"] = errc_name(error.code);
+      out.report["error"] =
+          json{{"kind", errc_name(error.code)}, {"message", Logging::redact(error.message)}};
+      out.error = error;
+      return std::move(out);
+    };
+    auto config = context.resolve(study, true);
+    if (!config) {
+      return fail(config.error());
+    }
+    out.report["base_url"] = Logging::redact(config->base_url);
+    out.report["key_source"] = config->api_key_origin.description;
+    auto connection = ops::check_connection(*config);
+    if (!connection) {
+      return fail(connection.error());
+    }
+    out.report["ok"] = true;
+    out.report["status"] = "ok";
+    out.report["latency_ms"] = connection->latency.count();
+    out.report["remote_total"] = connection->remote_total;
+    if (!m_json) {
+      std::cout << study << ": OK: " << Logging::redact(config->base_url)
+                << " accepted the key from " << config->api_key_origin.description
+                << "; the study holds " << events(connection->remote_total) << " ("
+                << connection->latency.count() << " ms)\n";
+    }
+    return out;
   }
 
   std::string m_study;
+  bool m_json = false;
 };
 
 } // namespace

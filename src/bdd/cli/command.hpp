@@ -23,7 +23,7 @@ class Logging;
 
 // What every subcommand gets from the global options and the process.
 struct Context {
-  std::map<std::string, std::string> environment;   // the process environment plus .env
+  std::map<std::string, std::string> environment;   // the process environment (not .env)
   std::optional<std::filesystem::path> config_flag; // --config
   bool quiet = false;                               // -q: errors only
   bool stdin_is_terminal = false;

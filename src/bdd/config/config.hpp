@@ -67,16 +67,17 @@ struct Sources {
 //  2. `<work_dir>/settings/default_config.json`, if it exists;
 //  3. the study config: `sources.config` if given (it must exist; if not, the error suggests
 //     `bdd create-config <name>`), else `study_configs/<study>.json` if it exists.
-// Later files override earlier ones key by key. `Config::study_name` is `study`, whatever the
-// files say. String values have `${VAR}` (only that form) expanded from the environment; an unset
-// or empty variable is an error naming the file, the key and the variable, except in api.api_key
-// where it means "no key here". The API key is the first usable of: `BEHAVERSE_API_KEY_<STUDY>`
-// (see `study_key_variable`), the study config's api.api_key, `BEHAVERSE_API_KEY`, the default
-// config's api.api_key; empty values and placeholders such as "your-api-key-here" are skipped.
-// With `require_key` and no key, fails with Errc::config listing every source tried and how to
-// set one. Invalid JSON, a file that is not an object, unknown keys (with a "did you mean"), wrong
-// types and invalid values fail with Errc::config as "<file>: <key> ...", the file shown relative
-// to `work_dir` when under it. No message ever contains the key.
+// Later files override earlier ones key by key. `Config::study_name` is `study`; a file's
+// `study_name`, if present, must equal it (else Errc::config naming both values). String values
+// have `${VAR}` (only that form) expanded from the environment; an unset or empty variable is an
+// error naming the file, the key and the variable, except in api.api_key where it means "no key
+// here". The API key is the first usable of: `BEHAVERSE_API_KEY_<STUDY>` (see
+// `study_key_variable`), the study config's api.api_key, `BEHAVERSE_API_KEY`, the default config's
+// api.api_key; empty values and placeholders such as "your-api-key-here" are skipped. With
+// `require_key` and no key, fails with Errc::config listing every source tried and how to set one.
+// Invalid JSON, a file that is not an object, unknown keys (with a "did you mean"), wrong types and
+// invalid values fail with Errc::config as "<file>: <key> ...", the file shown relative to
+// `work_dir` when under it. No message ever contains the key.
 Result<Config> resolve(const std::string& study, const Sources& sources, bool require_key);
 
 // Before a command sends the API key of `study`: succeed if a study config is selected (as

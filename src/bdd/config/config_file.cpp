@@ -85,9 +85,15 @@ std::chrono::milliseconds to_milliseconds(double seconds) {
 }
 
 Result<void> apply_study_name(Context& ctx, const Json& value) {
-  // The study on the command line is authoritative; the file's value is only checked.
-  if (!value.is_string()) {
-    return ctx.fail("study_name must be a string, got " + describe_value(value));
+  // The study on the command line names the data folder and the API path; a file that says
+  // another study was copied or picked by mistake, and its settings (its key above all) are
+  // probably not this study's.
+  BDD_TRY_ASSIGN(std::string name, expanded_string(ctx, value, "a string"));
+  if (!ctx.config.study_name.empty() && name != ctx.config.study_name) {
+    return ctx.fail("study_name is " + quote(name) + " but the study is "
+                    + quote(ctx.config.study_name) + " (set study_name to "
+                    + quote(ctx.config.study_name) + " or remove it, or run bdd with the study "
+                    + quote(name) + ")");
   }
   return ok();
 }

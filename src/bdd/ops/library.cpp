@@ -21,7 +21,7 @@ Result<config::Config> resolve(const std::filesystem::path& work_dir,
   config::Sources sources;
   sources.work_dir = work_dir;
   sources.environment = std::move(environment);
-  BDD_TRY(config::load_dotenv(work_dir, sources.environment));
+  // .env is read by config::resolve, which records what came from it.
   if (require_key) {
     BDD_TRY(config::check_key_destination(study, sources));
   }

@@ -106,12 +106,27 @@ TEST_CASE("config::resolve layers the study config over the default config", "[c
   }
 }
 
-TEST_CASE("config::resolve takes the study from the command line, not the file", "[config]") {
+TEST_CASE("config::resolve takes the study from the command line and rejects another study_name",
+          "[config]") {
   TempDir dir;
   dir.write("study_configs/demo.json", R"({"study_name": "something-else"})");
-  auto config = resolve("demo", sources_in(dir), false);
-  REQUIRE(config);
-  CHECK(config->study_name == "demo");
+  auto mismatch = resolve("demo", sources_in(dir), false);
+  REQUIRE_FALSE(mismatch);
+  CHECK(mismatch.error().code == bdd::Errc::config);
+  CHECK(mismatch.error().message
+        == "study_configs/demo.json: study_name is \"something-else\" but the study is \"demo\" "
+           "(set study_name to \"demo\" or remove it, or run bdd with the study "
+           "\"something-else\")");
+
+  dir.write("study_configs/demo.json", R"({"study_name": "demo"})");
+  auto same = resolve("demo", sources_in(dir), false);
+  REQUIRE(same);
+  CHECK(same->study_name == "demo");
+
+  dir.write("study_configs/demo.json", R"({"api": {"timeout": 5}})");
+  auto absent = resolve("demo", sources_in(dir), false);
+  REQUIRE(absent);
+  CHECK(absent->study_name == "demo");
 }
 
 TEST_CASE("config::resolve keeps an absolute data_directory", "[config]") {
@@ -208,10 +223,11 @@ TEST_CASE("config::resolve accepts the shipped settings files", "[config]") {
   CHECK(config->folder_structure == defaults.folder_structure);
   CHECK(config->api_key.empty());
 
-  // The template as a study config: its ${VAR} key is unset, which means "no key here".
+  // The template as a study config (of the study it names): its ${VAR} key is unset, which means
+  // "no key here".
   sources.config = "settings/config_template.json";
   sources.environment["BEHAVERSE_API_KEY_STUDY"] = "k-template";
-  auto from_template = resolve("demo", sources, true);
+  auto from_template = resolve("my-study", sources, true);
   REQUIRE(from_template);
   CHECK(from_template->api_key == "k-template");
 }
