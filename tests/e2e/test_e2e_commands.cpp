@@ -69,9 +69,10 @@ TEST_CASE("cli::status describes the local copy, or says how to make one", "[e2e
 
   auto before = ws.bdd({"status", Workspace::k_study});
   INFO("before stdout: " << before.out << "\nstderr: " << before.err);
-  CHECK(before.exit_code != 0);
-  CHECK(before.err.rfind("bdd: error: ", 0) == 0);
-  CHECK(contains(before.err, "bdd download e2e-study"));
+  // Configured, never downloaded: a state like any other (exit 0, as with --json).
+  CHECK(before.exit_code == 0);
+  CHECK(before.err.empty());
+  CHECK(contains(before.out, "downloaded:       no (run `bdd download e2e-study`)"));
   CHECK(ws.server().request_count() == 0);
 
   REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
@@ -265,7 +266,8 @@ TEST_CASE("cli::rm refuses without --force off a terminal and deletes with it", 
   CHECK(stdfs::exists(ws.config_path()));
 
   auto status = ws.bdd({"status", Workspace::k_study});
-  CHECK(status.exit_code != 0);
+  CHECK(status.exit_code == 0);
+  CHECK(contains(status.out, "downloaded:       no"));
 
   auto nothing = ws.bdd({"rm", "--force", Workspace::k_study});
   CHECK(nothing.exit_code != 0);

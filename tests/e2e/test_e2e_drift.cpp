@@ -147,7 +147,7 @@ TEST_CASE("drift::a total that shrinks is reported, keeps local data and later e
     auto shrunk = ws.bdd({"download", Workspace::k_study});
     INFO("run after the removal stdout: " << shrunk.out << "\nstderr: " << shrunk.err);
     REQUIRE(shrunk.exit_code == 0);
-    CHECK(contains(shrunk.out, "no new events"));
+    CHECK(shrunk.out.empty()); // nothing new: nothing on stdout
     CHECK(contains(shrunk.err, "the server now holds 220 events, fewer than the 300"));
     check_reported(ws, shrunk, k_shrink);
     check_holds_exactly(ws, downloaded);

@@ -445,7 +445,7 @@ TEST_CASE("interrupt::crash during the --fresh swap is repaired by the next run"
     auto run = ws.bdd({"download", Workspace::k_study});
     INFO("stdout: " << run.out << "\nstderr: " << run.err);
     REQUIRE(run.exit_code == 0);
-    CHECK(contains(run.out, "no new events"));
+    CHECK(run.out.empty()); // nothing new: nothing on stdout
   }
   CHECK_FALSE(std::filesystem::exists(old_dir));
   check_exact_copy(ws);

@@ -3,6 +3,7 @@
 // logs (--log-file and the daily log of a non-interactive download), no colour off a terminal,
 // and the warning about API keys in files other users can read.
 
+#include <bdd/cli/exit_codes.hpp>
 #include <bdd/core/clock.hpp>
 
 #include <catch2/catch.hpp>
@@ -206,9 +207,10 @@ TEST_CASE("cli::status, log and fetch --json", "[e2e][scripting]") {
   json error = one_json_line(bad.out);
   CHECK(error["error"]["kind"] == "auth");
   CHECK(contains(bad.err, "bdd: error: " + error["error"]["message"].get<std::string>()));
+  // A study with no config and no local data is unknown: not found, as without --json.
   auto unknown = ws.bdd({"status", "--json", "no-such-study"});
-  CHECK(unknown.exit_code == 0);
-  CHECK(one_json_line(unknown.out)["downloaded"] == false);
+  CHECK(unknown.exit_code == bdd::cli::k_exit_not_found);
+  CHECK(one_json_line(unknown.out)["error"]["kind"] == "not_found");
 }
 
 TEST_CASE("cli::remote and config --json", "[e2e][scripting]") {

@@ -103,7 +103,7 @@ TEST_CASE("download::incremental adds exactly the new events and records each ru
   auto third = ws.bdd({"download", Workspace::k_study});
   INFO("third run stdout: " << third.out << "\nstderr: " << third.err);
   REQUIRE(third.exit_code == 0);
-  CHECK(contains(third.out, "no new events for e2e-study"));
+  CHECK(third.out.empty()); // a run that finds nothing prints nothing (cron mails every line)
   CHECK(ws.server().request_count() <= 2);
   check_exact_copy(ws);
   history = ws.history();

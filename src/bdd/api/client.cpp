@@ -68,7 +68,19 @@ public:
       if (stopping()) {
         return interrupted(shown_url);
       }
-      auto outcome = attempt_once(url, offset);
+      RequestNotice request;
+      const auto sent = std::chrono::steady_clock::now();
+      auto outcome = attempt_once(url, offset, request);
+      if (m_options.on_request) {
+        request.shown_url = shown_url;
+        request.elapsed =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - sent);
+        request.attempt = attempt;
+        if (const auto* failure = std::get_if<Failure>(&outcome)) {
+          request.failure = redact(failure->what, m_options.api_key);
+        }
+        m_options.on_request(request);
+      }
       if (auto* page = std::get_if<Page>(&outcome)) {
         page->attempts = attempt;
         page->waited = waited;
@@ -119,12 +131,15 @@ public:
   }
 
 private:
-  std::variant<Page, Failure> attempt_once(const std::string& url, std::uint64_t offset) {
+  std::variant<Page, Failure>
+  attempt_once(const std::string& url, std::uint64_t offset, RequestNotice& notice) {
     auto outcome = m_transport->get(url);
     if (auto* failure = std::get_if<Failure>(&outcome)) {
       return std::move(*failure);
     }
     const auto& response = std::get<HttpResponse>(outcome);
+    notice.status = response.status;
+    notice.bytes = response.body.size();
     if (response.status == 200) {
       return parse_page_body(response.body, offset);
     }

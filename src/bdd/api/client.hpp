@@ -40,6 +40,17 @@ struct RetryNotice {
   int max_retries = 0;             // `ClientOptions::max_retries`
 };
 
+// One request answered or failed, for `ClientOptions::on_request` (bdd -v shows each one).
+struct RequestNotice {
+  std::string method = "GET";
+  std::string shown_url;                // the request, with no key and no URL user information
+  long status = 0;                      // the HTTP status; 0 when no response came (see `failure`)
+  std::uint64_t bytes = 0;              // the response body, decoded
+  std::chrono::milliseconds elapsed{0}; // from sending the request to the end of the answer
+  std::string failure; // why the attempt brought no usable page (redacted), or "" for a page
+  int attempt = 1;     // 1 for the first attempt at this request
+};
+
 struct ClientOptions {
   std::string base_url; // e.g. "https://api.behaverse.org"; a trailing '/' is ignored
   std::string api_key;  // sent only as "Authorization: Bearer <key>"; never logged
@@ -61,6 +72,9 @@ struct ClientOptions {
   // Called before each retry wait, on the thread of `fetch_page`; may be empty. Must be
   // thread-safe when the options are shared by several Clients.
   std::function<void(const RetryNotice&)> on_retry;
+  // Called after every attempt, answered or not, on the thread of `fetch_page`; may be empty.
+  // Thread-safe like `on_retry`.
+  std::function<void(const RequestNotice&)> on_request;
 };
 
 // One page as the server sent it.

@@ -91,6 +91,20 @@ std::string lower_first(std::string text) {
   return text;
 }
 
+// What the TLS libraries say when the "handshake" they got back is plain HTTP text (OpenSSL:
+// "wrong version number", "packet length too long"; GnuTLS: "unexpected TLS packet").
+bool is_plain_http_answer(std::string_view curl_text) {
+  for (const std::string_view sign : {"wrong version number",
+                                      "packet length too long",
+                                      "unexpected TLS packet",
+                                      "http request"}) {
+    if (curl_text.find(sign) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 class CurlTransport final : public Transport {
 public:
   explicit CurlTransport(const ClientOptions& options)
@@ -377,11 +391,23 @@ private:
                                        : "cannot store the response";
       }
       break;
+    case CURLE_SSL_CONNECT_ERROR:
+      if (is_plain_http_answer(m_error_text.data())) {
+        // A retry cannot help: the server answered the TLS handshake in plain HTTP.
+        failure.code = Errc::config;
+        failure.retryable = false;
+        failure.what = "the server at " + m_server + " does not speak https";
+        failure.hint = "use http:// in api.base_url if it is a plain HTTP server";
+        with_curl_text = true;
+        break;
+      }
+      failure.what = lower_first(curl_easy_strerror(code));
+      with_curl_text = true;
+      break;
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
     case CURLE_QUIC_CONNECT_ERROR:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_AGAIN:
       failure.what = lower_first(curl_easy_strerror(code));
       with_curl_text = true;

@@ -89,6 +89,25 @@ std::string detail_of(std::string_view body, std::string_view secret) {
   return sanitise_server_text(text, secret, k_max_detail_bytes);
 }
 
+// A 404 that is about the path, not the study: an empty body, HTML or other text, or the web
+// framework's own answer for a route it does not have (FastAPI: {"detail": "Not Found"}). The
+// API names the study ("Study not found").
+bool is_route_not_found(std::string_view body) {
+  const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) {
+    return true;
+  }
+  const auto it = json.find("detail");
+  if (it == json.end() || !it->is_string()) {
+    return true;
+  }
+  std::string detail = it->get<std::string>();
+  for (char& c : detail) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return trim(detail) == "not found";
+}
+
 } // namespace
 
 Error to_error(const Failure& failure,
@@ -270,7 +289,10 @@ Failure classify_status(long status,
     failure.hint = "the API key was refused access to this study";
   } else if (status == 404) {
     failure.code = Errc::not_found;
-    failure.hint = "no such study, or the API key has no access to it";
+    failure.hint = is_route_not_found(body)
+                       ? "the server has no such URL, so api.base_url may be wrong: it should be "
+                         "the API's address with no path, e.g. https://api.behaverse.org"
+                       : "no such study, or the API key has no access to it";
   } else if (status >= 300 && status <= 399) {
     failure.code = Errc::config;
     failure.hint =

@@ -4,14 +4,13 @@
 #include "logging.hpp"
 #include "progress.hpp"
 
-#include <bdd/core/clock.hpp>
 #include <bdd/ops/download.hpp>
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 
 namespace bdd::cli {
@@ -19,6 +18,9 @@ namespace bdd::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+// When a download that is not on a terminal logs its first progress line.
+constexpr std::chrono::seconds k_first_log_line{5};
 
 class DownloadCommand final : public Command {
 public:
@@ -44,7 +46,6 @@ public:
   }
 
   Result<int> run(Context& context) override {
-    m_started_at = utc_now();
     auto result = download(context);
     if (m_json) {
       print_json(summary(context, result));
@@ -62,6 +63,7 @@ private:
         spdlog::warn("{}", added.error().message);
       }
     }
+    const bool log_lines = !context.quiet && !context.stderr_is_terminal;
     ProgressDisplay display(context.quiet                ? ProgressDisplay::Mode::silent
                             : context.stderr_is_terminal ? ProgressDisplay::Mode::bar
                                                          : ProgressDisplay::Mode::log_lines);
@@ -70,48 +72,42 @@ private:
     options.repair = m_repair;
     options.strict = m_strict;
     options.stop = context.stop;
-    options.on_progress = [&display](const ops::DownloadProgress& progress) {
+    const auto started = std::chrono::steady_clock::now();
+    options.on_progress = [&display, log_lines, started](const ops::DownloadProgress& progress) {
+      // From cron, the first progress line comes after 5 s like the others: a run that is over
+      // by then (most of them, and every one that finds nothing) prints nothing.
+      if (log_lines && std::chrono::steady_clock::now() - started < k_first_log_line) {
+        return;
+      }
       display.update(progress);
     };
+    options.on_recorded = [this](const tracking::RunRecord& run) { m_run = run; };
     auto report = ops::download(*m_config, options);
     display.finish();
     BDD_TRY(report);
     m_report = std::move(report).value();
     const auto& run = m_report->run;
     // With --json, stdout holds the JSON line only; the warnings were logged as they happened.
+    // A run that found nothing prints nothing on stdout (cron mails every line); on a terminal
+    // it says so on stderr.
     if (!context.quiet && !m_json) {
-      if (run.events_added == 0) {
-        std::cout << "no new events for " << m_study;
-      } else {
-        std::cout << "downloaded " << run.events_added << " new events for " << m_study;
+      const std::string counts = " (" + std::to_string(run.events_received) + " received, "
+                                 + tracking::counted(run.duplicates_skipped, "duplicate")
+                                 + " skipped, " + tracking::counted(run.pages, "page") + "); "
+                                 + tracking::counted(m_report->events_stored, "event")
+                                 + " stored in " + m_report->study_dir.string();
+      if (run.events_added > 0) {
+        std::cout << "downloaded " << tracking::counted(run.events_added, "new event") << " for "
+                  << m_study << counts << '\n';
+      } else if (context.stderr_is_terminal) {
+        spdlog::info("no new events for {}{}", m_study, counts);
       }
-      std::cout << " (" << run.events_received << " received, " << run.duplicates_skipped
-                << " duplicates skipped, " << run.pages << " pages); " << m_report->events_stored
-                << " events stored in " << m_report->study_dir.string() << '\n';
     }
     return m_exit_code && run.events_added == 0 ? k_exit_no_new_events : k_exit_success;
   }
 
-  // The history record of this run when it failed: the newest one, if this process wrote it.
-  std::optional<tracking::RunRecord> failed_run() const {
-    if (!m_config) {
-      return std::nullopt;
-    }
-    auto runs = ops::study_history(*m_config);
-    if (!runs || runs->empty()) {
-      return std::nullopt;
-    }
-    const auto& newest = runs->back();
-    std::string suffix = "-" + std::to_string(::getpid());
-    bool ours =
-        newest.run_id.size() > suffix.size()
-        && newest.run_id.compare(newest.run_id.size() - suffix.size(), suffix.size(), suffix) == 0
-        && newest.started_at >= m_started_at;
-    return ours ? std::optional(newest) : std::nullopt;
-  }
-
   json summary(const Context& context, const Result<int>& result) const {
-    std::optional<tracking::RunRecord> run = m_report ? std::optional(m_report->run) : failed_run();
+    const std::optional<tracking::RunRecord>& run = m_run;
     json events_stored = nullptr;
     json study_dir = nullptr;
     if (m_report) {
@@ -159,8 +155,8 @@ private:
   bool m_strict = false;
   bool m_exit_code = false;
   bool m_json = false;
-  std::string m_started_at;
   std::optional<config::Config> m_config;
+  std::optional<tracking::RunRecord> m_run; // the history record of this run, once written
   std::optional<ops::DownloadReport> m_report;
 };
 

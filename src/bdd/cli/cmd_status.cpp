@@ -2,10 +2,12 @@
 #include "json_output.hpp"
 #include "logging.hpp"
 
+#include <bdd/config/config.hpp>
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -40,6 +42,44 @@ std::string join(const std::vector<std::string>& parts) {
   return out;
 }
 
+// "2025-11-18 10:00" of an ISO-8601 time ("2025-11-18T10:00:05Z"); the text itself if odd.
+std::string minutes_of(const std::string& time) {
+  if (time.size() < 16 || time[10] != 'T') {
+    return time;
+  }
+  return time.substr(0, 10) + ' ' + time.substr(11, 5);
+}
+
+// "2025-11-18 10:00–11:00 UTC", or with both dates when they differ.
+std::string time_range(const std::string& from, const std::string& to) {
+  const std::string start = minutes_of(from);
+  const std::string end = minutes_of(to.empty() ? from : to);
+  if (start.size() == 16 && end.size() == 16 && start.compare(0, 10, end, 0, 10) == 0) {
+    return start + "\u2013" + end.substr(11) + " UTC";
+  }
+  return start + " \u2013 " + end + " UTC";
+}
+
+// A study bdd knows nothing about: no study config (nor --config) and no local folder. `status`
+// and `log` fail for it with Errc::not_found, so that a typo in a script is not taken for a
+// study that was never downloaded.
+Result<void> check_known(const Context& context,
+                         const std::string& study,
+                         const std::filesystem::path& study_dir) {
+  std::error_code ec;
+  if (context.config_flag || std::filesystem::exists(study_dir, ec)) {
+    return ok();
+  }
+  const auto configs = config::list_study_configs(".");
+  if (std::find(configs.begin(), configs.end(), study) != configs.end()) {
+    return ok();
+  }
+  return Error(Errc::not_found,
+               "unknown study \"" + study + "\": no study_configs/" + study
+                   + ".json and no local data in \"" + study_dir.string()
+                   + "\" (check the name, or run `bdd create-config " + study + "`)");
+}
+
 class StatusCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
@@ -53,14 +93,17 @@ private:
   Result<int> show(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
     BDD_TRY_ASSIGN(auto status, ops::study_status(config));
+    BDD_TRY(check_known(context, m_study, status.study_dir));
     if (m_json) {
       print_json(status_json(config, status));
       return 0;
     }
+    // Configured and never downloaded is a state like any other: exit 0, as with --json.
     if (!status.metadata) {
-      return Error(Errc::usage,
-                   "no local data for study \"" + m_study + "\" in \"" + status.study_dir.string()
-                       + "\" (run `bdd download " + m_study + "`)");
+      std::cout << "study:            " << m_study << '\n'
+                << "location:         " << status.study_dir.string() << '\n'
+                << "downloaded:       no (run `bdd download " << m_study << "`)\n";
+      return 0;
     }
     const auto& m = *status.metadata;
     std::cout << "study:            " << m.study_name << '\n'
@@ -119,7 +162,11 @@ class LogCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
     app.add_option("study", m_study, "the study whose download history to show")->required();
-    app.add_option("-n,--max-count", m_limit, "show only the newest N runs");
+    app.add_option("-n,--max-count",
+                   m_limit,
+                   "show only the newest N records (N >= 1; runs that found nothing in a row "
+                   "are one record)")
+        ->check(CLI::PositiveNumber);
     app.add_flag("--json", m_json, "print a JSON array of run records (see README.md, Scripting)");
   }
 
@@ -129,6 +176,12 @@ private:
   Result<int> show(Context& context) {
     BDD_TRY_ASSIGN(auto config, context.resolve(m_study, false));
     BDD_TRY_ASSIGN(auto runs, ops::study_history(config));
+    if (runs.empty()) {
+      // (A folder with a history, or whose metadata cannot be read, is known.)
+      if (auto status = ops::study_status(config)) {
+        BDD_TRY(check_known(context, m_study, status->study_dir));
+      }
+    }
     if (m_json) {
       json array = json::array();
       for (auto it = runs.rbegin(); it != runs.rend() && (m_limit == 0 || array.size() < m_limit);
@@ -148,15 +201,27 @@ private:
         break;
       }
       const auto& run = *it;
-      std::cout << "run " << run.run_id << '\n'
-                << "  type:     " << run.type << '\n'
-                << "  status:   " << run.status << '\n'
-                << "  started:  " << run.started_at << '\n'
-                << "  ended:    " << (run.ended_at.empty() ? "-" : run.ended_at) << '\n'
-                << "  events:   " << run.events_added << " added, " << run.events_received
-                << " received, " << run.duplicates_skipped << " duplicates skipped\n"
-                << "  transfer: " << run.pages << " pages, " << run.bytes << " bytes from offset "
-                << run.start_offset << ", remote total " << or_unknown(run.remote_total) << '\n';
+      if (run.runs > 1) {
+        // Runs that found nothing in a row are one record: one line, not one block per run.
+        std::cout << run.runs << " runs with nothing new, "
+                  << time_range(run.started_at, run.ended_at) << '\n'
+                  << "  type:     " << run.type << '\n'
+                  << "  transfer: " << tracking::counted(run.pages, "page") << ", "
+                  << tracking::counted(run.bytes, "byte") << ", the last from offset "
+                  << run.start_offset << ", remote total " << or_unknown(run.remote_total) << '\n';
+      } else {
+        std::cout << "run " << run.run_id << '\n'
+                  << "  type:     " << run.type << '\n'
+                  << "  status:   " << run.status << '\n'
+                  << "  started:  " << run.started_at << '\n'
+                  << "  ended:    " << (run.ended_at.empty() ? "-" : run.ended_at) << '\n'
+                  << "  events:   " << run.events_added << " added, " << run.events_received
+                  << " received, " << tracking::counted(run.duplicates_skipped, "duplicate")
+                  << " skipped\n"
+                  << "  transfer: " << tracking::counted(run.pages, "page") << ", "
+                  << tracking::counted(run.bytes, "byte") << " from offset " << run.start_offset
+                  << ", remote total " << or_unknown(run.remote_total) << '\n';
+      }
       if (run.retries > 0) {
         std::cout << "  retries:  " << run.retries << ", " << format_seconds(run.retry_wait_seconds)
                   << " s waiting\n";

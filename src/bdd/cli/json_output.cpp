@@ -17,28 +17,7 @@ json or_null(const std::string& value) {
 }
 
 json run_json(const tracking::RunRecord& run) {
-  return json{
-      {"run_id", run.run_id},
-      {"started_at", run.started_at},
-      {"ended_at", or_null(run.ended_at)},
-      {"type", run.type},
-      {"status", run.status},
-      {"events_received", run.events_received},
-      {"events_added", run.events_added},
-      {"duplicates_skipped", run.duplicates_skipped},
-      {"pages", run.pages},
-      {"bytes", run.bytes},
-      {"start_offset", run.start_offset},
-      {"remote_total", or_null(run.remote_total)},
-      {"error", or_null(run.error)},
-      {"bdd_version", run.bdd_version},
-      {"warnings", run.warnings},
-      {"retries", run.retries},
-      {"retry_wait_seconds", run.retry_wait_seconds},
-      {"deleted_on_server", run.deleted_on_server},
-      {"unusable_events", run.unusable_events},
-      {"changed_on_server", run.changed_on_server},
-  };
+  return tracking::run_to_json(run);
 }
 
 std::string absolute_path(const std::filesystem::path& path) {

@@ -13,7 +13,7 @@
 // "Scripting"): add fields, never rename or remove them.
 namespace bdd::cli {
 
-// A history record with the field names of `.download_history.json` (absent values are null).
+// A history record as `.download_history.json` holds it: `tracking::run_to_json`.
 nlohmann::ordered_json run_json(const tracking::RunRecord& run);
 
 // A path as scripts want it: absolute and normalised.

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <exception>
 #include <vector>
 
@@ -54,6 +55,8 @@ Result<void> CommitPipeline::make_room() {
 
 void CommitPipeline::hand_off(tracking::CommitRecord commit, Ids ids) {
   m_handed_off = commit.cursor;
+  const std::uint64_t bytes = m_writer.buffered_bytes(); // for the -v line below
+  const std::size_t events = commit.new_ids.size();
   m_writer.seal_batch();
   std::promise<Result<void>> written;
   InFlight batch;
@@ -62,14 +65,27 @@ void CommitPipeline::hand_off(tracking::CommitRecord commit, Ids ids) {
   if (!m_in_flight.empty()) {
     earlier = m_in_flight.back().recorded;
   }
-  batch.recorded = std::async(std::launch::async,
-                              [this,
-                               commit = std::move(commit),
-                               written = std::move(written),
-                               earlier = std::move(earlier)]() mutable {
-                                return commit_batch(std::move(commit), written, earlier);
-                              })
-                       .share();
+  batch.recorded =
+      std::async(std::launch::async,
+                 [this,
+                  commit = std::move(commit),
+                  written = std::move(written),
+                  earlier = std::move(earlier),
+                  bytes,
+                  events]() mutable {
+                   const auto start = std::chrono::steady_clock::now();
+                   auto recorded = commit_batch(std::move(commit), written, earlier);
+                   spdlog::debug("commit: {} event{}, {} bytes written and recorded in {} ms{}",
+                                 events,
+                                 events == 1 ? "" : "s",
+                                 bytes,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count(),
+                                 recorded ? "" : " (failed)");
+                   return recorded;
+                 })
+          .share();
   // Until the batch is recorded its ids are not in the state, but they are stored.
   batch.ids = std::move(ids);
   m_in_flight.push_back(std::move(batch));

@@ -31,6 +31,30 @@ void log_retry(const api::RetryNotice& notice) {
                 notice.server_asked ? " (as the server asked)" : "");
 }
 
+// -v: every request, with its answer, size and time (the URL carries no key; see RequestNotice).
+void log_request(const api::RequestNotice& notice) {
+  const std::string attempt =
+      notice.attempt > 1 ? ", attempt " + std::to_string(notice.attempt) : std::string();
+  if (notice.status == 0) {
+    spdlog::debug("{} {}: {} after {} ms{}",
+                  notice.method,
+                  notice.shown_url,
+                  notice.failure,
+                  notice.elapsed.count(),
+                  attempt);
+    return;
+  }
+  // A refused answer is named by its failure ("HTTP 503 Service Unavailable", "HTTP 200 with a
+  // body that is not valid JSON"), a page by its status.
+  spdlog::debug("{} {}: {}, {} bytes in {} ms{}",
+                notice.method,
+                notice.shown_url,
+                notice.failure.empty() ? "HTTP " + std::to_string(notice.status) : notice.failure,
+                notice.bytes,
+                notice.elapsed.count(),
+                attempt);
+}
+
 } // namespace
 
 api::ClientOptions client_options(const config::Config& config, const std::atomic<bool>* stop) {
@@ -46,6 +70,7 @@ api::ClientOptions client_options(const config::Config& config, const std::atomi
   client.max_response_bytes = config.max_response_bytes;
   client.wait_budget = make_wait_budget(config);
   client.on_retry = &log_retry;
+  client.on_request = &log_request;
   return client;
 }
 

@@ -309,9 +309,11 @@ public:
     BDD_TRY(m_writer->finish());
     if (m_options.strict && record.unusable_events > 0) {
       return Error(Errc::unusable_data,
-                   "the server sent " + std::to_string(record.unusable_events)
-                       + " items that are not usable events (--strict); they are kept in the "
-                         "quarantine and every other event was stored (`bdd verify "
+                   "the server sent " + tracking::counted(record.unusable_events, "item")
+                       + (record.unusable_events == 1 ? " that is not a usable event"
+                                                      : " that are not usable events")
+                       + " (--strict); they are kept in the quarantine and every other event was "
+                         "stored (`bdd verify "
                        + m_config.study_name + "` lists them)");
     }
     return ok();
@@ -519,8 +521,8 @@ private:
     }
     if (const auto total = stream.inconsistent_total(); total && !m_reported_inconsistent_total) {
       m_reported_inconsistent_total = true;
-      warn("the server reported a total of " + std::to_string(*total)
-           + " events but sent more; its totals are ignored in this run (every event it sent is "
+      warn("the server reported a total of " + tracking::counted(*total, "event")
+           + " but sent more; its totals are ignored in this run (every event it sent is "
              "kept)");
     }
   }
@@ -531,7 +533,7 @@ private:
     const std::uint64_t downloaded = m_commits->settled().offset;
     if (total && *total < downloaded && !m_reported_shrink) {
       m_reported_shrink = true;
-      warn("the server now holds " + std::to_string(*total) + " events, fewer than the "
+      warn("the server now holds " + tracking::counted(*total, "event") + ", fewer than the "
            + std::to_string(downloaded)
            + " already downloaded: events were deleted on the server (local data is kept)");
     }
@@ -830,16 +832,27 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
     record.status = record.events_added > 0 ? "success" : "no_new_events";
   } else if (outcome.error().code == Errc::interrupted) {
     // An unfinished --fresh rebuild is never swapped in, and the next --fresh starts it over.
-    outcome = Error(Errc::interrupted,
-                    options.fresh ? "interrupted; the rebuild was not finished and \""
-                                        + study_dir.string() + "\" is unchanged (run `bdd download "
-                                        + config.study_name + " --fresh` to start it again)"
-                                  : "interrupted; " + std::to_string(record.events_added)
-                                        + " new events were saved (run the same command to "
-                                          "continue)");
+    outcome =
+        Error(Errc::interrupted,
+              options.fresh ? "interrupted; the rebuild was not finished and \""
+                                  + study_dir.string() + "\" is unchanged (run `bdd download "
+                                  + config.study_name + " --fresh` to start it again)"
+                            : "interrupted; " + tracking::counted(record.events_added, "new event")
+                                  + (record.events_added == 1 ? " was" : " were")
+                                  + " saved (run the same command to continue)");
     record.status = "interrupted";
     record.error = outcome.error().message;
   } else {
+    // The server went away after some pages (it stopped, the connection broke): say that what
+    // arrived is kept and where the next run picks up, so nobody starts over with --fresh.
+    if (record.pages > 0 && !options.fresh
+        && (outcome.error().code == Errc::network || outcome.error().code == Errc::protocol)) {
+      Error error = outcome.error();
+      error.message += "; " + tracking::counted(record.events_added, "new event") + " of this run "
+                       + (record.events_added == 1 ? "was" : "were")
+                       + " saved, and the next run continues from there";
+      outcome = std::move(error);
+    }
     record.status = "failed";
     record.error = outcome.error().message;
   }
@@ -858,6 +871,9 @@ Result<DownloadReport> download(const config::Config& config, const DownloadOpti
       record.error = outcome.error().message;
       BDD_TRY(tracking::save_run(study_dir, record));
     }
+  }
+  if (options.on_recorded) {
+    options.on_recorded(record);
   }
   if (!outcome) {
     return std::move(outcome).error();

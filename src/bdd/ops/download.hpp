@@ -42,6 +42,10 @@ struct DownloadOptions {
   // The time commits are timed by (every 2 s, `.metadata.json` every 5 s); empty: steady_clock.
   // Tests pass one they move, to drive commits by time without sleeping.
   std::function<std::chrono::steady_clock::time_point()> clock;
+  // Called once with the run's final history record, whatever the outcome (failed and
+  // interrupted runs included), before `download` returns; not called when the run did not get
+  // that far (no lock, bad config). May be empty.
+  std::function<void(const tracking::RunRecord&)> on_recorded;
   // For tests only: called on the committing thread before each batch is written (a slow disk,
   // to check that memory stays bounded). Empty in bdd.
   std::function<void()> before_commit_write;

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace bdd::tracking {
 
 namespace {
@@ -50,31 +52,6 @@ std::vector<std::string> redacted(const std::vector<std::string>& texts) {
   return out;
 }
 
-json to_json(const RunRecord& r) {
-  return json{
-      {"run_id", r.run_id},
-      {"started_at", r.started_at},
-      {"ended_at", r.ended_at.empty() ? json(nullptr) : json(r.ended_at)},
-      {"type", r.type},
-      {"status", r.status},
-      {"events_received", r.events_received},
-      {"events_added", r.events_added},
-      {"duplicates_skipped", r.duplicates_skipped},
-      {"pages", r.pages},
-      {"bytes", r.bytes},
-      {"start_offset", r.start_offset},
-      {"remote_total", optional_number(r.remote_total)},
-      {"error", r.error.empty() ? json(nullptr) : json(redact_known_secrets(r.error))},
-      {"bdd_version", r.bdd_version},
-      {"warnings", redacted(r.warnings)},
-      {"retries", r.retries},
-      {"retry_wait_seconds", r.retry_wait_seconds},
-      {"deleted_on_server", r.deleted_on_server},
-      {"unusable_events", r.unusable_events},
-      {"changed_on_server", r.changed_on_server},
-  };
-}
-
 std::string string_or_empty(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -84,8 +61,102 @@ std::uint64_t number_or_zero(const json& object, const char* key) {
   return read_optional_number(object, key).value_or(0);
 }
 
+Result<std::optional<json>> read_json_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return std::optional<json>();
+  }
+  BDD_TRY_ASSIGN(std::string text, fs::read_file(path));
+  try {
+    return std::optional<json>(json::parse(text));
+  } catch (const json::exception& e) {
+    return Error(Errc::storage,
+                 "\"" + path.string() + "\" is not valid JSON (" + e.what()
+                     + "); restore it from a backup or delete it");
+  }
+}
+
+// Only runs of the same kind fold: a repair or a --fresh rebuild that found nothing is still
+// worth its own line.
+bool foldable(const RunRecord& run) {
+  return is_plain_no_op(run) && (run.type == "incremental" || run.type == "full");
+}
+
+// `later` folded into `earlier`: counts summed, the state-like values (where the run started, the
+// server's total, the version) of the later run.
+void fold(RunRecord& earlier, const RunRecord& later) {
+  earlier.runs += later.runs;
+  earlier.last_started_at = later.runs > 1 ? later.last_started_at : later.started_at;
+  earlier.ended_at = later.ended_at;
+  earlier.events_received += later.events_received;
+  earlier.duplicates_skipped += later.duplicates_skipped;
+  earlier.pages += later.pages;
+  earlier.bytes += later.bytes;
+  earlier.retries += later.retries;
+  earlier.retry_wait_seconds += later.retry_wait_seconds;
+  earlier.start_offset = later.start_offset;
+  earlier.remote_total = later.remote_total;
+  earlier.deleted_on_server = later.deleted_on_server;
+  earlier.bdd_version = later.bdd_version;
+}
+
+// Oldest first, whatever they were: what `bdd log` shows is then always one unbroken stretch of
+// time, the newest, after the first download.
+void prune(std::vector<RunRecord>& runs) {
+  if (runs.size() > k_max_history_records && runs.size() > 2) {
+    runs.erase(runs.begin() + 1,
+               runs.begin() + 1 + static_cast<std::ptrdiff_t>(runs.size() - k_max_history_records));
+  }
+}
+
+} // namespace
+
+std::string counted(std::uint64_t count, std::string_view noun) {
+  std::string text = std::to_string(count);
+  text += ' ';
+  text += noun;
+  if (count != 1) {
+    text += 's';
+  }
+  return text;
+}
+
+nlohmann::ordered_json run_to_json(const RunRecord& r) {
+  using ordered = nlohmann::ordered_json;
+  const auto or_null = [](const std::string& text) {
+    return text.empty() ? ordered(nullptr) : ordered(text);
+  };
+  return ordered{
+      {"run_id", r.run_id},
+      {"started_at", r.started_at},
+      {"ended_at", or_null(r.ended_at)},
+      {"type", r.type},
+      {"status", r.status},
+      {"events_received", r.events_received},
+      {"events_added", r.events_added},
+      {"duplicates_skipped", r.duplicates_skipped},
+      {"pages", r.pages},
+      {"bytes", r.bytes},
+      {"start_offset", r.start_offset},
+      {"remote_total", r.remote_total ? ordered(*r.remote_total) : ordered(nullptr)},
+      {"error", or_null(redact_known_secrets(r.error))},
+      {"bdd_version", r.bdd_version},
+      {"warnings", redacted(r.warnings)},
+      {"retries", r.retries},
+      {"retry_wait_seconds", r.retry_wait_seconds},
+      {"deleted_on_server", r.deleted_on_server},
+      {"unusable_events", r.unusable_events},
+      {"changed_on_server", r.changed_on_server},
+      {"runs", r.runs},
+      {"last_started_at", or_null(r.last_started_at)},
+  };
+}
+
 RunRecord run_from_json(const json& j) {
   RunRecord r;
+  if (!j.is_object()) {
+    return r;
+  }
   r.run_id = string_or_empty(j, "run_id");
   r.started_at = string_or_empty(j, "started_at");
   r.ended_at = string_or_empty(j, "ended_at");
@@ -104,7 +175,7 @@ RunRecord run_from_json(const json& j) {
   r.unusable_events = number_or_zero(j, "unusable_events");
   r.changed_on_server = number_or_zero(j, "changed_on_server");
   // Absent in histories of older versions; anything but strings is skipped like other bad
-  // values, so that one odd entry never makes the whole history unreadable.
+  // values.
   if (auto it = j.find("warnings"); it != j.end() && it->is_array()) {
     for (const auto& warning : *it) {
       if (warning.is_string()) {
@@ -116,25 +187,35 @@ RunRecord run_from_json(const json& j) {
   if (auto it = j.find("retry_wait_seconds"); it != j.end() && it->is_number()) {
     r.retry_wait_seconds = it->get<double>();
   }
+  r.runs = std::max<std::uint64_t>(1, number_or_zero(j, "runs"));
+  r.last_started_at = string_or_empty(j, "last_started_at");
   return r;
 }
 
-Result<std::optional<json>> read_json_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return std::optional<json>();
-  }
-  BDD_TRY_ASSIGN(std::string text, fs::read_file(path));
-  try {
-    return std::optional<json>(json::parse(text));
-  } catch (const json::exception& e) {
-    return Error(Errc::storage,
-                 "\"" + path.string() + "\" is not valid JSON (" + e.what()
-                     + "); restore it from a backup or delete it");
-  }
+bool is_plain_no_op(const RunRecord& run) {
+  return run.status == "no_new_events" && run.warnings.empty() && run.error.empty()
+         && run.events_added == 0 && run.changed_on_server == 0 && run.unusable_events == 0;
 }
 
-} // namespace
+void add_run(std::vector<RunRecord>& runs, const RunRecord& run) {
+  // The record of a run in progress is the newest, or close to it: search from the end.
+  auto same = std::find_if(
+      runs.rbegin(), runs.rend(), [&run](const RunRecord& r) { return r.run_id == run.run_id; });
+  const bool newest = same == runs.rend() || same == runs.rbegin();
+  if (same != runs.rend()) {
+    *same = run;
+  } else {
+    runs.push_back(run);
+  }
+  if (newest && runs.size() >= 2 && foldable(runs.back())) {
+    RunRecord& previous = runs[runs.size() - 2];
+    if (foldable(previous) && previous.type == runs.back().type) {
+      fold(previous, runs.back());
+      runs.pop_back();
+    }
+  }
+  prune(runs);
+}
 
 std::filesystem::path metadata_path(const std::filesystem::path& study_dir) {
   return study_dir / ".metadata.json";
@@ -199,25 +280,20 @@ Result<std::vector<RunRecord>> read_history(const std::filesystem::path& study_d
 
 Result<void> write_history(const std::filesystem::path& study_dir,
                            const std::vector<RunRecord>& runs) {
-  json document = json::array();
+  // One record per line: a third of the indented size, still one JSON array, and a line per run
+  // for grep and tail.
+  std::string text = "[";
   for (const auto& run : runs) {
-    document.push_back(to_json(run));
+    text += text.size() == 1 ? "\n" : ",\n";
+    text += run_to_json(run).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
-  return fs::write_file_atomic(history_path(study_dir), document.dump(2) + "\n");
+  text += "\n]\n";
+  return fs::write_file_atomic(history_path(study_dir), text);
 }
 
 Result<void> save_run(const std::filesystem::path& study_dir, const RunRecord& record) {
   BDD_TRY_ASSIGN(auto runs, read_history(study_dir));
-  bool replaced = false;
-  for (auto& run : runs) {
-    if (run.run_id == record.run_id) {
-      run = record;
-      replaced = true;
-    }
-  }
-  if (!replaced) {
-    runs.push_back(record);
-  }
+  add_run(runs, record);
   return write_history(study_dir, runs);
 }
 
