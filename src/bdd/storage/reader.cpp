@@ -18,9 +18,12 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// The JSON writer's layout (json_writer.cpp): a head line ending in `"events":[`, one event per
-// line with a comma after every event but the last, then this tail.
+// The JSON writer's layouts (json_writer.cpp): a head line, one event per line with a comma
+// after every event but the last, then a tail. An array: "[", events, "]" and an empty line.
+// The original tool's document: a head line ending in `"events":[`, events, "]}".
 constexpr std::string_view k_json_tail = "\n]}\n";
+constexpr std::string_view k_json_array_tail = "\n]\n\n";
+static_assert(k_json_tail.size() == k_json_array_tail.size(), "rewritten_tail serves both");
 constexpr std::string_view k_json_head_start = "{\"metadata\":";
 constexpr std::string_view k_json_head_end = ",\"events\":[";
 constexpr std::string_view k_csv_header =
@@ -167,17 +170,25 @@ public:
     if (m_lines.number() == 0) {
       BDD_TRY(read_head());
     }
+    const std::string_view closing = m_array ? "]" : "]}";
     if (!m_lines.read()) {
-      return fail(m_lines.number(), "the document ends before its closing \"]}\" (cut short?)");
+      return fail(m_lines.number(),
+                  "the document ends before its closing \"" + std::string(closing)
+                      + "\" (cut short?)");
     }
     const std::uint64_t line = m_lines.number();
     const std::string& text = m_lines.line();
     if (!m_lines.terminated()) {
       return fail(line, "the last line has no line end (cut short?)");
     }
-    if (text == "]}") {
+    if (text == closing) {
       if (m_expect_more) {
         return fail(line - 1, "a comma after the last event");
+      }
+      // An array ends with one empty line (see json_writer.cpp).
+      if (m_array && !(m_lines.read() && m_lines.terminated() && m_lines.line().empty())) {
+        return fail(line + 1,
+                    "the document has no empty line after its closing \"]\" (cut short?)");
       }
       if (m_lines.read()) {
         return fail(m_lines.number(), "data after the end of the JSON document");
@@ -205,6 +216,11 @@ private:
       return fail(1, "not a bdd JSON document (no head line)");
     }
     const std::string& text = m_lines.line();
+    if (text == "[") {
+      m_array = true;
+      m_head = "[\n";
+      return ok();
+    }
     const bool shaped = text.size() >= k_json_head_start.size() + k_json_head_end.size()
                         && text.compare(0, k_json_head_start.size(), k_json_head_start) == 0
                         && text.compare(text.size() - k_json_head_end.size(),
@@ -221,6 +237,7 @@ private:
     return ok();
   }
 
+  bool m_array = false; // else the original tool's document
   bool m_after_event = false;
   bool m_expect_more = false;
 };
@@ -422,7 +439,7 @@ Result<std::unique_ptr<EventReader>> open_reader(std::string_view format, const 
   return Error(Errc::config, "unknown storage format \"" + std::string(format) + "\"");
 }
 
-std::optional<TextLayout> text_layout(std::string_view format) {
+std::optional<TextLayout> text_layout(std::string_view format, std::string_view head) {
   if (format == "jsonl") {
     return TextLayout{"\n", "\n"};
   }
@@ -430,13 +447,14 @@ std::optional<TextLayout> text_layout(std::string_view format) {
     return TextLayout{"\r\n", "\r\n"};
   }
   if (format == "json") {
-    return TextLayout{",\n", k_json_tail};
+    const bool document = !head.empty() && head.front() == '{';
+    return TextLayout{",\n", document ? k_json_tail : k_json_array_tail};
   }
   return std::nullopt;
 }
 
 std::string_view rewritten_tail(std::string_view format) {
-  return format == "json" ? k_json_tail : std::string_view();
+  return format == "json" ? k_json_array_tail : std::string_view(); // a document's is as long
 }
 
 Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
