@@ -1,5 +1,5 @@
 // End-to-end: the storage layout a study gets. A new study with no storage settings gets bdd's
-// defaults (one events.jsonl); a study that holds data keeps the layout it was downloaded with
+// defaults (one events.json); a study that holds data keeps the layout it was downloaded with
 // when the defaults change, and only its own study config can ask for another one.
 
 #include <bdd/cli/exit_codes.hpp>
@@ -45,64 +45,70 @@ std::vector<std::string> data_files(const Workspace& ws) {
 
 } // namespace
 
-TEST_CASE("download without storage settings writes one events.jsonl", "[e2e][layout]") {
+TEST_CASE("download without storage settings writes one events.json array", "[e2e][layout]") {
   Workspace ws;
   use_default_layout(ws);
   ws.add_events(250);
   check_ok(ws.bdd({"download", Workspace::k_study}));
-  CHECK(data_files(ws) == std::vector<std::string>{"events.jsonl"});
+  CHECK(data_files(ws) == std::vector<std::string>{"events.json"});
+  CHECK(json::parse(bdd::test::read_text(ws.study_dir() / "events.json")).is_array());
   CHECK(ws.stored_ids() == ws.server_ids());
-  CHECK(ws.metadata()["format"] == "jsonl");
+  CHECK(ws.metadata()["format"] == "json");
   CHECK(ws.metadata()["folder_structure"] == json::array());
 }
 
 TEST_CASE("download keeps an existing study's layout when the defaults change", "[e2e][layout]") {
+  // The lab's defaults when the study was first downloaded: the original tool's settings, or
+  // another format than bdd's default.
+  const auto [format, folders] = GENERATE(table<std::string, json>({
+      {"json", json{"by_user_id", "by_date"}},
+      {"csv", json::array()},
+  }));
+  INFO(format << " " << folders.dump());
   Workspace ws;
   use_default_layout(ws);
-  // The lab's defaults are the original tool's settings when the study is first downloaded.
   const auto original = ws.dir() / "settings" / "default_config.json";
   stdfs::create_directories(original.parent_path());
-  std::ofstream(original) << R"({"storage": {"default_format": "json",
-                                            "folder_structure": ["by_user_id", "by_date"]}})";
+  std::ofstream(original)
+      << json{{"storage", {{"default_format", format}, {"folder_structure", folders}}}}.dump();
   ws.add_events(300);
   check_ok(ws.bdd({"download", Workspace::k_study}));
   const auto first_files = data_files(ws);
-  REQUIRE(first_files.size() > 1);
-  for (const auto& file : first_files) {
-    CHECK(std::count(file.begin(), file.end(), '/') == 2); // <user>/<date>/events.json
-    CHECK(file.ends_with("/events.json"));
-  }
+  REQUIRE_FALSE(first_files.empty());
+  const auto check_layout = [&] {
+    for (const auto& file : data_files(ws)) {
+      INFO(file);
+      CHECK(std::count(file.begin(), file.end(), '/') == static_cast<long>(folders.size()));
+      CHECK(file.ends_with("events." + format));
+    }
+    CHECK(ws.stored_ids() == ws.server_ids());
+    CHECK(ws.metadata()["format"] == format);
+    CHECK(ws.metadata()["folder_structure"] == folders);
+  };
+  check_layout();
 
-  // Then bdd's defaults (flat jsonl) take over: the study goes on as it was.
+  // Then bdd's defaults (one events.json) take over: the study goes on as it was.
   stdfs::remove(original);
   ws.add_events(200);
 
   SECTION("an incremental run appends in the recorded layout") {
     check_ok(ws.bdd({"download", Workspace::k_study}));
-    for (const auto& file : data_files(ws)) {
-      CHECK(file.ends_with("/events.json"));
+    check_layout();
+    if (format != "json") {
+      CHECK_FALSE(stdfs::exists(ws.study_dir() / "events.json"));
     }
-    CHECK_FALSE(stdfs::exists(ws.study_dir() / "events.jsonl"));
-    CHECK(ws.stored_ids() == ws.server_ids());
-    CHECK(ws.metadata()["format"] == "json");
-    CHECK(ws.metadata()["folder_structure"] == json{"by_user_id", "by_date"});
     check_ok(ws.bdd({"verify", Workspace::k_study}));
   }
   SECTION("--fresh rebuilds it in the recorded layout") {
     check_ok(ws.bdd({"download", Workspace::k_study, "--fresh"}));
-    CHECK(data_files(ws).size() >= first_files.size());
-    for (const auto& file : data_files(ws)) {
-      CHECK(file.ends_with("/events.json"));
-    }
-    CHECK(ws.stored_ids() == ws.server_ids());
-    CHECK(ws.metadata()["format"] == "json");
+    check_layout();
   }
   SECTION("a study config that asks for another layout is refused, naming the fix") {
     ws.update_config({{"storage", {{"default_format", "jsonl"}}}});
     const auto run = ws.bdd({"download", Workspace::k_study});
     INFO(run.err);
     CHECK(run.exit_code == bdd::cli::k_exit_config);
-    CHECK(contains(run.err, "is stored as json [by_user_id, by_date]"));
+    CHECK(contains(run.err, "is stored as " + format));
     CHECK(contains(run.err, "--fresh"));
     CHECK(data_files(ws) == first_files);
   }

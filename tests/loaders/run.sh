@@ -98,12 +98,13 @@ count() {
 total=$events
 checked=0
 # One study per layout and format; the defaults first (what a new user gets).
-for case in "flat jsonl" "flat json" "flat csv" "flat sqlite" "nested json"; do
+for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json"; do
     read -r layout format <<<"$case"
     dir="$work/$layout-$format"
-    if [ "$case" = "flat jsonl" ]; then
-        study "$dir" "" # no storage settings: bdd's defaults must be flat jsonl
-        [ -f "$dir/data/my-study/events.jsonl" ] || fail "the default layout is not data/my-study/events.jsonl"
+    if [ "$case" = "flat json" ]; then
+        study "$dir" "" # no storage settings: bdd's defaults must be one events.json
+        [ "$(cd "$dir/data/my-study" && find . -name 'events.*')" = ./events.json ] \
+            || fail "the default layout is not data/my-study/events.json alone"
     elif [ "$layout" = nested ]; then
         study "$dir" "{\"default_format\": \"$format\", \"folder_structure\": [\"by_user_id\", \"by_date\"]}"
     else

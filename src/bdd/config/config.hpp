@@ -45,7 +45,7 @@ struct Config {
   // as is; an absolute one is kept as given.
   std::filesystem::path data_directory = "data";
   // One file per study that every loader reads in one line (see README "Loading the data").
-  std::string format = "jsonl"; // json | jsonl | csv | sqlite
+  std::string format = "json"; // json | jsonl | csv | sqlite
   std::vector<std::string> folder_structure = {};
   // Whether the study config set storage.default_format / storage.folder_structure. When it did
   // not (the value is a built-in default or comes from settings/default_config.json), a study

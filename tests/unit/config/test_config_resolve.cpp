@@ -44,7 +44,7 @@ TEST_CASE("config::resolve uses the built-in defaults in an empty directory", "[
   CHECK(config->page_size == 1000);
   CHECK(config->max_concurrent_requests == 3);
   CHECK(config->data_directory == dir.path() / "data");
-  CHECK(config->format == "jsonl");
+  CHECK(config->format == "json");
   CHECK(config->folder_structure.empty());
   CHECK_FALSE(config->format_from_study_config);
   CHECK_FALSE(config->folder_structure_from_study_config);
