@@ -23,10 +23,14 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-// The study config without storage.default_format and storage.folder_structure: the study
-// follows the defaults.
-void use_default_layout(Workspace& ws) {
-  ws.update_config({{"storage", {{"default_format", nullptr}, {"folder_structure", nullptr}}}});
+// Write the study config with `storage` (an object) as its storage settings besides
+// data_directory: `{}` for a study that follows the defaults. The Workspace's own copy of the
+// config stays as it is (its readers need a format), so this file reads the data by itself.
+void write_storage(const Workspace& ws, const json& storage) {
+  json config = ws.config();
+  config["storage"] = json{{"data_directory", "data"}};
+  config["storage"].update(storage);
+  std::ofstream(ws.config_path()) << config.dump(2);
 }
 
 void check_ok(const ProcessResult& run) {
@@ -34,25 +38,52 @@ void check_ok(const ProcessResult& run) {
   REQUIRE(run.exit_code == bdd::cli::k_exit_success);
 }
 
-// Every data file's path relative to the study folder.
+// Every data file (`events.<format>`, outside bdd's dot folders) relative to the study folder,
+// sorted.
 std::vector<std::string> data_files(const Workspace& ws) {
   std::vector<std::string> out;
-  for (const auto& file : ws.data_files()) {
-    out.push_back(file.lexically_relative(ws.study_dir()).generic_string());
+  for (auto it = stdfs::recursive_directory_iterator(ws.study_dir());
+       it != stdfs::recursive_directory_iterator();
+       ++it) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && name.starts_with('.')) {
+      it.disable_recursion_pending();
+    } else if (it->is_regular_file() && name.starts_with("events.")) {
+      out.push_back(it->path().lexically_relative(ws.study_dir()).generic_string());
+    }
   }
+  std::sort(out.begin(), out.end());
   return out;
+}
+
+// The ids of every stored event, sorted (a nested layout does not keep server order).
+std::vector<std::string> stored_ids(const Workspace& ws) {
+  std::vector<std::string> ids;
+  for (const auto& file : data_files(ws)) {
+    for (const auto& event : bdd::test::read_events(ws.study_dir() / file)) {
+      ids.push_back(event["id"].get<std::string>());
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> server_ids(const Workspace& ws) {
+  auto ids = ws.server_ids();
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 } // namespace
 
 TEST_CASE("download without storage settings writes one events.json array", "[e2e][layout]") {
   Workspace ws;
-  use_default_layout(ws);
+  write_storage(ws, json::object());
   ws.add_events(250);
   check_ok(ws.bdd({"download", Workspace::k_study}));
   CHECK(data_files(ws) == std::vector<std::string>{"events.json"});
   CHECK(json::parse(bdd::test::read_text(ws.study_dir() / "events.json")).is_array());
-  CHECK(ws.stored_ids() == ws.server_ids());
+  CHECK(stored_ids(ws) == server_ids(ws));
   CHECK(ws.metadata()["format"] == "json");
   CHECK(ws.metadata()["folder_structure"] == json::array());
 }
@@ -66,11 +97,13 @@ TEST_CASE("download keeps an existing study's layout when the defaults change", 
   }));
   INFO(format << " " << folders.dump());
   Workspace ws;
-  use_default_layout(ws);
+  write_storage(ws, json::object());
   const auto original = ws.dir() / "settings" / "default_config.json";
   stdfs::create_directories(original.parent_path());
-  std::ofstream(original)
-      << json{{"storage", {{"default_format", format}, {"folder_structure", folders}}}}.dump();
+  json defaults = json::object();
+  defaults["storage"]["default_format"] = format;
+  defaults["storage"]["folder_structure"] = folders;
+  std::ofstream(original) << defaults.dump();
   ws.add_events(300);
   check_ok(ws.bdd({"download", Workspace::k_study}));
   const auto first_files = data_files(ws);
@@ -81,7 +114,7 @@ TEST_CASE("download keeps an existing study's layout when the defaults change", 
       CHECK(std::count(file.begin(), file.end(), '/') == static_cast<long>(folders.size()));
       CHECK(file.ends_with("events." + format));
     }
-    CHECK(ws.stored_ids() == ws.server_ids());
+    CHECK(stored_ids(ws) == server_ids(ws));
     CHECK(ws.metadata()["format"] == format);
     CHECK(ws.metadata()["folder_structure"] == folders);
   };
@@ -104,7 +137,7 @@ TEST_CASE("download keeps an existing study's layout when the defaults change", 
     check_layout();
   }
   SECTION("a study config that asks for another layout is refused, naming the fix") {
-    ws.update_config({{"storage", {{"default_format", "jsonl"}}}});
+    write_storage(ws, json::parse(R"({"default_format": "jsonl"})"));
     const auto run = ws.bdd({"download", Workspace::k_study});
     INFO(run.err);
     CHECK(run.exit_code == bdd::cli::k_exit_config);

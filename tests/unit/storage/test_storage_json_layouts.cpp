@@ -81,8 +81,7 @@ TEST_CASE("storage::make_writer json appends to the original tool's documents in
   const auto events = generated_events(12, 3, 1);
   const std::string old_leaf = events[0].user_id + "/events.json";
   stdfs::create_directories(dir.path() / events[0].user_id);
-  write_bytes(dir.path() / old_leaf,
-              document_with(R"({"id":"old-1","study_name":"s1","data":{}})"));
+  write_text(dir.path() / old_leaf, document_with(R"({"id":"old-1","study_name":"s1","data":{}})"));
 
   auto writer = make_test_writer("json", dir.path(), levels, "s1");
   write_all(*writer, events);
@@ -121,7 +120,7 @@ TEST_CASE("storage::open_reader reads both json layouts and text_layout rebuilds
   const std::string body = "{\"id\":\"a\"},\n{\"id\":\"b\"}";
   for (const std::string& text : {"[\n" + body + "\n]\n\n", document_with(body)}) {
     INFO(text);
-    write_bytes(path, text);
+    write_text(path, text);
     auto reader = bdd::storage::open_reader("json", path);
     REQUIRE(reader);
     std::string rebuilt;
@@ -141,14 +140,14 @@ TEST_CASE("storage::open_reader reads both json layouts and text_layout rebuilds
     CHECK(rebuilt == text);
   }
   // An array's end is "]" and one empty line, not the document's "]}".
-  write_bytes(path, "[\n{\"id\":\"a\"}\n]\n");
+  write_text(path, "[\n{\"id\":\"a\"}\n]\n");
   auto reader = bdd::storage::open_reader("json", path);
   REQUIRE(reader);
   REQUIRE((*reader)->next());
   auto end = (*reader)->next();
   REQUIRE_FALSE(end);
   CHECK(end.error().message.find("no empty line after its closing") != std::string::npos);
-  write_bytes(path, "[\n{\"id\":\"a\"}\n]}\n");
+  write_text(path, "[\n{\"id\":\"a\"}\n]}\n");
   auto mixed = bdd::storage::open_reader("json", path);
   REQUIRE(mixed);
   REQUIRE((*mixed)->next());
