@@ -4,7 +4,25 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
           libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev libssl-dev zlib1g-dev curl
-          time python3 openssl)
+          time python3 openssl
+          # tests/loaders: the README's one-liners in pandas and R
+          python3-pandas r-base-core r-cran-jsonlite r-cran-rsqlite)
+# ... and in DuckDB, through its npm package: Debian's node and npm unless a node with npm is
+# already installed (another distribution's nodejs conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
+
+# DuckDB for tests/loaders, pinned by its package-lock.json, into tests/loaders/node_modules.
+install_duckdb() {
+    local loaders
+    loaders="$(cd "$(dirname "$0")/../tests/loaders" && pwd)"
+    if [ ! -f "$loaders/node_modules/.package-lock.json" ] \
+        || [ "$loaders/package-lock.json" -nt "$loaders/node_modules/.package-lock.json" ]; then
+        echo "installing DuckDB for tests/loaders (npm ci)"
+        (cd "$loaders" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
 
 missing=()
 for package in "${packages[@]}"; do
@@ -13,6 +31,7 @@ for package in "${packages[@]}"; do
     fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+    install_duckdb
     exit 0
 fi
 
@@ -23,3 +42,4 @@ fi
 echo "installing: ${missing[*]}"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_duckdb

@@ -74,7 +74,8 @@ TEST_CASE("cli::every command-line mistake is one error line and a hint, exit 2"
        "unknown option '--frsh' for 'bdd download'; did you mean "
        "'--fresh'?"},
       {{"download"}, "missing the <study> argument of 'bdd download'"},
-      {{"log", study, "-n", "abc"}, "invalid value 'abc' for option"},
+      {{"log", study, "-n", "abc"},
+       "invalid value for option --max-count ('abc' is not a whole number of 1 or more)"},
       {{"--config"}, "option --config needs a value"},
       {{"download", study, "--config"}, "option --config needs a value"},
       {{"status", study, "extra"}, "unexpected argument 'extra' for 'bdd status'"},

@@ -225,7 +225,8 @@ std::vector<json> read_events(const std::filesystem::path& path) {
     return read_csv(path);
   }
   if (extension == ".json") {
-    return json::parse(read_text(path)).at("events").get<std::vector<json>>();
+    const json document = json::parse(read_text(path)); // an array, or {"metadata", "events"}
+    return (document.is_array() ? document : document.at("events")).get<std::vector<json>>();
   }
   throw std::invalid_argument("not a data file: " + path.string());
 }

@@ -239,6 +239,11 @@ describe_parse_error(const CLI::App& app, const CLI::App* sub, const CLI::ParseE
   } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr
              && what.find(" required ") != std::string::npos && what.ends_with(" missing")) {
     out.message = "option " + what.substr(0, what.find(':')) + " needs a value";
+  } else if (dynamic_cast<const CLI::ValidationError*>(&error) != nullptr
+             && what.find(": ") != std::string::npos) {
+    // CLI11 says "<option>: <what the validator said>".
+    out.message = "invalid value for option " + what.substr(0, what.find(": ")) + " ("
+                  + what.substr(what.find(": ") + 2) + ")";
   } else if (dynamic_cast<const CLI::ConversionError*>(&error) != nullptr
              && what.starts_with("Could not convert: ")) {
     std::string rest = what.substr(std::string_view("Could not convert: ").size());

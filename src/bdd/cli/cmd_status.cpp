@@ -166,7 +166,15 @@ public:
                    m_limit,
                    "show only the newest N records (N >= 1; runs that found nothing in a row "
                    "are one record)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+              const bool digits = !value.empty() && value.size() <= 9
+                                  && value.find_first_not_of("0123456789") == std::string::npos;
+              return digits && std::stoul(value) > 0
+                         ? std::string()
+                         : "'" + value + "' is not a whole number of 1 or more";
+            },
+            "N>=1"));
     app.add_flag("--json", m_json, "print a JSON array of run records (see README.md, Scripting)");
   }
 

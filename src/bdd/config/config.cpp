@@ -228,6 +228,9 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
   auto default_path = default_config_path(work_dir);
   auto default_display = display_path(work_dir, default_path);
   BDD_TRY_ASSIGN(auto default_key, apply_file(default_path, default_display, environment, config));
+  // The default config's layout is a default too: only the study config's binds a study.
+  config.format_from_study_config = false;
+  config.folder_structure_from_study_config = false;
 
   // 3. The study config, optional unless named by --config.
   BDD_TRY_ASSIGN(auto study_path, select_study_config(study, sources));

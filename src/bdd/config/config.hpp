@@ -44,8 +44,15 @@ struct Config {
   // `resolve` joins a relative storage.data_directory to `Sources::work_dir`, so this is usable
   // as is; an absolute one is kept as given.
   std::filesystem::path data_directory = "data";
+  // One file per study that every loader reads in one line (see README "Loading the data").
   std::string format = "json"; // json | jsonl | csv | sqlite
-  std::vector<std::string> folder_structure = {"by_user_id", "by_date"};
+  std::vector<std::string> folder_structure = {};
+  // Whether the study config set storage.default_format / storage.folder_structure. When it did
+  // not (the value is a built-in default or comes from settings/default_config.json), a study
+  // that already holds data keeps the format and folders it was downloaded with, so a changed
+  // default never re-lays out or refuses an existing study (`ops::download`).
+  bool format_from_study_config = false;
+  bool folder_structure_from_study_config = false;
   // The JSON config files that were read, lowest priority first (for messages and `bdd config`).
   // `.env` is not listed.
   std::vector<std::filesystem::path> files_read;

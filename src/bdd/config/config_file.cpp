@@ -241,6 +241,7 @@ Result<void> apply_format(Context& ctx, const Json& value) {
                     + ")");
   }
   ctx.config.format = std::move(format);
+  ctx.config.format_from_study_config = true; // `resolve` clears it after the default config
   return ok();
 }
 
@@ -265,6 +266,7 @@ Result<void> apply_folder_structure(Context& ctx, const Json& value) {
     levels.push_back(std::move(level));
   }
   ctx.config.folder_structure = std::move(levels);
+  ctx.config.folder_structure_from_study_config = true; // as in apply_format
   return ok();
 }
 

@@ -39,9 +39,7 @@ constexpr std::string_view k_builtin_template = R"({
     "max_concurrent_requests": 3
   },
   "storage": {
-    "data_directory": "data",
-    "default_format": "json",
-    "folder_structure": ["by_user_id", "by_date"]
+    "data_directory": "data"
   }
 }
 )";

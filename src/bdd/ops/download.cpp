@@ -120,6 +120,29 @@ Result<void> check_layout(const config::Config& config,
                    + config.study_name + " --fresh` to rebuild it in the new layout");
 }
 
+// The layout to download `config`'s study in: a study that holds data keeps the format and
+// folder_structure it records unless its study config names them, so changing bdd's defaults
+// (or settings/default_config.json) never re-lays out an existing study, nor makes
+// `check_layout` refuse it. --fresh keeps them too.
+Result<config::Config> with_recorded_layout(const config::Config& config,
+                                            const stdfs::path& study_dir) {
+  config::Config out = config;
+  if (config.format_from_study_config && config.folder_structure_from_study_config) {
+    return out;
+  }
+  BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(study_dir));
+  if (!metadata || metadata->events_stored == 0) {
+    return out;
+  }
+  if (!config.format_from_study_config) {
+    out.format = metadata->format;
+  }
+  if (!config.folder_structure_from_study_config) {
+    out.folder_structure = metadata->folder_structure;
+  }
+  return out;
+}
+
 // What to do about damaged local data: find out, then repair (or start over).
 std::string remedy(const config::Config& config) {
   const std::string& study = config.study_name;
@@ -791,16 +814,17 @@ Result<void> repair(const config::Config& config, const stdfs::path& study_dir) 
 
 } // namespace
 
-Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options) {
+Result<DownloadReport> download(const config::Config& requested, const DownloadOptions& options) {
   if (options.fresh && options.repair) {
     return Error(Errc::usage, "--fresh and --repair cannot be combined");
   }
-  BDD_TRY(fs::create_directories(config.data_directory));
-  const StudyPaths paths = study_paths(config);
+  BDD_TRY(fs::create_directories(requested.data_directory));
+  const StudyPaths paths = study_paths(requested);
   BDD_TRY_ASSIGN(
       FileLock lock,
-      FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
-  BDD_TRY(repair_interrupted_swap(config));
+      FileLock::acquire(paths.lock, "a download of study \"" + requested.study_name + "\""));
+  BDD_TRY(repair_interrupted_swap(requested));
+  BDD_TRY_ASSIGN(const config::Config config, with_recorded_layout(requested, paths.study_dir));
   const stdfs::path& study_dir = paths.study_dir;
   stdfs::path work_dir = options.fresh ? paths.fresh_dir : study_dir;
   if (options.fresh) {

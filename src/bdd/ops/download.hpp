@@ -69,7 +69,9 @@ struct DownloadReport {
 // or every second: after a commit the data files, `.metadata.json` and the state agree, so an
 // interrupt at any instant loses at most the uncommitted pages and the next run continues exactly.
 // Every run that gets past the lock leaves a record in `.download_history.json`, failed and
-// interrupted runs included; the error returned is the one recorded.
+// interrupted runs included; the error returned is the one recorded. A study that holds data
+// keeps the storage format and folder_structure it records in `.metadata.json` unless the study
+// config sets them (`Config::format_from_study_config`); a different one set there is refused.
 Result<DownloadReport> download(const config::Config& config, const DownloadOptions& options);
 
 } // namespace bdd::ops

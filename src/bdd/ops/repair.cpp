@@ -188,7 +188,7 @@ private:
       out << (*record)->bytes;
     }
     if (kept > 0) {
-      out << layout.end;
+      out << storage::text_layout(m_config.format, reader->head())->end; // as the head began it
     }
     out.close();
     if (!out) {

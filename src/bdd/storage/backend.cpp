@@ -21,14 +21,18 @@ namespace bdd::storage {
 
 namespace {
 
-// The JSON writer's layout (json_writer.cpp): a head line ending in `"events":[`, one event per
-// line with a comma after every event but the last, then this tail, which the next commit
-// overwrites.
-constexpr std::string_view k_json_tail = "\n]}\n";
+// The JSON writer's layouts (json_writer.cpp): a head line, one event per line with a comma
+// after every event but the last, then a tail that the next commit overwrites. An array: "[",
+// events, "]" and an empty line. The original tool's document: a head line ending in
+// `"events":[`, events, "]}".
+constexpr std::string_view k_json_array_tail = "\n]\n\n";
+constexpr std::string_view k_json_document_tail = "\n]}\n";
+static_assert(k_json_document_tail.size() == k_json_array_tail.size(),
+              "one rewritten_tail serves both json layouts");
 
 // clang-format off
 const std::array k_backends = {
-    Backend{Format::json,   &make_json_writer,   &open_json_reader,   TextLayout{",\n", k_json_tail}, k_json_tail},
+    Backend{Format::json,   &make_json_writer,   &open_json_reader,   TextLayout{",\n", k_json_array_tail}, k_json_array_tail},
     Backend{Format::jsonl,  &make_jsonl_writer,  &open_jsonl_reader,  TextLayout{"\n", "\n"},         {}},
     Backend{Format::csv,    &make_csv_writer,    &open_csv_reader,    TextLayout{"\r\n", "\r\n"},     {}},
     Backend{Format::sqlite, &make_sqlite_writer, &open_sqlite_reader, std::nullopt,                   {}},
@@ -95,10 +99,16 @@ Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
   return backend->open_reader(path);
 }
 
-std::optional<TextLayout> text_layout(std::string_view format) {
+std::optional<TextLayout> text_layout(std::string_view format, std::string_view head) {
   const auto found = find_format(format);
   const Backend* backend = found ? find_backend(*found) : nullptr;
-  return backend ? backend->layout : std::nullopt;
+  if (!backend || !backend->layout) {
+    return std::nullopt;
+  }
+  if (*found == Format::json && !head.empty() && head.front() == '{') {
+    return TextLayout{backend->layout->separator, k_json_document_tail};
+  }
+  return backend->layout;
 }
 
 std::string_view rewritten_tail(std::string_view format) {

@@ -167,17 +167,25 @@ public:
     if (m_lines.number() == 0) {
       BDD_TRY(read_head());
     }
+    const std::string_view closing = m_array ? "]" : "]}";
     if (!m_lines.read()) {
-      return fail(m_lines.number(), "the document ends before its closing \"]}\" (cut short?)");
+      return fail(m_lines.number(),
+                  "the document ends before its closing \"" + std::string(closing)
+                      + "\" (cut short?)");
     }
     const std::uint64_t line = m_lines.number();
     const std::string& text = m_lines.line();
     if (!m_lines.terminated()) {
       return fail(line, "the last line has no line end (cut short?)");
     }
-    if (text == "]}") {
+    if (text == closing) {
       if (m_expect_more) {
         return fail(line - 1, "a comma after the last event");
+      }
+      // An array ends with one empty line (see json_writer.cpp).
+      if (m_array && !(m_lines.read() && m_lines.terminated() && m_lines.line().empty())) {
+        return fail(line + 1,
+                    "the document has no empty line after its closing \"]\" (cut short?)");
       }
       if (m_lines.read()) {
         return fail(m_lines.number(), "data after the end of the JSON document");
@@ -205,6 +213,11 @@ private:
       return fail(1, "not a bdd JSON document (no head line)");
     }
     const std::string& text = m_lines.line();
+    if (text == "[") {
+      m_array = true;
+      m_head = "[\n";
+      return ok();
+    }
     const bool shaped = text.size() >= k_json_head_start.size() + k_json_head_end.size()
                         && text.compare(0, k_json_head_start.size(), k_json_head_start) == 0
                         && text.compare(text.size() - k_json_head_end.size(),
@@ -221,6 +234,7 @@ private:
     return ok();
   }
 
+  bool m_array = false; // else the original tool's document
   bool m_after_event = false;
   bool m_expect_more = false;
 };

@@ -54,11 +54,13 @@ public:
 Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
                                                  const std::filesystem::path& path);
 
-// The layout of a text format's leaf files; nullopt for sqlite or an unknown format.
-std::optional<TextLayout> text_layout(std::string_view format);
+// The layout of a text format's leaf files whose head (`EventReader::head`) is `head`; nullopt
+// for sqlite. A json leaf is an array, or the original tool's document when its head says so.
+std::optional<TextLayout> text_layout(std::string_view format, std::string_view head = {});
 
-// The bytes at the end of every leaf file that the next commit overwrites (JSON's "\n]}\n"):
-// they never enter a file's hash midstate. Empty for other formats.
+// The bytes at the end of every leaf file that the next commit overwrites (a JSON array's
+// "\n]\n\n"; the original tool's document ends with "\n]}\n", as long, and the size is what
+// callers use): they never enter a file's hash midstate. Empty for other formats.
 std::string_view rewritten_tail(std::string_view format);
 
 // The data files of a study stored in `format` under `study_dir`, relative and '/'-separated,

@@ -45,7 +45,9 @@ TEST_CASE("config::resolve uses the built-in defaults in an empty directory", "[
   CHECK(config->max_concurrent_requests == 3);
   CHECK(config->data_directory == dir.path() / "data");
   CHECK(config->format == "json");
-  CHECK(config->folder_structure == std::vector<std::string>{"by_user_id", "by_date"});
+  CHECK(config->folder_structure.empty());
+  CHECK_FALSE(config->format_from_study_config);
+  CHECK_FALSE(config->folder_structure_from_study_config);
   CHECK(config->files_read.empty());
 }
 
@@ -78,6 +80,8 @@ TEST_CASE("config::resolve honours every setting of a study config", "[config]")
   CHECK(config->data_directory == dir.path() / "out" / "events");
   CHECK(config->format == "sqlite");
   CHECK(config->folder_structure == std::vector<std::string>{"by_event_type"});
+  CHECK(config->format_from_study_config);
+  CHECK(config->folder_structure_from_study_config);
   CHECK(config->files_read
         == std::vector<std::filesystem::path>{dir.path() / "study_configs/demo.json"});
 }
@@ -94,6 +98,9 @@ TEST_CASE("config::resolve layers the study config over the default config", "[c
   CHECK(config->max_retries == 7);
   CHECK(config->format == "csv");
   CHECK(config->folder_structure.empty());
+  // Only the study config's layout binds a study that holds data (see ops::download).
+  CHECK_FALSE(config->format_from_study_config);
+  CHECK(config->folder_structure_from_study_config);
   CHECK(config->files_read
         == std::vector<std::filesystem::path>{dir.path() / "settings/default_config.json",
                                               dir.path() / "study_configs/demo.json"});
@@ -102,7 +109,7 @@ TEST_CASE("config::resolve layers the study config over the default config", "[c
     auto other = resolve("other", sources_in(dir), false);
     REQUIRE(other);
     CHECK(other->timeout == 10s);
-    CHECK(other->folder_structure == std::vector<std::string>{"by_user_id", "by_date"});
+    CHECK(other->folder_structure.empty());
   }
 }
 

@@ -95,7 +95,9 @@ TEST_CASE("config::create_study_config fills in the template", "[config]") {
     auto document = nlohmann::json::parse(dir.read("study_configs/demo.json"));
     CHECK(document["study_name"] == "demo");
     CHECK(document["api"]["api_key"] == "${BEHAVERSE_API_KEY_DEMO}");
-    CHECK(document["storage"]["default_format"] == "json");
+    // No layout: the study follows the defaults, and one downloaded before keeps its own.
+    CHECK_FALSE(document["storage"].contains("default_format"));
+    CHECK_FALSE(document["storage"].contains("folder_structure"));
   }
   SECTION("the built-in template matches the shipped one") {
     std::ifstream in(bdd::config_test::source_file("settings/config_template.json"));

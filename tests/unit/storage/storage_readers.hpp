@@ -133,10 +133,18 @@ inline std::vector<Row> read_jsonl(const stdfs::path& path, const std::string& s
   return rows;
 }
 
-// Parses the whole document (so it must be valid JSON) and checks its metadata.
+// Parses the whole document (so it must be valid JSON): an array of events, or the original
+// tool's {"metadata", "events"} document, whose metadata it checks.
 inline std::vector<Row> read_json_document(const stdfs::path& path, const std::string& study) {
   // ordered_json keeps each event's key order for row_from_normalised to check.
   const auto document = nlohmann::ordered_json::parse(read_text(path));
+  if (document.is_array()) {
+    std::vector<Row> rows;
+    for (const auto& event : document) {
+      rows.push_back(row_from_normalised(event.dump(), study));
+    }
+    return rows;
+  }
   REQUIRE(document.is_object());
   REQUIRE(document.size() == 2);
   CHECK(document["metadata"]["study_name"] == study);

@@ -126,7 +126,8 @@ TEST_CASE("storage::Writer::rollback restores the files of the previous commit a
     for (const auto& extent : journal) {
       const auto path = dir.path() / extent.relative_path;
       if (extent.size == 0) {
-        write_text(path, "{\"metadata\":{\"stu");
+        // A new file's first bytes are its head's: a json writer tells a study's layout by them.
+        write_text(path, format == "json" ? "[\n{\"stu" : "{\"stu");
       } else {
         stdfs::resize_file(path, extent.size + 7);
       }

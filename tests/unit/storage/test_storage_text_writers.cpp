@@ -92,22 +92,6 @@ TEST_CASE("storage::Writer::commit puts leaf files where leaf_directory says", "
                                     "ユーザー/2025-11-20/events.jsonl"});
 }
 
-TEST_CASE("storage::make_writer json records the leaf's folder values in its metadata",
-          "[storage]") {
-  TempDir dir;
-  auto writer = make_test_writer("json", dir.path(), {Level::by_user_id, Level::by_date}, "s1");
-  write_all(*writer, hostile_events());
-  REQUIRE(writer->commit(accept_journal()));
-  const json document =
-      json::parse(read_text(dir.path() / "%2E.%2F..%2Fx" / "2025-11-18" / "events.json"));
-  CHECK(document["metadata"]["study_name"] == "s1");
-  CHECK(document["metadata"]["folder"]
-        == json{{"by_user_id", "../../x"}, {"by_date", "2025-11-18"}});
-  const std::string text = read_text(dir.path() / "P-007" / "2025-11-18" / "events.json");
-  CHECK(text.find(",\"events\":[\n{\"id\":\"P-007_42\"") != std::string::npos);
-  CHECK(text.substr(text.size() - 5) == "}\n]}\n");
-}
-
 TEST_CASE("storage::make_writer csv quotes only what needs quoting", "[storage]") {
   TempDir dir;
   auto writer = make_test_writer("csv", dir.path());
