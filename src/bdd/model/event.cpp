@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace bdd::model {
 
@@ -606,15 +608,62 @@ std::string to_normalised_json(const Event& event, std::string_view study_name) 
   return out;
 }
 
-std::uint64_t content_digest(std::string_view raw) {
-  Sha256 sha;
-  sha.update(raw);
-  const auto digest = sha.finish();
+namespace {
+
+// Four lanes of 8-byte words, each lane a multiply-mix (xor the word in, rotate, multiply by an
+// odd constant), then a murmur-style avalanche of the lanes and the length. Words are read
+// little-endian whatever the machine, so that a state moved to another machine keeps its
+// digests. Not cryptographic: it tells a changed event from a repeat, which nobody forges.
+constexpr std::uint64_t k_prime_1 = 0x9e3779b97f4a7c15ULL;
+constexpr std::uint64_t k_prime_2 = 0xc2b2ae3d27d4eb4fULL;
+constexpr std::uint64_t k_prime_3 = 0x165667b19e3779f9ULL;
+
+std::uint64_t load_le64(const unsigned char* bytes) {
   std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    value = (value << 8) | digest[i];
+  for (int i = 7; i >= 0; --i) {
+    value = (value << 8) | bytes[i];
   }
   return value;
+}
+
+std::uint64_t lane(std::uint64_t state, std::uint64_t word) {
+  return std::rotl(state ^ (word * k_prime_2), 29) * k_prime_1;
+}
+
+std::uint64_t avalanche(std::uint64_t value) {
+  value ^= value >> 33;
+  value *= 0xff51afd7ed558ccdULL;
+  value ^= value >> 29;
+  value *= 0xc4ceb9fe1a85ec53ULL;
+  value ^= value >> 32;
+  return value;
+}
+
+} // namespace
+
+std::uint64_t content_digest(std::string_view raw) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+  std::size_t left = raw.size();
+  std::array<std::uint64_t, 4> lanes = {k_prime_1, k_prime_2, k_prime_3, ~k_prime_1};
+  for (; left >= 32; left -= 32, bytes += 32) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      lanes[i] = lane(lanes[i], load_le64(bytes + 8 * i));
+    }
+  }
+  std::uint64_t hash = static_cast<std::uint64_t>(raw.size()) * k_prime_3;
+  for (std::size_t i = 0; i < 4; ++i) {
+    hash = (hash ^ avalanche(lanes[i])) * k_prime_1 + static_cast<std::uint64_t>(i);
+  }
+  for (; left >= 8; left -= 8, bytes += 8) {
+    hash = lane(hash, load_le64(bytes));
+  }
+  // The last 0-7 bytes, zero-padded; the length above keeps "a" and "a\0" apart.
+  std::array<unsigned char, 8> tail{};
+  if (left > 0) { // memcpy from the null data() of an empty view is undefined
+    std::memcpy(tail.data(), bytes, left);
+  }
+  hash = lane(hash, load_le64(tail.data()) ^ (static_cast<std::uint64_t>(left) << 59));
+  return avalanche(hash);
 }
 
 } // namespace bdd::model

@@ -118,8 +118,10 @@ bool parse_bounded(std::string_view text,
 // not a recognisable time or falls outside years 0000-9999.
 std::optional<std::string> utc_day(std::string_view timestamp);
 
-// The first 8 bytes of the SHA-256 of `raw`, big-endian, as an integer: a stored event's
-// fingerprint, to notice the server changing an event after bdd stored it.
+// A fast 64-bit non-cryptographic hash of `raw` (multiply-mix over 8-byte little-endian words,
+// the same on every machine): a stored event's fingerprint, to notice the server changing an
+// event after bdd stored it. States before schema 4 held the first 8 bytes of the SHA-256
+// instead (see tracking/state.cpp). Changing this function needs a schema bump.
 std::uint64_t content_digest(std::string_view raw);
 
 // The normalised event as one compact JSON object with keys, in this order: id, study_name,

@@ -5,6 +5,9 @@
 #include <bdd/storage/sqlite_writer.hpp>
 #include <bdd/tracking/records.hpp>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <unordered_set>
 
 namespace bdd::ops {
@@ -12,6 +15,23 @@ namespace bdd::ops {
 namespace {
 
 namespace stdfs = std::filesystem;
+
+// How often the whole study folder is walked when nothing else asks for it (see
+// check_state_describes_files): once a day costs a cron job of 5-minute runs one walk in 288.
+constexpr std::int64_t k_tree_check_interval_s = 24 * 60 * 60;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error link_found(const config::Config& config, const stdfs::path& shown) {
+  return {Errc::storage,
+          "study \"" + config.study_name + "\": \"" + shown.string()
+              + "\" is a symbolic link; bdd does not follow links inside a study and wrote "
+                "nothing (remove the link)"};
+}
 
 // One line: what does not match, why that matters, and the fix.
 Error refuse(const config::Config& config, const std::string& what) {
@@ -59,10 +79,7 @@ Result<void> check_text_files(const config::Config& config,
       return false;
     }
     if (type == fs::EntryType::symlink) {
-      found = Error(Errc::storage,
-                    "study \"" + config.study_name + "\": \"" + shown
-                        + "\" is a symbolic link; bdd does not follow links inside a study and "
-                          "wrote nothing (remove the link)");
+      found = link_found(config, shown);
       return false;
     }
     if (type == fs::EntryType::regular && is_data_file_name(relative) && !known.count(relative)) {
@@ -78,6 +95,47 @@ Result<void> check_text_files(const config::Config& config,
     return *found;
   }
   return ok();
+}
+
+// Every recorded data file and each folder on its way from the study folder, by lstat (each
+// folder once): a link there would make the next append go elsewhere. Without the walk, this
+// is what finds a link planted in place of a stored file or of one of its folders.
+Result<void> check_recorded_paths(const config::Config& config,
+                                  const stdfs::path& study_dir,
+                                  const std::vector<tracking::FileRecord>& files) {
+  std::unordered_set<std::string> checked_folders;
+  for (const auto& file : files) {
+    std::size_t slash = 0;
+    for (;;) {
+      slash = file.path.find('/', slash + 1);
+      const bool leaf = slash == std::string::npos;
+      const std::string relative = leaf ? file.path : file.path.substr(0, slash);
+      if (leaf || checked_folders.insert(relative).second) {
+        const stdfs::path path = study_dir / relative;
+        struct stat info {};
+        if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
+          return link_found(config, path);
+        }
+        // Missing, or any other problem: the size check that follows names it.
+      }
+      if (leaf) {
+        break;
+      }
+    }
+  }
+  return ok();
+}
+
+// Whether the walk must run (see check_state_describes_files).
+Result<bool> walk_needed(const std::optional<tracking::Metadata>& metadata,
+                         const tracking::Cursor& cursor,
+                         tracking::State& state) {
+  if (cursor.events_stored == 0 || !metadata || metadata->events_stored != cursor.events_stored) {
+    return true;
+  }
+  BDD_TRY_ASSIGN(const auto checked_at, state.tree_checked_at());
+  const std::int64_t now = unix_now();
+  return !checked_at || now - *checked_at >= k_tree_check_interval_s || now < *checked_at;
 }
 
 Result<void>
@@ -128,7 +186,13 @@ Result<void> check_state_describes_files(const config::Config& config,
   if (format_info(config.format).storage == FormatStorage::database) {
     return check_database(config, study_dir, state);
   }
-  return check_text_files(config, study_dir, state);
+  BDD_TRY_ASSIGN(const bool walk, walk_needed(metadata, cursor, state));
+  if (!walk) {
+    BDD_TRY_ASSIGN(const auto files, state.files());
+    return check_recorded_paths(config, study_dir, files);
+  }
+  BDD_TRY(check_text_files(config, study_dir, state));
+  return state.set_tree_checked_at(unix_now());
 }
 
 } // namespace bdd::ops

@@ -17,7 +17,11 @@ namespace {
 //  2: files gains sha256 and midstate (the manifest)
 //  3: seams (where pages ended), quarantine (unusable items of pages), ids gain their content
 //     digest (NULL for ids stored before)
-constexpr int k_schema_version = 3;
+//  4: the digest is model::content_digest's fast 64-bit hash instead of the first 8 bytes of a
+//     SHA-256; digests of schema 3 are forgotten (NULL, as for ids stored before schema 3, or
+//     rebuilt by --repair): the raw events that a conversion would need are only in the data
+//     files, in any of four formats, and a stale digest would report every event as changed
+constexpr int k_schema_version = 4;
 
 // A new database is made at version 1 and migrated like an old one, so there is one path.
 constexpr const char* k_schema_v1 = R"sql(
@@ -36,6 +40,7 @@ constexpr std::array<const char*, k_schema_version - 1> k_migrations = {
     "CREATE TABLE seams(offset INTEGER PRIMARY KEY, id TEXT NOT NULL);"
     "CREATE TABLE quarantine(id TEXT PRIMARY KEY, offset INTEGER NOT NULL, reason TEXT NOT NULL,"
     " raw BLOB NOT NULL) WITHOUT ROWID;",
+    "UPDATE ids SET digest = NULL WHERE digest IS NOT NULL;",
 };
 
 void migrate(SQLite::Database& db, int version) {
@@ -229,6 +234,25 @@ public:
                 "DELETE FROM seams;");
       txn.commit();
       m_marked_open = false;
+    });
+  }
+
+  Result<std::optional<std::int64_t>> tree_checked_at() override {
+    return guarded([&]() -> std::optional<std::int64_t> {
+      SQLite::Statement query(m_db, "SELECT value FROM meta WHERE key = 'tree_checked_at'");
+      if (!query.executeStep()) {
+        return std::nullopt;
+      }
+      return query.getColumn(0).getInt64();
+    });
+  }
+
+  Result<void> set_tree_checked_at(std::int64_t unix_seconds) override {
+    return guarded_void([&] {
+      SQLite::Statement set(m_db,
+                            "INSERT OR REPLACE INTO meta(key, value) VALUES('tree_checked_at', ?)");
+      set.bind(1, std::to_string(unix_seconds));
+      set.exec();
     });
   }
 

@@ -121,6 +121,10 @@ public:
   // Forget every id, file, the journal and the cursor, in one transaction: `bdd download
   // --repair` then rebuilds them from what the files hold.
   virtual Result<void> reset() = 0;
+  // When (Unix seconds) a walk of the whole study folder last found only files the state
+  // describes (see ops/state_check.hpp); nullopt if never, or since a reset.
+  virtual Result<std::optional<std::int64_t>> tree_checked_at() = 0;
+  virtual Result<void> set_tree_checked_at(std::int64_t unix_seconds) = 0;
 };
 
 // How the state database is shared while open.

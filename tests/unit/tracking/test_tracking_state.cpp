@@ -236,3 +236,41 @@ TEST_CASE("tracking::State keeps the furthest offset ever committed", "[tracking
   CHECK(cursor->offset == 120);
   CHECK(cursor->high_water == 500);
 }
+
+TEST_CASE("tracking::State forgets the SHA-256 digests of a schema-3 state", "[tracking]") {
+  StateDir dir;
+  const stdfs::path path = bdd::tracking::state_path(dir.path());
+  stdfs::create_directories(path.parent_path());
+  {
+    // A schema-3 state as 93b4b7e wrote it: digests were the first 8 bytes of a SHA-256, which
+    // the fast digest of schema 4 would never match (every event would count as changed).
+    SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE ids(id TEXT PRIMARY KEY, digest INTEGER) WITHOUT ROWID;"
+            "CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT "
+            "NULL DEFAULT '', midstate BLOB) WITHOUT ROWID;"
+            "CREATE TABLE pending(path TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE seams(offset INTEGER PRIMARY KEY, id TEXT NOT NULL);"
+            "CREATE TABLE quarantine(id TEXT PRIMARY KEY, offset INTEGER NOT NULL, reason TEXT "
+            "NOT NULL, raw BLOB NOT NULL) WITHOUT ROWID;"
+            "INSERT INTO ids VALUES('e1', 1234), ('e2', NULL);"
+            "INSERT INTO seams VALUES(100, 'e1');"
+            "PRAGMA user_version = 3;");
+  }
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  const auto first = (*state)->lookup("e1");
+  REQUIRE(first);
+  CHECK(first->found);
+  CHECK_FALSE(first->digest);
+  CHECK((*state)->contains("e2").value());
+  CHECK((*state)->seam_in(0, 1000)->value().id == "e1");
+  // New digests are kept as given.
+  bdd::tracking::CommitRecord commit;
+  commit.cursor.offset = 3;
+  commit.new_ids = {"e3"};
+  commit.new_digests = {77};
+  REQUIRE((*state)->finish_commit(commit));
+  CHECK((*state)->lookup("e3")->digest == 77U);
+  CHECK(SQLite::Database(path.string()).execAndGet("PRAGMA user_version").getInt() == 4);
+}
