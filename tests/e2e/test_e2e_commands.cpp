@@ -2,6 +2,8 @@
 // test-connection, rm), help and version, command-line mistakes, and what bdd prints when stderr
 // is not a terminal or -q is given.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -22,9 +24,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_usage = 2;
-constexpr int k_exit_config = 3;
-constexpr int k_exit_auth = 4;
+using enum bdd::cli::ExitCode;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

@@ -2,6 +2,8 @@
 // missing (before contacting the server), where it writes, and how it refuses to build on data
 // files that were edited by hand.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -23,8 +25,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_config = 3;
-constexpr int k_exit_storage = 8;
+using enum bdd::cli::ExitCode;
 constexpr const char* k_key_variable = "BEHAVERSE_API_KEY_E2E_STUDY";
 
 // `bdd <args>` in the workspace with no key in the environment.

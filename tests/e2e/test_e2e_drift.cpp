@@ -3,6 +3,8 @@
 // end with every event stored exactly once, say what they found on stderr and in the history
 // (`warnings`, shown by `bdd log`), and never delete local data because the server did.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -23,6 +25,7 @@ using bdd::test::repeated;
 using bdd::test::wait_until;
 using bdd::test::Workspace;
 using nlohmann::json;
+using enum bdd::cli::ExitCode;
 
 // What download.cpp warns when the event before the resume point moved, and when the total fell
 // below what was downloaded.
@@ -235,7 +238,7 @@ TEST_CASE("drift::events reordered or removed during a run are all stored in the
   // --repair fetches them.
   auto verify = ws.bdd({"verify", Workspace::k_study, "--remote"});
   INFO("verify --remote stdout: " << verify.out << "\nstderr: " << verify.err);
-  CHECK(verify.exit_code == 9);
+  CHECK(verify.exit_code == k_exit_verify_failed);
   CHECK(contains(verify.out, "not_downloaded: "));
   auto repair = ws.bdd({"download", Workspace::k_study, "--repair"});
   INFO("repair stdout: " << repair.out << "\nstderr: " << repair.err);

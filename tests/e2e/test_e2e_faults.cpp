@@ -3,6 +3,8 @@
 // the study, bdd fails with the right exit code and one clear line, records the failure, keeps
 // what it saved, and never prints or stores the key.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -29,9 +31,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int k_exit_auth = 4;
-constexpr int k_exit_not_found = 5;
-constexpr int k_exit_network = 6;
+using enum bdd::cli::ExitCode;
 
 json retries(int max_retries, int timeout_seconds = 10) {
   return {{"api", {{"max_retries", max_retries}, {"timeout", timeout_seconds}}},

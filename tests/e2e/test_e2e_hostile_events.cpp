@@ -4,6 +4,8 @@
 // event at all crashes no command; and (once the quarantine exists) such an event never stops
 // the rest of the study from being stored.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -22,6 +24,7 @@ using bdd::test::data_field;
 using bdd::test::ProcessResult;
 using bdd::test::Workspace;
 using nlohmann::json;
+using enum bdd::cli::ExitCode;
 
 // An event with `id_token` as its id, written verbatim (the fake server serves it as given).
 std::string event_with_id(const std::string& id_token, int n) {
@@ -207,6 +210,6 @@ TEST_CASE("download::one unusable event never stops the study", "[e2e][quarantin
   ws.add_events(1);
   auto strict = ws.bdd({"download", Workspace::k_study, "--strict"});
   INFO("strict stdout: " << strict.out << "\nstderr: " << strict.err);
-  CHECK(strict.exit_code == 11);
+  CHECK(strict.exit_code == k_exit_unusable_data);
   CHECK(ws.stored_events().size() == 14);
 }

@@ -4,6 +4,8 @@
 // memory bound, gives up on waiting within its budget, and never shows the key, any part of it,
 // or a password written into base_url.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -29,9 +31,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int k_exit_config = 3;
-constexpr int k_exit_auth = 4;
-constexpr int k_exit_network = 6;
+using enum bdd::cli::ExitCode;
 constexpr std::uint64_t k_mib = 1024 * 1024;
 
 json settings(int max_retries, int concurrency = 3) {

@@ -9,6 +9,8 @@
 // Nothing here may touch anything outside the test's temp dirs even when bdd is wrong: every
 // link planted points at a sibling temp dir holding a canary file that the test checks.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -37,8 +39,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_storage = 8;
-constexpr int k_exit_config = 3;
+using enum bdd::cli::ExitCode;
 constexpr const char* k_canary = "canary: bdd must never change or delete this file\n";
 
 json layout(const std::string& format, bool nested) {

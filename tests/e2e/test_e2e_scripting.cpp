@@ -25,9 +25,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_config = 3;
-constexpr int k_exit_auth = 4;
-constexpr int k_exit_no_new_events = 10;
+using enum bdd::cli::ExitCode;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -225,7 +223,7 @@ TEST_CASE("cli::remote and config --json", "[e2e][scripting]") {
 
   auto remote = ws.bdd({"remote", "--json"}, env);
   INFO("stdout: " << remote.out << "\nstderr: " << remote.err);
-  CHECK(remote.exit_code == 1);
+  CHECK(remote.exit_code == k_exit_failure);
   json studies = one_json_line(remote.out);
   REQUIRE(studies.size() == 2);
   CHECK(studies[0]["study"] == Workspace::k_study);
@@ -296,7 +294,7 @@ TEST_CASE("cli::--log-file writes JSON lines with the error and never the key",
 
   // A log file that cannot be opened is a storage error.
   auto unwritable = ws.bdd({"--log-file", "no/such/dir/x.jsonl", "status", Workspace::k_study});
-  CHECK(unwritable.exit_code == 8);
+  CHECK(unwritable.exit_code == k_exit_storage);
   CHECK(contains(unwritable.err, "cannot open log file"));
 }
 

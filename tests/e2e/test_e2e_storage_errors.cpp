@@ -4,6 +4,8 @@
 // verifiable, and a run with the problem gone ends with exactly the server's events. The full disk
 // needs root or a user namespace (`unshare -rm`); without either that test fails and says why.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -40,7 +42,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_storage = 8;
+using enum bdd::cli::ExitCode;
 // The user the unwritable-folder test runs bdd as when the tests run as root: `nobody`.
 constexpr unsigned k_unprivileged_id = 65534;
 

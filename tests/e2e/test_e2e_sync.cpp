@@ -2,6 +2,8 @@
 // boundary and server-side insertions included) without downloading the study again; servers
 // that cap `limit` or omit `total` lose nothing; `--fresh` rebuilds the study and keeps history.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -22,6 +24,7 @@ using bdd::test::read_text;
 using bdd::test::repeated;
 using bdd::test::Workspace;
 using nlohmann::json;
+using enum bdd::cli::ExitCode;
 namespace stdfs = std::filesystem;
 
 json storage(const std::string& format, const json& layout) {
@@ -235,7 +238,7 @@ TEST_CASE("download::fresh rebuilds the study and keeps its history", "[e2e][dow
     ws.update_config(storage("csv", json::array({"by_event_type", "by_user_id"})));
     auto refused = ws.bdd({"download", Workspace::k_study});
     INFO("refused run stdout: " << refused.out << "\nstderr: " << refused.err);
-    CHECK(refused.exit_code == 3);
+    CHECK(refused.exit_code == k_exit_config);
     CHECK(contains(refused.err, "bdd: error: "));
     CHECK(contains(refused.err, "--fresh"));
     CHECK(snapshot(ws.study_dir()) == before);

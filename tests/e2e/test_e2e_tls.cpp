@@ -3,6 +3,8 @@
 // problem, the key never printed) and downloads exactly when `api.verify_tls` is false, warning
 // on every run that the certificate is not checked.
 
+#include <bdd/cli/exit_codes.hpp>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <support/checks.hpp>
@@ -24,7 +26,7 @@ using bdd::test::TempDir;
 using bdd::test::Workspace;
 using nlohmann::json;
 
-constexpr int k_exit_network = 6;
+using enum bdd::cli::ExitCode;
 constexpr const char* k_unverified_warning = "api.verify_tls is false";
 
 // A self-signed certificate for 127.0.0.1 and its key, made with the openssl command-line tool

@@ -3,6 +3,7 @@
 // refuses to build on a damaged copy and says how to repair it, and `bdd download --repair`
 // ends with exactly the server's events again. `--remote` compares with the server.
 
+#include <bdd/cli/exit_codes.hpp>
 #include <bdd/core/sha256.hpp>
 
 #include <catch2/catch.hpp>
@@ -29,8 +30,7 @@ using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
-constexpr int k_exit_storage = 8;
-constexpr int k_exit_verify_failed = 9;
+using enum bdd::cli::ExitCode;
 
 json layout(const std::string& format, const json& folders) {
   return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};

@@ -125,6 +125,8 @@ inline Result<void> ok() {
   } while (false)
 
 // Evaluate `expr` (a Result<T>) and move its value into `decl`, or return its Error.
+// NOLINTBEGIN(bugprone-macro-parentheses): `decl` is a declaration and `tmp` a name, which
+// parentheses would break.
 #define BDD_TRY_ASSIGN(decl, expr) BDD_TRY_ASSIGN_IMPL(decl, expr, BDD_CONCAT(bdd_tmp_, __LINE__))
 #define BDD_CONCAT_INNER(a, b) a##b
 #define BDD_CONCAT(a, b) BDD_CONCAT_INNER(a, b)
@@ -134,3 +136,4 @@ inline Result<void> ok() {
     return std::move(tmp).error();                                                                 \
   }                                                                                                \
   decl = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

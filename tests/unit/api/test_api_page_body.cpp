@@ -63,10 +63,10 @@ TEST_CASE("api::parse_page_body keeps a page whose event is not a JSON object", 
 }
 
 TEST_CASE("api::parse_page_body keeps a page whose event holds invalid UTF-8", "[api]") {
-  for (const std::string item : {std::string("{\"id\":\"\xFF\"}"),
-                                 std::string("{\"id\":\"a\",\"k\xC3\":1}"),
-                                 std::string("{\"id\":\"\xED\xA0\x80\"}"), // a surrogate
-                                 std::string("{\"id\":\"\xC0\xAF\"}")}) {  // overlong
+  for (const std::string& item : {std::string("{\"id\":\"\xFF\"}"),
+                                  std::string("{\"id\":\"a\",\"k\xC3\":1}"),
+                                  std::string("{\"id\":\"\xED\xA0\x80\"}"), // a surrogate
+                                  std::string("{\"id\":\"\xC0\xAF\"}")}) {  // overlong
     INFO(item);
     check_kept_in_place(page_of(page_around(item)), "invalid UTF-8", item);
   }
@@ -99,12 +99,12 @@ TEST_CASE("api::parse_page_body keeps a page whose event is nested too deeply", 
 }
 
 TEST_CASE("api::parse_page_body keeps a page whose event is not valid JSON", "[api]") {
-  for (const std::string item : {std::string(R"({"id":"x",})"),
-                                 std::string(R"({"id":"x"} {"id":"y"})"),
-                                 std::string(R"({"id":1e400})"),
-                                 std::string(R"({"id":"\ud800"})"),
-                                 std::string(R"(NaN)"),
-                                 std::string("{\"id\":\"a\tb\"}")}) {
+  for (const std::string& item : {std::string(R"({"id":"x",})"),
+                                  std::string(R"({"id":"x"} {"id":"y"})"),
+                                  std::string(R"({"id":1e400})"),
+                                  std::string(R"({"id":"\ud800"})"),
+                                  std::string(R"(NaN)"),
+                                  std::string("{\"id\":\"a\tb\"}")}) {
     INFO(item);
     check_kept_in_place(page_of(page_around(item)), "not valid JSON", item);
   }
@@ -136,7 +136,7 @@ TEST_CASE("api::parse_page_body keeps several unusable events in their places", 
 }
 
 TEST_CASE("api::parse_page_body fails a page it cannot read around", "[api]") {
-  for (const std::string body : {
+  for (const std::string& body : {
            std::string(R"({"events":[{"id":"a"},{"id":"b)"),      // cut short in a string
            std::string(R"({"events":[{"id":"a"},{"id":"b"})"),    // cut short after an event
            std::string(R"({"events":[{"id":"a"},{"id":[}]})"),    // brackets never closed

@@ -1,8 +1,7 @@
-#include "temp_dir.hpp"
-
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 #include <sys/stat.h>
 
 using bdd::Errc;
@@ -10,7 +9,7 @@ using bdd::config::Config;
 using bdd::config::key_status;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::config_test::TempDir;
+using bdd::test::TempDir;
 
 namespace {
 

@@ -1,12 +1,11 @@
-#include "temp_dir.hpp"
-
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 using bdd::Errc;
 using bdd::config::load_dotenv;
-using bdd::config_test::TempDir;
+using bdd::test::TempDir;
 
 namespace {
 

@@ -1,16 +1,18 @@
-#include "temp_dir.hpp"
-
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <grp.h>
+#include <pwd.h>
+#include <support/temp_dir.hpp>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using bdd::Errc;
 using bdd::config::Config;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::config_test::TempDir;
+using bdd::test::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
@@ -25,6 +27,54 @@ std::string error_of(const bdd::Result<Config>& result) {
   REQUIRE_FALSE(result);
   CHECK(result.error().code == Errc::config);
   return result.error().message;
+}
+
+// The error of `resolve("demo", ...)` in `dir` as a user who does not own its files: the test's
+// own user, or `nobody` when the test runs as root, in a child process that drops root first.
+std::string error_as_another_user(const TempDir& dir) {
+  if (::geteuid() != 0) {
+    return error_of(resolve("demo", sources_in(dir), false));
+  }
+  const passwd* nobody = ::getpwnam("nobody");
+  const uid_t uid = nobody != nullptr ? nobody->pw_uid : 65534;
+  const gid_t gid = nobody != nullptr ? nobody->pw_gid : 65534;
+  ::chmod(dir.path().c_str(), 0755); // mkdtemp's 0700 would hide everything, not just the file
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string text = "could not switch to user " + std::to_string(uid);
+    if (::setgroups(0, nullptr) == 0 && ::setgid(gid) == 0 && ::setuid(uid) == 0) {
+      auto result = resolve("demo", sources_in(dir), false);
+      text = result                                ? std::string("resolved: no error")
+             : result.error().code != Errc::config ? "not a config error: " + result.error().message
+                                                   : result.error().message;
+    }
+    const char* data = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fds[1], data, left);
+      if (n <= 0) {
+        break;
+      }
+      data += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  return text;
 }
 
 } // namespace
@@ -210,7 +260,7 @@ TEST_CASE("config::resolve reads a study config that is outside the work dir", "
 TEST_CASE("config::resolve accepts the shipped settings files", "[config]") {
   TempDir dir;
   for (const char* name : {"settings/default_config.json", "settings/config_template.json"}) {
-    std::ifstream in(bdd::config_test::source_file(name), std::ios::binary);
+    std::ifstream in(std::filesystem::path(BDD_SOURCE_DIR) / name, std::ios::binary);
     REQUIRE(in);
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     dir.write(name, text);
@@ -240,12 +290,22 @@ TEST_CASE("config::resolve accepts the shipped settings files", "[config]") {
 }
 
 TEST_CASE("config::resolve reports a config file it cannot read", "[config]") {
-  if (::geteuid() == 0) {
-    return; // root reads anything
-  }
+  // Root reads anything, and CI runs as root: there the resolve runs as `nobody` in a child
+  // process, for whom the root-owned file of mode 0 (or a folder of mode 0700) is unreadable.
   TempDir dir;
-  auto path = dir.write("settings/default_config.json", "{}");
-  ::chmod(path.c_str(), 0);
-  CHECK(error_of(resolve("demo", sources_in(dir), false))
-        == "cannot read \"settings/default_config.json\": permission denied");
+  std::string expected;
+  SECTION("a file") {
+    auto path = dir.write("settings/default_config.json", "{}");
+    ::chmod(path.c_str(), 0);
+    expected = "cannot read \"settings/default_config.json\": permission denied";
+  }
+  SECTION("in a folder") {
+    dir.write("settings/default_config.json", "{}");
+    ::chmod((dir.path() / "settings").c_str(), 0700);
+    if (::geteuid() != 0) {
+      ::chmod((dir.path() / "settings").c_str(), 0);
+    }
+    expected = "cannot read \"settings/default_config.json\": permission denied";
+  }
+  CHECK(error_as_another_user(dir) == expected);
 }

@@ -1,16 +1,15 @@
-#include "temp_dir.hpp"
-
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 using bdd::Errc;
 using bdd::config::create_study_config;
 using bdd::config::list_study_configs;
 using bdd::config::study_key_variable;
 using bdd::config::validate_study_name;
-using bdd::config_test::TempDir;
+using bdd::test::TempDir;
 
 TEST_CASE("config::study_key_variable upper-cases and replaces other characters", "[config]") {
   CHECK(study_key_variable("my-new.study") == "BEHAVERSE_API_KEY_MY_NEW_STUDY");
@@ -100,7 +99,7 @@ TEST_CASE("config::create_study_config fills in the template", "[config]") {
     CHECK_FALSE(document["storage"].contains("folder_structure"));
   }
   SECTION("the built-in template matches the shipped one") {
-    std::ifstream in(bdd::config_test::source_file("settings/config_template.json"));
+    std::ifstream in(std::filesystem::path(BDD_SOURCE_DIR) / "settings/config_template.json");
     std::string shipped{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     REQUIRE_FALSE(shipped.empty());
     TempDir with_template;

@@ -1,13 +1,12 @@
-#include "temp_dir.hpp"
-
 #include <bdd/config/config.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 using bdd::Errc;
 using bdd::config::resolve;
 using bdd::config::Sources;
-using bdd::config_test::TempDir;
+using bdd::test::TempDir;
 
 namespace {
 

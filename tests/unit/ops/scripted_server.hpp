@@ -10,6 +10,7 @@
 #include <bdd/storage/reader.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -113,21 +114,7 @@ private:
   ScriptedServer& m_server;
 };
 
-struct TempDir {
-  TempDir() {
-    std::random_device random;
-    // tmpfs when there is one: every commit fsyncs, which proves nothing here.
-    const stdfs::path base =
-        stdfs::is_directory("/dev/shm") ? stdfs::path("/dev/shm") : stdfs::temp_directory_path();
-    path = base / ("bdd-ops-" + std::to_string(random()));
-    stdfs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path, ec);
-  }
-  stdfs::path path;
-};
+using bdd::test::TempDir;
 
 inline bdd::config::Config make_config(const stdfs::path& dir, const std::string& format) {
   bdd::config::Config config;

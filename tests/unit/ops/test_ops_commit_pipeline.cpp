@@ -27,7 +27,7 @@ using bdd::ops::CommitPipeline;
 // A study folder with its state and writer, as ops::download opens them.
 struct Study {
   explicit Study(std::vector<std::string> folders) {
-    config = make_config(dir.path, "jsonl");
+    config = make_config(dir.path(), "jsonl");
     config.folder_structure = std::move(folders);
     stdfs::create_directories(path());
     auto opened = bdd::tracking::open_state(path(), bdd::tracking::StateAccess::exclusive);
@@ -41,7 +41,7 @@ struct Study {
     REQUIRE(made);
     writer = std::move(*made);
   }
-  stdfs::path path() const { return dir.path / "s"; }
+  stdfs::path path() const { return dir.path() / "s"; }
 
   CommitPipeline::Options options() const {
     CommitPipeline::Options out;

@@ -35,7 +35,7 @@ TEST_CASE("ops::download with no drift makes at most one request more than pages
   TempDir dir;
   ScriptedServer server;
   server.append(1200);
-  auto config = make_config(dir.path, format);
+  auto config = make_config(dir.path(), format);
   config.max_concurrent_requests = concurrency; // prefetched requests chain like the others
   auto first = run(config, server);
   REQUIRE(first);
@@ -109,7 +109,7 @@ TEST_CASE("ops::download stores every event once when the list changes during a 
     const std::vector<std::string> before = server.ids;
     auto& slot = c.retried ? server.retried : server.mutations;
     slot[5] = [&server, &c](std::vector<std::string>& ids) { c.mutate(server, ids); };
-    const auto config = make_config(dir.path, format);
+    const auto config = make_config(dir.path(), format);
     auto first = run(config, server);
     REQUIRE(first);
     CHECK_FALSE(first->warnings.empty());
@@ -127,7 +127,7 @@ TEST_CASE("ops::download finds changes made between runs before the resume point
   TempDir dir;
   ScriptedServer server;
   server.append(1000);
-  const auto config = make_config(dir.path, "jsonl");
+  const auto config = make_config(dir.path(), "jsonl");
   REQUIRE(run(config, server));
   // An insertion near the end: bisection re-reads only from the last seam before it.
   server.ids.insert(server.ids.begin() + 950, server.fresh_id());
@@ -150,7 +150,7 @@ TEST_CASE("ops::download stops a server that keeps changing its list", "[ops][dr
       ids.insert(ids.begin(), server.fresh_id());
     };
   }
-  const auto config = make_config(dir.path, "jsonl");
+  const auto config = make_config(dir.path(), "jsonl");
   auto result = run(config, server);
   REQUIRE_FALSE(result);
   CHECK(result.error().code == bdd::Errc::protocol);
@@ -164,7 +164,7 @@ TEST_CASE("ops::download counts events deleted on the server and keeps them", "[
   TempDir dir;
   ScriptedServer server;
   server.append(300);
-  const auto config = make_config(dir.path, "csv");
+  const auto config = make_config(dir.path(), "csv");
   REQUIRE(run(config, server));
   const std::vector<std::string> before = server.ids;
   server.ids.erase(server.ids.begin() + 20, server.ids.begin() + 23);
@@ -183,7 +183,7 @@ TEST_CASE("ops::download quarantines unusable items and stores the rest of their
   server.append(250);
   // Item 120 is not a usable event (as the page parser marks one).
   server.unusable.insert(server.ids[120]);
-  const auto config = make_config(dir.path, "jsonl");
+  const auto config = make_config(dir.path(), "jsonl");
   auto first = run(config, server);
   REQUIRE(first);
   CHECK(first->run.unusable_events == 1);
@@ -221,7 +221,7 @@ TEST_CASE("ops::download keeps the stored version of an event the server changed
   TempDir dir;
   ScriptedServer server;
   server.append(200);
-  const auto config = make_config(dir.path, format);
+  const auto config = make_config(dir.path(), format);
   REQUIRE(run(config, server));
   // Two events change; an insertion before them makes the next run read them again.
   server.edited = {server.ids[150], server.ids[151]};
@@ -246,7 +246,7 @@ TEST_CASE("ops::download commits by the clock it is given", "[ops][commit]") {
   TempDir dir;
   ScriptedServer server;
   server.append(1000);
-  const auto config = make_config(dir.path, "jsonl");
+  const auto config = make_config(dir.path(), "jsonl");
   std::atomic<bool> stop{false};
   auto time = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
   int commits = 0;
@@ -290,7 +290,7 @@ TEST_CASE("ops::download checks seams itself when the server's pages hold one ev
   ScriptedServer server;
   server.cap = 1;
   server.append(30);
-  auto config = make_config(dir.path, "jsonl");
+  auto config = make_config(dir.path(), "jsonl");
   config.max_concurrent_requests = GENERATE(1, 3);
   REQUIRE(run(config, server));
   check_exact(config, server.ids);
@@ -321,7 +321,7 @@ TEST_CASE("ops::download --repair reads the list once and takes no stored event 
   TempDir dir;
   ScriptedServer server;
   server.append(500);
-  const auto config = make_config(dir.path, "jsonl");
+  const auto config = make_config(dir.path(), "jsonl");
   REQUIRE(run(config, server));
   server.requests = 0;
   bdd::ops::DownloadOptions options;

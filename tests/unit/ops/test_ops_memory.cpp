@@ -61,7 +61,7 @@ TEST_CASE("ops::download keeps memory bounded with big events and a slow disk", 
   server.padding = 2 * mib; // every event about 2 MiB: a page of 4 is 8 MiB
   server.cap = 4;
   server.append(150); // 300 MiB in all
-  auto config = make_config(dir.path, "jsonl");
+  auto config = make_config(dir.path(), "jsonl");
   config.page_size = 4;
   config.max_concurrent_requests = 3;
   bdd::ops::DownloadOptions options;

@@ -2,10 +2,10 @@
 
 // Readers that parse what the text writers wrote, independently of the writers' code.
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <map>

@@ -1,13 +1,12 @@
 #pragma once
 
-#include "temp_dir.hpp"
-
 #include <bdd/model/event.hpp>
 #include <bdd/storage/layout.hpp>
 #include <bdd/storage/writer.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 #include <chrono>
 #include <map>

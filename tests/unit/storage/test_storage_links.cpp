@@ -1,13 +1,13 @@
 // Leaf files are written beneath the study folder and never through a link; new leaves are
 // created exclusively; rollback follows no link either; sqlite counts its rows in O(1).
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
 
 #include <bdd/storage/sqlite_writer.hpp>
 #include <bdd/storage/writer.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <string>

@@ -1,12 +1,12 @@
 // The streaming readers that `bdd verify` and `download --repair` use: they return every event a
 // writer stored, in order, and name the line where a damaged file stops making sense.
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
 
 #include <bdd/storage/reader.hpp>
 #include <bdd/storage/writer.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <fstream>

@@ -1,11 +1,11 @@
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
 
 #include <bdd/storage/writer.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <set>

@@ -1,13 +1,13 @@
 // Round trips and exact file formats of the json, jsonl and csv writers, and the registry.
 #include "storage_readers.hpp"
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
 
 #include <bdd/storage/layout.hpp>
 #include <bdd/storage/writer.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <map>

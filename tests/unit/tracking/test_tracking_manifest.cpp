@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -16,26 +17,9 @@
 #include <vector>
 
 namespace stdfs = std::filesystem;
+using bdd::test::TempDir;
 
 namespace {
-
-// A private directory, removed afterwards.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::random_device random;
-    m_path = stdfs::temp_directory_path() / ("bdd-tracking-" + std::to_string(random()));
-    stdfs::create_directories(m_path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    stdfs::remove_all(m_path, ec);
-  }
-  const stdfs::path& path() const { return m_path; }
-
-private:
-  stdfs::path m_path;
-};
 
 std::string read_bytes(const stdfs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -47,7 +31,7 @@ std::string read_bytes(const stdfs::path& path) {
 TEST_CASE("tracking::extend_hash_in_memory agrees with hashing the file", "[tracking]") {
   const std::string tail = GENERATE(as<std::string>{}, "", "\n]}\n");
   INFO("tail size " << tail.size());
-  ScratchDir dir;
+  TempDir dir;
   const stdfs::path path = dir.path() / "events.x";
   std::string committed; // the file without its tail
   std::string midstate;
@@ -87,7 +71,7 @@ TEST_CASE("tracking::extend_hash_in_memory agrees with hashing the file", "[trac
 TEST_CASE("tracking::extend_file_hash equals the file's SHA-256 after every append", "[tracking]") {
   const std::string tail = GENERATE(as<std::string>{}, "", "\n]}\n");
   INFO("tail size " << tail.size());
-  ScratchDir dir;
+  TempDir dir;
   const stdfs::path path = dir.path() / "events.x";
   std::string content = "head";
   std::string midstate;
@@ -111,7 +95,7 @@ TEST_CASE("tracking::extend_file_hash equals the file's SHA-256 after every appe
 }
 
 TEST_CASE("tracking::write_manifest writes sha256sum lines for hashed files", "[tracking]") {
-  ScratchDir dir;
+  TempDir dir;
   bdd::tracking::FileRecord hashed{"a/events.json", 3, std::string(64, 'f'), ""};
   bdd::tracking::FileRecord unhashed{"events.sqlite", 0, "", ""};
   stdfs::create_directories(dir.path() / ".bdd");
@@ -121,7 +105,7 @@ TEST_CASE("tracking::write_manifest writes sha256sum lines for hashed files", "[
 }
 
 TEST_CASE("tracking::open_state migrates a version 1 state and keeps its data", "[tracking]") {
-  ScratchDir dir;
+  TempDir dir;
   stdfs::create_directories(dir.path() / ".bdd");
   {
     SQLite::Database db(bdd::tracking::state_path(dir.path()).string(),
@@ -160,7 +144,7 @@ TEST_CASE("tracking::open_state migrates a version 1 state and keeps its data", 
 
 TEST_CASE("tracking::IdIndex reports the first place of a duplicate and compares with the state",
           "[tracking]") {
-  ScratchDir dir;
+  TempDir dir;
   auto state = bdd::tracking::open_state(dir.path());
   REQUIRE(state);
   bdd::tracking::CommitRecord commit;

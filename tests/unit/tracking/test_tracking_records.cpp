@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/temp_dir.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,28 +13,9 @@
 #include <string>
 
 namespace stdfs = std::filesystem;
+using bdd::test::TempDir;
 
 namespace {
-
-// A private directory from mkdtemp, removed afterwards.
-class Scratch {
-public:
-  Scratch() {
-    std::string pattern = (stdfs::temp_directory_path() / "bdd-records-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() {
-    std::error_code ec;
-    stdfs::remove_all(m_path, ec);
-  }
-  const stdfs::path& path() const { return m_path; }
-
-private:
-  stdfs::path m_path;
-};
 
 nlohmann::json read_json(const stdfs::path& path) {
   std::ifstream in(path);
@@ -58,7 +40,7 @@ bdd::tracking::RunRecord finished_run(std::string run_id) {
 } // namespace
 
 TEST_CASE("tracking::save_run keeps the warnings of a run, in order", "[tracking]") {
-  Scratch dir;
+  TempDir dir;
   auto drifted = finished_run("run-1");
   drifted.warnings = {"the server's event list changed before offset 200",
                       "the server now holds 150 events, fewer than the 200 already downloaded"};
@@ -79,7 +61,7 @@ TEST_CASE("tracking::save_run keeps the warnings of a run, in order", "[tracking
 
 TEST_CASE("tracking::read_history reads histories without warnings or with odd ones",
           "[tracking]") {
-  Scratch dir;
+  TempDir dir;
   // As bdd wrote it before runs had warnings, then a hand-edited record.
   std::ofstream(bdd::tracking::history_path(dir.path())) << R"([
     {"run_id": "old", "started_at": "2025-11-18T10:00:00Z", "ended_at": "2025-11-18T10:00:05Z",

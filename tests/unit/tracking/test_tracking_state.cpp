@@ -3,6 +3,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
+#include <support/temp_dir.hpp>
 
 #include <filesystem>
 #include <random>
@@ -10,26 +11,10 @@
 #include <vector>
 
 namespace stdfs = std::filesystem;
+using bdd::test::TempDir;
 using bdd::tracking::FileRecord;
 
 namespace {
-
-class StateDir {
-public:
-  StateDir() {
-    std::random_device random;
-    m_path = stdfs::temp_directory_path() / ("bdd-state-" + std::to_string(random()));
-    stdfs::create_directories(m_path);
-  }
-  ~StateDir() {
-    std::error_code ec;
-    stdfs::remove_all(m_path, ec);
-  }
-  const stdfs::path& path() const { return m_path; }
-
-private:
-  stdfs::path m_path;
-};
 
 std::vector<std::pair<std::string, std::uint64_t>> sizes(const std::vector<FileRecord>& files) {
   std::vector<std::pair<std::string, std::uint64_t>> out;
@@ -43,7 +28,7 @@ std::vector<std::pair<std::string, std::uint64_t>> sizes(const std::vector<FileR
 
 TEST_CASE("tracking::State rolls back to the recorded sizes after a run that did not end",
           "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   {
     auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
     REQUIRE(state);
@@ -76,7 +61,7 @@ TEST_CASE("tracking::State rolls back to the recorded sizes after a run that did
 }
 
 TEST_CASE("tracking::State keeps a clean study clean", "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
   REQUIRE(state);
   REQUIRE((*state)->begin_commit({{"events.csv", 0, {}, {}}}));
@@ -95,7 +80,7 @@ TEST_CASE("tracking::State keeps a clean study clean", "[tracking]") {
 }
 
 TEST_CASE("tracking::State records every id exactly as given, whatever its bytes", "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   const std::vector<std::string> hostile = {
       "",
       "with \"quotes\"",
@@ -143,7 +128,7 @@ TEST_CASE("tracking::State keeps the next commit's journal when the one before f
           "[tracking]") {
   // The engine writes batch N+1 while batch N is recorded: N+1's new file is journaled before
   // N's record clears N's journal entries, and a crash then must still roll it back.
-  StateDir dir;
+  TempDir dir;
   {
     auto state = bdd::tracking::open_state(dir.path(), bdd::tracking::StateAccess::exclusive);
     REQUIRE(state);
@@ -166,7 +151,7 @@ TEST_CASE("tracking::State keeps the next commit's journal when the one before f
 
 TEST_CASE("tracking::State keeps a number id stored before schema 3 from being stored twice",
           "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   const stdfs::path path = bdd::tracking::state_path(dir.path());
   stdfs::create_directories(path.parent_path());
   {
@@ -194,7 +179,7 @@ TEST_CASE("tracking::State keeps a number id stored before schema 3 from being s
 
 TEST_CASE("tracking::State records seams, digests and quarantined items with a commit",
           "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   auto state = bdd::tracking::open_state(dir.path());
   REQUIRE(state);
   bdd::tracking::CommitRecord commit;
@@ -223,7 +208,7 @@ TEST_CASE("tracking::State records seams, digests and quarantined items with a c
 }
 
 TEST_CASE("tracking::State keeps the furthest offset ever committed", "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   auto state = bdd::tracking::open_state(dir.path());
   REQUIRE(state);
   bdd::tracking::CommitRecord commit;
