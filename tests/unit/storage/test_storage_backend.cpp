@@ -1,6 +1,6 @@
 // The backend table: every format in core's table can be written and read back through it.
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
+#include <support/temp_dir.hpp>
 
 #include <bdd/core/format.hpp>
 #include <bdd/storage/backend.hpp>

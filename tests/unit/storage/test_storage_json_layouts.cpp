@@ -2,7 +2,7 @@
 // original tool's {"metadata", "events"} document, which studies that have it keep.
 #include "storage_readers.hpp"
 #include "storage_test_helpers.hpp"
-#include "temp_dir.hpp"
+#include <support/temp_dir.hpp>
 
 #include <bdd/storage/reader.hpp>
 #include <bdd/storage/writer.hpp>

@@ -223,7 +223,7 @@ TEST_CASE("tracking::State keeps the furthest offset ever committed", "[tracking
 }
 
 TEST_CASE("tracking::State forgets the SHA-256 digests of a schema-3 state", "[tracking]") {
-  StateDir dir;
+  TempDir dir;
   const stdfs::path path = bdd::tracking::state_path(dir.path());
   stdfs::create_directories(path.parent_path());
   {
