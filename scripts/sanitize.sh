@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # RelWithDebInfo keeps the tests fast enough; -fno-sanitize-recover makes UBSan findings fatal.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBDD_ENABLE_ASAN=ON -DBDD_WERROR=ON \
+# No -Werror here: GCC 12 warns maybe-uninitialized inside std::regex under ASan (not our code);
+# the normal build (scripts/build.sh) is the -Werror one.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBDD_ENABLE_ASAN=ON -DBDD_WERROR=OFF \
   ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER="$CMAKE_CXX_COMPILER_LAUNCHER"} \
   >/dev/null
 targets=()
