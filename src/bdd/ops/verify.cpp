@@ -14,8 +14,12 @@
 #include <bdd/tracking/state.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <thread>
 
 namespace bdd::ops {
 
@@ -36,6 +40,312 @@ std::string shown(std::string_view id) {
 std::string place(const tracking::IdPlace& where) {
   return where.file.empty() ? std::string("the server")
                             : where.file + (where.line ? ":" + std::to_string(where.line) : "");
+}
+
+Error interrupted() {
+  return {Errc::interrupted, "verify was interrupted before it read every file (run it again)"};
+}
+
+// One data file to read: its path relative to the study folder, whether it is a leaf file
+// (sizes and hashes are checked, else it is a database) and what the state records of it.
+struct FileJob {
+  std::string relative;
+  bool leaf_file = true;
+  std::optional<tracking::FileRecord> recorded;
+};
+
+// Ids read from a file, in file order, with their lines: one buffer for all, so that a batch
+// costs a few allocations rather than one per id.
+struct IdBatch {
+  static constexpr std::size_t k_ids = 4096;
+  static constexpr std::size_t k_bytes = std::size_t{1} << 20;
+
+  std::string bytes;
+  std::vector<std::size_t> ends;
+  std::vector<std::uint64_t> lines;
+
+  void add(std::string_view id, std::uint64_t line) {
+    bytes += id;
+    ends.push_back(bytes.size());
+    lines.push_back(line);
+  }
+  std::string_view id(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(bytes).substr(begin, ends[i] - begin);
+  }
+  bool full() const { return lines.size() >= k_ids || bytes.size() >= k_bytes; }
+  bool empty() const { return lines.empty(); }
+};
+
+// What the worker found in one file besides its ids: the manifest's findings ("untracked",
+// "size", "checksum") and where it stopped parsing.
+struct FileOutcome {
+  std::vector<Finding> manifest;
+  std::optional<Finding> parse;
+};
+
+class FilePipeline;
+
+// The batches of one file as the consuming thread takes them, then the worker's outcome.
+class FileStream {
+public:
+  FileStream(FilePipeline& pipeline, std::size_t file) : m_pipeline(pipeline), m_file(file) {}
+  // The next batch (valid until the next call), or nullptr once the file is read or the
+  // pipeline stopped.
+  const IdBatch* next();
+  // After `next()` returned nullptr: what the worker found, or its error.
+  Result<FileOutcome> outcome();
+
+private:
+  FilePipeline& m_pipeline;
+  std::size_t m_file;
+  IdBatch m_current;
+};
+
+// Reads, hashes and parses the data files on worker threads (at least two; the files claimed
+// in order, at most `m_ring` at a time, each with at most `k_queued` batches waiting), while
+// the calling thread consumes their ids file by file in order: the work of one big file is
+// split between its worker and the consumer, and memory stays flat.
+class FilePipeline {
+public:
+  FilePipeline(stdfs::path dir,
+               std::string format,
+               std::vector<FileJob> jobs,
+               const std::atomic<bool>* stop)
+      : m_dir(std::move(dir)),
+        m_format(std::move(format)),
+        m_jobs(std::move(jobs)),
+        m_stop(stop),
+        m_workers(std::max(2U, std::thread::hardware_concurrency())),
+        m_ring(m_workers + 1),
+        m_slots(m_ring) {}
+
+  ~FilePipeline() { stop_workers(); }
+  FilePipeline(const FilePipeline&) = delete;
+  FilePipeline& operator=(const FilePipeline&) = delete;
+
+  // Calls `consume(job, stream)` for every file in order on this thread; stops at its first
+  // error.
+  template <typename Consume>
+  Result<void> run(Consume&& consume) {
+    const std::size_t workers = std::min(m_workers, m_jobs.size());
+    for (std::size_t i = 0; i < workers; ++i) {
+      m_threads.emplace_back([this] { work(); });
+    }
+    for (std::size_t i = 0; i < m_jobs.size(); ++i) {
+      FileStream stream(*this, i);
+      auto consumed = consume(m_jobs[i], stream);
+      if (!consumed) {
+        stop_workers();
+        return consumed;
+      }
+      release(i);
+    }
+    stop_workers();
+    return ok();
+  }
+
+private:
+  friend class FileStream;
+  static constexpr std::size_t k_queued = 4;
+
+  struct Slot {
+    std::size_t file = std::numeric_limits<std::size_t>::max();
+    std::deque<IdBatch> batches;
+    bool done = false;
+    std::optional<Error> error;
+    FileOutcome outcome;
+  };
+
+  Slot& slot_of(std::size_t file) { return m_slots[file % m_ring]; }
+
+  void stop_workers() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_cancelled = true;
+      m_cancelled_flag = true;
+    }
+    m_changed.notify_all();
+    for (auto& thread : m_threads) {
+      thread.join();
+    }
+    m_threads.clear();
+  }
+
+  bool stopping() const {
+    return m_cancelled_flag.load(std::memory_order_relaxed) || (m_stop && m_stop->load());
+  }
+
+  // The consumer is done with `file`: its slot can take the file `m_ring` places on.
+  void release(std::size_t file) {
+    {
+      std::lock_guard lock(m_mutex);
+      slot_of(file) = Slot();
+      m_released = file + 1;
+    }
+    m_changed.notify_all();
+  }
+
+  void work() {
+    for (;;) {
+      std::size_t file = 0;
+      {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] {
+          return m_cancelled || m_next >= m_jobs.size() || m_next < m_released + m_ring;
+        });
+        if (m_cancelled || m_next >= m_jobs.size()) {
+          return;
+        }
+        file = m_next++;
+        slot_of(file).file = file;
+      }
+      auto outcome = read_file(file);
+      {
+        std::lock_guard lock(m_mutex);
+        Slot& slot = slot_of(file);
+        slot.done = true;
+        if (outcome) {
+          slot.outcome = std::move(*outcome);
+        } else {
+          slot.error = std::move(outcome).error();
+        }
+      }
+      m_changed.notify_all();
+    }
+  }
+
+  // Hands `batch` to the consumer, waiting while `k_queued` wait already. False if the
+  // pipeline stopped.
+  bool push(std::size_t file, IdBatch&& batch) {
+    {
+      std::unique_lock lock(m_mutex);
+      Slot& slot = slot_of(file);
+      m_changed.wait(lock, [&] { return m_cancelled || slot.batches.size() < k_queued; });
+      if (m_cancelled) {
+        return false;
+      }
+      slot.batches.push_back(std::move(batch));
+    }
+    m_changed.notify_all();
+    return true;
+  }
+
+  // On a worker: the file's size against the manifest, then every record, hashed as read when
+  // the size matches.
+  Result<FileOutcome> read_file(std::size_t file) {
+    const FileJob& job = m_jobs[file];
+    const stdfs::path path = m_dir / job.relative;
+    FileOutcome out;
+    storage::ReadOptions options;
+    if (job.leaf_file && !job.recorded) {
+      out.manifest.push_back(
+          {"untracked", job.relative, 0, "", "a data file that no download recorded"});
+    } else if (job.leaf_file) {
+      const std::uint64_t size = fs::file_size_or_zero(path);
+      if (size != job.recorded->size) {
+        out.manifest.push_back({"size",
+                                job.relative,
+                                0,
+                                "",
+                                std::to_string(size) + " bytes instead of the "
+                                    + std::to_string(job.recorded->size)
+                                    + " committed (appended to, cut short or edited)"});
+      } else {
+        // Empty: recorded before bdd kept hashes; the next commit to it adds one.
+        options.hash = !job.recorded->sha256.empty();
+      }
+    }
+    auto reader = storage::open_reader(m_format, path, options);
+    if (!reader && options.hash) {
+      return std::move(reader).error(); // a file that cannot be hashed stops the check
+    }
+    if (!reader) {
+      out.parse = Finding{"parse", job.relative, 0, "", reader.error().message};
+      return out;
+    }
+    IdBatch batch;
+    for (;;) {
+      auto record = (*reader)->next();
+      if (!record) {
+        out.parse =
+            Finding{"parse", job.relative, (*reader)->error_line(), "", record.error().message};
+        break;
+      }
+      if (!*record) {
+        break;
+      }
+      batch.add((*record)->id, (*record)->line);
+      if (batch.full()) {
+        if (stopping() || !push(file, std::move(batch))) {
+          return interrupted();
+        }
+        batch = IdBatch();
+      }
+    }
+    if (!batch.empty() && !push(file, std::move(batch))) {
+      return interrupted();
+    }
+    if (options.hash) {
+      BDD_TRY_ASSIGN(const std::string sha256, (*reader)->file_sha256());
+      if (sha256 != job.recorded->sha256) {
+        out.manifest.push_back({"checksum",
+                                job.relative,
+                                0,
+                                "",
+                                "SHA-256 " + sha256 + " instead of the committed "
+                                    + job.recorded->sha256 + " (edited or corrupted on disk)"});
+      }
+    }
+    return out;
+  }
+
+  const stdfs::path m_dir;
+  const std::string m_format;
+  const std::vector<FileJob> m_jobs;
+  const std::atomic<bool>* m_stop;
+  const std::size_t m_workers;
+  const std::size_t m_ring;
+
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::vector<Slot> m_slots;
+  std::size_t m_next = 0;     // the next file to claim
+  std::size_t m_released = 0; // files the consumer is done with
+  bool m_cancelled = false;
+  std::atomic<bool> m_cancelled_flag{false};
+  std::vector<std::thread> m_threads;
+};
+
+const IdBatch* FileStream::next() {
+  FilePipeline& p = m_pipeline;
+  {
+    std::unique_lock lock(p.m_mutex);
+    FilePipeline::Slot& slot = p.slot_of(m_file);
+    p.m_changed.wait(lock, [&] {
+      return p.m_cancelled || (slot.file == m_file && (!slot.batches.empty() || slot.done));
+    });
+    if (p.m_cancelled || slot.batches.empty()) {
+      return nullptr;
+    }
+    m_current = std::move(slot.batches.front());
+    slot.batches.pop_front();
+  }
+  p.m_changed.notify_all();
+  return &m_current;
+}
+
+Result<FileOutcome> FileStream::outcome() {
+  FilePipeline& p = m_pipeline;
+  std::lock_guard lock(p.m_mutex);
+  FilePipeline::Slot& slot = p.slot_of(m_file);
+  if (p.m_cancelled || slot.file != m_file || !slot.done) {
+    return interrupted();
+  }
+  if (slot.error) {
+    return std::move(*slot.error);
+  }
+  return std::move(slot.outcome);
 }
 
 class Verifier {
@@ -79,12 +389,21 @@ public:
 
 private:
   void add(Finding finding) {
-    std::size_t& count = m_per_kind[finding.kind];
-    if (++count <= k_listed_per_kind) {
+    if (list(finding.kind, finding.error)) {
       m_report.findings.push_back(std::move(finding));
-    } else if (finding.error) {
-      m_overflow_is_error[finding.kind] = true;
     }
+  }
+
+  // Counts one finding of `kind`: whether it is to be listed (the first k_listed_per_kind).
+  bool list(const std::string& kind, bool error) {
+    std::size_t& count = m_per_kind[kind];
+    if (++count <= k_listed_per_kind) {
+      return true;
+    }
+    if (error) {
+      m_overflow_is_error[kind] = true;
+    }
+    return false;
   }
 
   // `count` findings of `kind` beyond the `listed` ones already added.
@@ -109,11 +428,14 @@ private:
     }
   }
 
-  // Sizes and hashes against the state's manifest, then every event of every file.
+  // Sizes and hashes against the state's manifest, then every event of every file: the files
+  // are read, hashed and parsed by `FilePipeline`'s workers, and their ids entered here, in file
+  // order, into the one id index.
   Result<void> check_files() {
     BDD_TRY_ASSIGN(auto on_disk, storage::list_data_files(m_dir, m_format));
     std::map<std::string, tracking::FileRecord> recorded;
-    if (format_info(m_format).storage == FormatStorage::database) {
+    const bool leaf_files = format_info(m_format).storage == FormatStorage::leaf_files;
+    if (!leaf_files) {
       BDD_TRY(check_database(on_disk));
     } else {
       BDD_TRY_ASSIGN(auto files, m_state->files());
@@ -130,16 +452,56 @@ private:
              "the data file is missing (" + std::to_string(file.size) + " bytes committed)"});
       }
     }
-    for (const auto& path : on_disk) {
-      auto it = recorded.find(path);
-      if (format_info(m_format).storage == FormatStorage::leaf_files) {
-        if (it == recorded.end()) {
-          add({"untracked", path, 0, "", "a data file that no download recorded"});
-        } else {
-          BDD_TRY(check_manifest(it->second));
+    std::vector<FileJob> jobs;
+    jobs.reserve(on_disk.size());
+    for (auto& path : on_disk) {
+      FileJob job{std::move(path), leaf_files, std::nullopt};
+      if (auto it = recorded.find(job.relative); it != recorded.end()) {
+        job.recorded = std::move(it->second);
+      }
+      jobs.push_back(std::move(job));
+    }
+    FilePipeline pipeline(m_dir, m_format, std::move(jobs), m_options.stop);
+    return pipeline.run([this](const FileJob& job, FileStream& stream) -> Result<void> {
+      return index_file(job, stream);
+    });
+  }
+
+  // The ids of one file as its worker hands them over, then what the worker found. The
+  // findings come out as a single thread reading the files one by one would make them: the
+  // file's manifest findings, its duplicates by line, then where it stopped parsing.
+  Result<void> index_file(const FileJob& job, FileStream& stream) {
+    m_report.files += 1;
+    std::vector<Finding> duplicates; // listed ones only: `list` counts the others
+    tracking::IdPlace where{job.relative, 0};
+    while (const IdBatch* batch = stream.next()) {
+      if (m_options.stop && m_options.stop->load()) {
+        return interrupted();
+      }
+      for (std::size_t i = 0; i < batch->lines.size(); ++i) {
+        const std::string_view id = batch->id(i);
+        where.line = batch->lines[i];
+        m_report.events += 1;
+        BDD_TRY_ASSIGN(auto first, m_ids->add(id, where));
+        if (first && list("duplicate", true)) {
+          duplicates.push_back(
+              {"duplicate",
+               job.relative,
+               where.line,
+               shown(id),
+               "event " + model::quoted_id(id) + " is also stored at " + place(*first)});
         }
       }
-      BDD_TRY(read_events(path));
+    }
+    BDD_TRY_ASSIGN(FileOutcome outcome, stream.outcome());
+    for (auto& finding : outcome.manifest) {
+      add(std::move(finding));
+    }
+    for (auto& finding : duplicates) {
+      m_report.findings.push_back(std::move(finding));
+    }
+    if (outcome.parse) {
+      add(std::move(*outcome.parse));
     }
     return ok();
   }
@@ -155,62 +517,6 @@ private:
       }
     }
     return ok();
-  }
-
-  Result<void> check_manifest(const tracking::FileRecord& file) {
-    const stdfs::path path = m_dir / file.path;
-    const std::uint64_t size = fs::file_size_or_zero(path);
-    if (size != file.size) {
-      add({"size",
-           file.path,
-           0,
-           "",
-           std::to_string(size) + " bytes instead of the " + std::to_string(file.size)
-               + " committed (appended to, cut short or edited)"});
-      return ok();
-    }
-    if (file.sha256.empty()) {
-      return ok(); // recorded before bdd kept hashes; the next commit to it adds one
-    }
-    BDD_TRY_ASSIGN(auto sha256, tracking::hash_file_prefix(path, size));
-    if (sha256 != file.sha256) {
-      add({"checksum",
-           file.path,
-           0,
-           "",
-           "SHA-256 " + sha256 + " instead of the committed " + file.sha256
-               + " (edited or corrupted on disk)"});
-    }
-    return ok();
-  }
-
-  Result<void> read_events(const std::string& relative) {
-    m_report.files += 1;
-    auto reader = storage::open_reader(m_format, m_dir / relative);
-    if (!reader) {
-      add({"parse", relative, 0, "", reader.error().message});
-      return ok();
-    }
-    for (;;) {
-      auto record = (*reader)->next();
-      if (!record) {
-        add({"parse", relative, (*reader)->error_line(), "", record.error().message});
-        return ok();
-      }
-      if (!*record) {
-        return ok();
-      }
-      m_report.events += 1;
-      const std::string& id = (*record)->id;
-      BDD_TRY_ASSIGN(auto first, m_ids->add(id, {relative, (*record)->line}));
-      if (first) {
-        add({"duplicate",
-             relative,
-             (*record)->line,
-             shown(id),
-             "event " + model::quoted_id(id) + " is also stored at " + place(*first)});
-      }
-    }
   }
 
   Result<void> check_counts(std::uint64_t metadata_events) {
@@ -231,18 +537,17 @@ private:
     compare(cursor.events_stored, "the download state");
     compare(recorded_ids, "the download state's id list");
 
-    const auto state_db = tracking::state_path(m_dir);
-    BDD_TRY_ASSIGN(auto lost, m_ids->not_added_from_state(state_db, k_listed_per_kind));
-    for (const auto& id : lost.second) {
+    BDD_TRY_ASSIGN(auto compared,
+                   m_ids->compare_with_state(tracking::state_path(m_dir), k_listed_per_kind));
+    for (const auto& id : compared.not_added_first) {
       add({"lost",
            "",
            0,
            shown(id),
            "event " + model::quoted_id(id) + " was stored but is in no data file"});
     }
-    add_unlisted("lost", lost.first, lost.second.size(), true);
-    BDD_TRY_ASSIGN(auto unrecorded, m_ids->missing_from_state(state_db, k_listed_per_kind));
-    for (const auto& [id, where] : unrecorded.second) {
+    add_unlisted("lost", compared.not_added, compared.not_added_first.size(), true);
+    for (const auto& [id, where] : compared.missing_first) {
       add({"unrecorded",
            where.file,
            where.line,
@@ -250,7 +555,7 @@ private:
            "event " + model::quoted_id(id)
                + " is not in the download state (not downloaded by bdd?)"});
     }
-    add_unlisted("unrecorded", unrecorded.first, unrecorded.second.size(), true);
+    add_unlisted("unrecorded", compared.missing, compared.missing_first.size(), true);
     return ok();
   }
 
@@ -328,10 +633,9 @@ private:
         }
       }
     }
-    BDD_TRY_ASSIGN(
-        auto gone,
-        server_ids->not_added_from_state(tracking::state_path(m_dir), k_listed_per_kind));
-    for (const auto& id : gone.second) {
+    BDD_TRY_ASSIGN(auto compared,
+                   server_ids->compare_with_state(tracking::state_path(m_dir), k_listed_per_kind));
+    for (const auto& id : compared.not_added_first) {
       Finding finding{"deleted_on_server",
                       "",
                       0,
@@ -341,7 +645,7 @@ private:
       finding.error = false;
       add(std::move(finding));
     }
-    add_unlisted("deleted_on_server", gone.first, gone.second.size(), false);
+    add_unlisted("deleted_on_server", compared.not_added, compared.not_added_first.size(), false);
     BDD_TRY_ASSIGN(auto server_count, server_ids->size());
     if (m_report.remote_total && *m_report.remote_total != server_count) {
       Finding finding{"count",

@@ -94,9 +94,10 @@ std::vector<std::string_view> writer_formats() {
 }
 
 Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
-                                                 const std::filesystem::path& path) {
+                                                 const std::filesystem::path& path,
+                                                 const ReadOptions& options) {
   BDD_TRY_ASSIGN(const Backend* backend, backend_of(format));
-  return backend->open_reader(path);
+  return backend->open_reader(path, options);
 }
 
 std::optional<TextLayout> text_layout(std::string_view format, std::string_view head) {

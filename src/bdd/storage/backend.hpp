@@ -17,7 +17,8 @@ namespace bdd::storage {
 struct Backend {
   Format format;
   Result<std::unique_ptr<Writer>> (*make_writer)(const WriterOptions&);
-  Result<std::unique_ptr<EventReader>> (*open_reader)(const std::filesystem::path&);
+  Result<std::unique_ptr<EventReader>> (*open_reader)(const std::filesystem::path&,
+                                                      const ReadOptions&);
   std::optional<TextLayout> layout; // nullopt: not a text format
   std::string_view rewritten_tail;  // see `rewritten_tail`
 };

@@ -4,16 +4,18 @@
 
 #include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
+#include <bdd/core/sha256.hpp>
 #include <bdd/model/event.hpp>
 #include <bdd/model/json_text.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <fstream>
+#include <cstring>
 
 namespace bdd::storage {
 
@@ -31,30 +33,150 @@ Error damaged(std::string message) {
   return {Errc::storage, std::move(message)};
 }
 
+// The bytes of a file, read in chunks of `k_chunk` with read(2) into one buffer that the
+// readers parse in place; every chunk read goes into the hash (ReadOptions::hash) first, so
+// the file is read once. The buffer holds the record being parsed and grows only for a record
+// longer than a chunk, never past `max_record` bytes plus a chunk.
+class FileBytes {
+public:
+  static constexpr std::size_t k_chunk = std::size_t{256} << 10;
+
+  FileBytes(const stdfs::path& path, const ReadOptions& options)
+      : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
+        m_open_errno(errno),
+        m_path(path),
+        m_hash(options.hash),
+        m_max_record(options.max_record_bytes) {}
+
+  bool is_open() const { return m_fd.get() >= 0; }
+  int open_errno() const { return m_open_errno; }
+
+  // The unconsumed bytes in the buffer.
+  const char* data() const { return m_buffer.data() + m_begin; }
+  std::size_t available() const { return m_end - m_begin; }
+  void consume(std::size_t count) { m_begin += count; }
+
+  // Reads more of the file after the unconsumed bytes, moving them to the buffer's front
+  // (pointers into it are invalidated). False at the end of the file or on an error (`error()`)
+  // or when the unconsumed bytes already exceed the longest record (`too_long()`).
+  bool refill() {
+    if (m_failed) {
+      return false;
+    }
+    if (available() > m_max_record) {
+      m_too_long = true;
+      return false;
+    }
+    if (m_begin > 0) {
+      std::memmove(m_buffer.data(), m_buffer.data() + m_begin, available());
+      m_end -= m_begin;
+      m_begin = 0;
+    }
+    if (m_buffer.size() - m_end < k_chunk) {
+      m_buffer.resize(std::max(m_buffer.size() * 2, m_end + k_chunk));
+    }
+    for (;;) {
+      const ssize_t got = ::read(m_fd.get(), m_buffer.data() + m_end, m_buffer.size() - m_end);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got < 0) {
+        m_failed = true;
+        m_error = fs::describe_errno("cannot read", m_path, errno);
+        return false;
+      }
+      if (got == 0) {
+        return false;
+      }
+      if (m_hash) {
+        m_sha256.update(std::string_view(m_buffer.data() + m_end, static_cast<std::size_t>(got)));
+      }
+      m_end += static_cast<std::size_t>(got);
+      return true;
+    }
+  }
+
+  // Reads the rest of the file into the hash, then its hex SHA-256.
+  Result<std::string> finish_hash() {
+    m_begin = m_end; // what is left is not parsed
+    while (refill()) {
+      m_begin = m_end;
+    }
+    if (m_failed) {
+      return Error(Errc::storage, m_error);
+    }
+    return m_sha256.finish_hex();
+  }
+
+  bool too_long() const { return m_too_long; }
+  std::size_t max_record() const { return m_max_record; }
+  // The read error, "" if none.
+  const std::string& error() const { return m_error; }
+
+private:
+  fs::UniqueFd m_fd;
+  int m_open_errno;
+  stdfs::path m_path;
+  bool m_hash;
+  std::size_t m_max_record;
+  Sha256 m_sha256;
+  std::vector<char> m_buffer;
+  std::size_t m_begin = 0;
+  std::size_t m_end = 0;
+  bool m_failed = false;
+  bool m_too_long = false;
+  std::string m_error;
+};
+
 // Lines of a file, each with whether it ended in '\n', its number and where the next begins.
 class LineSource {
 public:
-  explicit LineSource(const stdfs::path& path) : m_in(path, std::ios::binary) {}
-  bool is_open() const { return m_in.is_open(); }
+  LineSource(const stdfs::path& path, const ReadOptions& options) : m_bytes(path, options) {}
+  FileBytes& bytes() { return m_bytes; }
+  const FileBytes& bytes() const { return m_bytes; }
 
-  // False at the end of the file.
-  bool read() {
-    if (!std::getline(m_in, m_line)) {
-      return false;
+  enum class Got { line, end, failed }; // failed: too long or unreadable (see `bytes()`)
+
+  Got read() {
+    std::size_t scanned = 0;
+    for (;;) {
+      const char* begin = m_bytes.data();
+      const std::size_t available = m_bytes.available();
+      const void* newline = std::memchr(begin + scanned, '\n', available - scanned);
+      if (newline != nullptr) {
+        const auto size = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
+        return take(size, true);
+      }
+      scanned = available;
+      if (!m_bytes.refill()) {
+        if (m_bytes.too_long() || !m_bytes.error().empty()) {
+          return Got::failed;
+        }
+        return available == 0 ? Got::end : take(available, false);
+      }
     }
-    m_terminated = !m_in.eof();
-    m_number += 1;
-    m_end += m_line.size() + (m_terminated ? 1 : 0);
-    return true;
   }
-  const std::string& line() const { return m_line; }
+  // The line last read, without its '\n'; valid until the next `read()`.
+  std::string_view line() const { return m_line; }
   bool terminated() const { return m_terminated; }
   std::uint64_t number() const { return m_number; }
   std::uint64_t end() const { return m_end; }
 
 private:
-  std::ifstream m_in;
-  std::string m_line;
+  Got take(std::size_t size, bool terminated) {
+    if (size > m_bytes.max_record()) {
+      return Got::failed;
+    }
+    m_line = std::string_view(m_bytes.data(), size);
+    m_bytes.consume(size + (terminated ? 1 : 0));
+    m_terminated = terminated;
+    m_number += 1;
+    m_end += size + (terminated ? 1 : 0);
+    return Got::line;
+  }
+
+  FileBytes m_bytes;
+  std::string_view m_line;
   bool m_terminated = false;
   std::uint64_t m_number = 0;
   std::uint64_t m_end = 0;
@@ -82,8 +204,8 @@ std::string stored_key(std::string_view shown, std::string_view data) {
 // event as `data`), or an error message. Read without a document: the raw event's number
 // tokens must stay as written, and the depth stays bounded (a stored event is at most
 // k_max_json_depth deep, one level inside its record).
-Result<std::string> event_id(std::string_view text) {
-  std::string compact;
+Result<std::string> event_id(std::string_view text, std::string& compact) {
+  compact.clear();
   if (!model::append_minified_json(text, compact, model::k_max_json_depth + 1)) {
     return damaged("not valid JSON (cut short or edited?)");
   }
@@ -111,13 +233,15 @@ Result<std::string> event_id(std::string_view text) {
   return stored_key(shown, data);
 }
 
-// Shared by the text readers: error bookkeeping and the head.
+// Shared by the text readers: error bookkeeping, the head, and the hash of the file.
 class TextReader : public EventReader {
 public:
-  explicit TextReader(const stdfs::path& path) : m_lines(path) {}
-  bool is_open() const { return m_lines.is_open(); }
+  TextReader(const stdfs::path& path, const ReadOptions& options) : m_lines(path, options) {}
+  bool is_open() const { return m_lines.bytes().is_open(); }
+  int open_errno() { return m_lines.bytes().open_errno(); }
   std::uint64_t error_line() const override { return m_error_line; }
   const std::string& head() const override { return m_head; }
+  Result<std::string> file_sha256() override { return m_lines.bytes().finish_hash(); }
 
 protected:
   Error fail(std::uint64_t line, std::string message) {
@@ -126,9 +250,35 @@ protected:
     return damaged(std::move(message));
   }
 
+  // The failure of a line or row that could not be read whole: too long, or a read error.
+  Error fail_read(std::uint64_t line) {
+    FileBytes& bytes = m_lines.bytes();
+    if (!bytes.error().empty()) {
+      m_failed = true;
+      m_error_line = line;
+      return {Errc::storage, bytes.error()};
+    }
+    return fail(line,
+                "a record longer than " + std::to_string(bytes.max_record())
+                    + " bytes (not written by bdd)");
+  }
+
+  // The next line; false, with the error made, if there is none or it cannot be read.
+  Result<bool> next_line() {
+    switch (m_lines.read()) {
+    case LineSource::Got::line:
+      return true;
+    case LineSource::Got::end:
+      return false;
+    case LineSource::Got::failed:
+      break;
+    }
+    return fail_read(m_lines.number() + 1);
+  }
+
   LineSource m_lines;
   std::string m_head;
-  std::string m_record;
+  std::string m_compact; // scratch for event_id
   bool m_failed = false;
   bool m_done = false;
   std::uint64_t m_error_line = 0;
@@ -139,7 +289,11 @@ public:
   using TextReader::TextReader;
 
   Result<std::optional<StoredRecord>> next() override {
-    if (m_failed || m_done || !m_lines.read()) {
+    if (m_failed || m_done) {
+      return std::optional<StoredRecord>();
+    }
+    BDD_TRY_ASSIGN(const bool any, next_line());
+    if (!any) {
       m_done = true;
       return std::optional<StoredRecord>();
     }
@@ -147,12 +301,12 @@ public:
     if (!m_lines.terminated()) {
       return fail(line, "the last line has no line end (cut short?)");
     }
-    m_record = m_lines.line();
-    auto id = event_id(m_record);
+    const std::string_view record = m_lines.line();
+    auto id = event_id(record, m_compact);
     if (!id) {
       return fail(line, id.error().message);
     }
-    return std::optional<StoredRecord>(StoredRecord{std::move(*id), line, m_record, m_lines.end()});
+    return std::optional<StoredRecord>(StoredRecord{std::move(*id), line, record, m_lines.end()});
   }
 };
 
@@ -168,13 +322,14 @@ public:
       BDD_TRY(read_head());
     }
     const std::string_view closing = m_array ? "]" : "]}";
-    if (!m_lines.read()) {
+    BDD_TRY_ASSIGN(const bool any, next_line());
+    if (!any) {
       return fail(m_lines.number(),
                   "the document ends before its closing \"" + std::string(closing)
                       + "\" (cut short?)");
     }
     const std::uint64_t line = m_lines.number();
-    const std::string& text = m_lines.line();
+    const std::string_view text = m_lines.line();
     if (!m_lines.terminated()) {
       return fail(line, "the last line has no line end (cut short?)");
     }
@@ -183,11 +338,15 @@ public:
         return fail(line - 1, "a comma after the last event");
       }
       // An array ends with one empty line (see json_writer.cpp).
-      if (m_array && !(m_lines.read() && m_lines.terminated() && m_lines.line().empty())) {
-        return fail(line + 1,
-                    "the document has no empty line after its closing \"]\" (cut short?)");
+      if (m_array) {
+        BDD_TRY_ASSIGN(const bool empty_line, next_line());
+        if (!(empty_line && m_lines.terminated() && m_lines.line().empty())) {
+          return fail(line + 1,
+                      "the document has no empty line after its closing \"]\" (cut short?)");
+        }
       }
-      if (m_lines.read()) {
+      BDD_TRY_ASSIGN(const bool more, next_line());
+      if (more) {
         return fail(m_lines.number(), "data after the end of the JSON document");
       }
       m_done = true;
@@ -197,40 +356,37 @@ public:
       return fail(line - 1, "no comma between two events");
     }
     const bool comma = !text.empty() && text.back() == ',';
-    m_record.assign(text, 0, text.size() - (comma ? 1 : 0));
-    auto id = event_id(m_record);
+    const std::string_view record = text.substr(0, text.size() - (comma ? 1 : 0));
+    auto id = event_id(record, m_compact);
     if (!id) {
       return fail(line, id.error().message);
     }
     m_after_event = true;
     m_expect_more = comma;
-    return std::optional<StoredRecord>(StoredRecord{std::move(*id), line, m_record, m_lines.end()});
+    return std::optional<StoredRecord>(StoredRecord{std::move(*id), line, record, m_lines.end()});
   }
 
 private:
   Result<void> read_head() {
-    if (!m_lines.read() || !m_lines.terminated()) {
+    BDD_TRY_ASSIGN(const bool any, next_line());
+    if (!any || !m_lines.terminated()) {
       return fail(1, "not a bdd JSON document (no head line)");
     }
-    const std::string& text = m_lines.line();
+    const std::string_view text = m_lines.line();
     if (text == "[") {
       m_array = true;
       m_head = "[\n";
       return ok();
     }
-    const bool shaped = text.size() >= k_json_head_start.size() + k_json_head_end.size()
-                        && text.compare(0, k_json_head_start.size(), k_json_head_start) == 0
-                        && text.compare(text.size() - k_json_head_end.size(),
-                                        k_json_head_end.size(),
-                                        k_json_head_end)
-                               == 0;
+    const bool shaped = text.starts_with(k_json_head_start) && text.ends_with(k_json_head_end)
+                        && text.size() >= k_json_head_start.size() + k_json_head_end.size();
     // The head with the array closed must be a document whose metadata is an object.
     nlohmann::json document;
-    if (!shaped || !model::parse_bounded(text + "]}", document) || !document.is_object()
-        || !document["metadata"].is_object()) {
+    if (!shaped || !model::parse_bounded(std::string(text) + "]}", document)
+        || !document.is_object() || !document["metadata"].is_object()) {
       return fail(1, "not a bdd JSON document (the head line is damaged)");
     }
-    m_head = text + "\n";
+    m_head = std::string(text) + "\n";
     return ok();
   }
 
@@ -240,10 +396,11 @@ private:
 };
 
 // RFC 4180: fields separated by commas, records by CRLF; a field in double quotes may hold
-// commas, CR, LF and doubled quotes.
+// commas, CR, LF and doubled quotes. Read byte by byte from the buffer of `FileBytes`; a row
+// longer than ReadOptions::max_record_bytes is damage.
 class CsvReader final : public TextReader {
 public:
-  CsvReader(const stdfs::path& path) : TextReader(path), m_in(path, std::ios::binary) {}
+  using TextReader::TextReader;
 
   Result<std::optional<StoredRecord>> next() override {
     if (m_failed || m_done) {
@@ -263,34 +420,77 @@ public:
       m_done = true;
       return std::optional<StoredRecord>();
     }
-    if (m_fields.size() != k_csv_columns) {
+    if (m_field_count != k_csv_columns) {
       return fail(line,
-                  "a row with " + std::to_string(m_fields.size()) + " fields instead of "
+                  "a row with " + std::to_string(m_field_count) + " fields instead of "
                       + std::to_string(k_csv_columns));
     }
-    if (m_fields[0].empty()) {
+    if (m_id.empty()) {
       return fail(line, "a row with an empty id");
     }
-    m_data.clear();
-    if (!model::append_minified_json(m_fields[k_csv_columns - 1], m_data)) {
+    m_compact.clear();
+    if (!model::append_minified_json(m_data, m_compact)) {
       return fail(line, "the data field is not valid JSON (cut short or edited?)");
     }
     return std::optional<StoredRecord>(
-        StoredRecord{stored_key(m_fields[0], m_data), line, m_record, m_offset});
+        StoredRecord{stored_key(m_id, m_compact), line, m_record, m_offset});
   }
 
 private:
-  // One record into m_record (raw bytes without CRLF) and m_fields. False at the end of file.
+  // The next byte, or -1 at the end of the file or on a read error (`FileBytes::error`).
+  int get() {
+    FileBytes& bytes = m_lines.bytes();
+    if (bytes.available() == 0 && !refill()) {
+      return -1;
+    }
+    const auto c = static_cast<unsigned char>(*bytes.data());
+    bytes.consume(1);
+    m_offset += 1;
+    return c;
+  }
+  int peek() {
+    FileBytes& bytes = m_lines.bytes();
+    if (bytes.available() == 0 && !refill()) {
+      return -1;
+    }
+    return static_cast<unsigned char>(*bytes.data());
+  }
+  // The buffer holds no more than a chunk here: a row is copied out as it is read.
+  bool refill() { return m_lines.bytes().refill(); }
+
+  // The field being read: the id's and the data's are kept, the others only checked.
+  std::string* field() {
+    return m_field_count == 1 ? &m_id : m_field_count == k_csv_columns ? &m_data : nullptr;
+  }
+  void append(char ch) {
+    if (std::string* out = field()) {
+      *out += ch;
+    }
+  }
+
+  // One record into m_record (raw bytes without CRLF), m_id and m_data, counting its fields in
+  // m_field_count. False at the end of file.
   Result<bool> read_record() {
     m_record.clear();
-    m_fields.assign(1, std::string());
+    m_id.clear();
+    m_data.clear();
+    m_field_count = 1;
+    bool field_empty = true; // nothing read into the current field yet
     const std::uint64_t start = m_line;
     bool quoted = false;     // inside a quoted field
     bool was_quoted = false; // the current field was quoted and closed
     for (;;) {
-      const int c = m_in.get();
-      if (c == std::char_traits<char>::eof()) {
-        if (m_record.empty() && m_fields.size() == 1 && !was_quoted) {
+      if (m_record.size() > m_lines.bytes().max_record()) {
+        return fail(start,
+                    "a record longer than " + std::to_string(m_lines.bytes().max_record())
+                        + " bytes (not written by bdd)");
+      }
+      const int c = get();
+      if (c < 0) {
+        if (!m_lines.bytes().error().empty()) {
+          return fail_read(m_line);
+        }
+        if (m_record.empty() && m_field_count == 1 && !was_quoted) {
           return false;
         }
         return fail(quoted ? start : m_line,
@@ -298,32 +498,29 @@ private:
                            : "the last row has no line end (cut short?)");
       }
       const char ch = static_cast<char>(c);
-      m_offset += 1;
       if (ch == '\n') {
         m_line += 1;
       }
       if (quoted) {
         m_record += ch;
         if (ch == '"') {
-          if (m_in.peek() == '"') {
-            m_in.get();
-            m_offset += 1;
+          if (peek() == '"') {
+            get();
             m_record += '"';
-            m_fields.back() += '"';
+            append('"');
           } else {
             quoted = false;
             was_quoted = true;
           }
         } else {
-          m_fields.back() += ch;
+          append(ch);
         }
         continue;
       }
       if (ch == '\r') {
-        if (m_in.get() != '\n') {
+        if (get() != '\n') {
           return fail(m_line, "a CR outside quotes that does not end a row");
         }
-        m_offset += 1;
         m_line += 1;
         return true;
       }
@@ -332,26 +529,30 @@ private:
       }
       m_record += ch;
       if (ch == ',') {
-        m_fields.emplace_back();
+        m_field_count += 1;
+        field_empty = true;
         was_quoted = false;
-      } else if (ch == '"' && m_fields.back().empty() && !was_quoted) {
+      } else if (ch == '"' && field_empty && !was_quoted) {
         quoted = true;
+        field_empty = false;
       } else if (was_quoted) {
         return fail(m_line, "characters after a closing quote");
       } else if (ch == '"') {
         return fail(m_line, "a quote inside an unquoted field");
       } else {
-        m_fields.back() += ch;
+        append(ch);
+        field_empty = false;
       }
     }
   }
 
-  std::ifstream m_in;
-  std::string m_data; // the data field, minified
+  std::string m_record; // the row's raw bytes, without CRLF
+  std::string m_id;     // the first field, decoded
+  std::string m_data;   // the last field, decoded
+  std::size_t m_field_count = 0;
   bool m_header_read = false;
   std::uint64_t m_line = 1;
   std::uint64_t m_offset = 0;
-  std::vector<std::string> m_fields;
 };
 
 class SqliteReader final : public EventReader {
@@ -395,6 +596,9 @@ public:
   }
   std::uint64_t error_line() const override { return m_error_line; }
   const std::string& head() const override { return m_head; }
+  Result<std::string> file_sha256() override {
+    return Error(Errc::usage, "a database is checked with its integrity check, not hashed");
+  }
 
 private:
   SQLite::Database m_db;
@@ -406,29 +610,34 @@ private:
 };
 
 template <typename Reader>
-Result<std::unique_ptr<EventReader>> open_text(const stdfs::path& path) {
-  auto reader = std::make_unique<Reader>(path);
+Result<std::unique_ptr<EventReader>> open_text(const stdfs::path& path,
+                                               const ReadOptions& options) {
+  auto reader = std::make_unique<Reader>(path, options);
   if (!reader->is_open()) {
-    return Error(Errc::storage, fs::describe_errno("cannot open", path, errno));
+    return Error(Errc::storage, fs::describe_errno("cannot open", path, reader->open_errno()));
   }
   return std::unique_ptr<EventReader>(std::move(reader));
 }
 
 } // namespace
 
-Result<std::unique_ptr<EventReader>> open_jsonl_reader(const stdfs::path& path) {
-  return open_text<JsonlReader>(path);
+Result<std::unique_ptr<EventReader>> open_jsonl_reader(const stdfs::path& path,
+                                                       const ReadOptions& options) {
+  return open_text<JsonlReader>(path, options);
 }
 
-Result<std::unique_ptr<EventReader>> open_json_reader(const stdfs::path& path) {
-  return open_text<JsonReader>(path);
+Result<std::unique_ptr<EventReader>> open_json_reader(const stdfs::path& path,
+                                                      const ReadOptions& options) {
+  return open_text<JsonReader>(path, options);
 }
 
-Result<std::unique_ptr<EventReader>> open_csv_reader(const stdfs::path& path) {
-  return open_text<CsvReader>(path);
+Result<std::unique_ptr<EventReader>> open_csv_reader(const stdfs::path& path,
+                                                     const ReadOptions& options) {
+  return open_text<CsvReader>(path, options);
 }
 
-Result<std::unique_ptr<EventReader>> open_sqlite_reader(const stdfs::path& path) {
+Result<std::unique_ptr<EventReader>> open_sqlite_reader(const stdfs::path& path,
+                                                        const ReadOptions& /*options*/) {
   try {
     return std::unique_ptr<EventReader>(std::make_unique<SqliteReader>(path));
   } catch (const std::exception& e) {

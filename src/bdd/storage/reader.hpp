@@ -28,6 +28,16 @@ struct TextLayout {
   std::string_view end;
 };
 
+// The longest record (a line of json or jsonl, a row of csv) a reader accepts: twice the default
+// api.max_response_bytes, the largest event a download stores with CSV's doubled quotes. A
+// longer one is damage, so that a hostile file cannot make a reader hold it.
+inline constexpr std::size_t k_max_record_bytes = std::size_t{512} << 20;
+
+struct ReadOptions {
+  bool hash = false; // hash every byte of a text format's file as it is read: `file_sha256`
+  std::size_t max_record_bytes = k_max_record_bytes;
+};
+
 // Reads the events of one data file in file order with flat memory (one record at a time), and
 // checks the file's structure as it goes: the format's head, every record, and the end.
 // Used from one thread.
@@ -47,12 +57,18 @@ public:
   // The bytes before the first record (JSON's document head, CSV's header), with their line
   // end; empty for jsonl and sqlite. Valid after the first `next()`.
   virtual const std::string& head() const = 0;
+
+  // With ReadOptions::hash, once reading stopped (the end, or a failure): the hex SHA-256 of
+  // the whole file, reading what `next()` did not, so that every byte is read once. Fails with
+  // Errc::storage if the file cannot be read; a database (sqlite) is not hashed.
+  virtual Result<std::string> file_sha256() = 0;
 };
 
 // A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with
 // Errc::storage naming the file if it cannot be opened, Errc::config for an unknown format.
 Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
-                                                 const std::filesystem::path& path);
+                                                 const std::filesystem::path& path,
+                                                 const ReadOptions& options = {});
 
 // The layout of a text format's leaf files whose head (`EventReader::head`) is `head`; nullopt
 // for sqlite. A json leaf is an array, or the original tool's document when its head says so.

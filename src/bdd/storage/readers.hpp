@@ -10,9 +10,13 @@
 
 namespace bdd::storage {
 
-Result<std::unique_ptr<EventReader>> open_json_reader(const std::filesystem::path& path);
-Result<std::unique_ptr<EventReader>> open_jsonl_reader(const std::filesystem::path& path);
-Result<std::unique_ptr<EventReader>> open_csv_reader(const std::filesystem::path& path);
-Result<std::unique_ptr<EventReader>> open_sqlite_reader(const std::filesystem::path& path);
+Result<std::unique_ptr<EventReader>> open_json_reader(const std::filesystem::path& path,
+                                                      const ReadOptions& options);
+Result<std::unique_ptr<EventReader>> open_jsonl_reader(const std::filesystem::path& path,
+                                                       const ReadOptions& options);
+Result<std::unique_ptr<EventReader>> open_csv_reader(const std::filesystem::path& path,
+                                                     const ReadOptions& options);
+Result<std::unique_ptr<EventReader>> open_sqlite_reader(const std::filesystem::path& path,
+                                                        const ReadOptions& options);
 
 } // namespace bdd::storage

@@ -2,7 +2,11 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
+#include <string_view>
 #include <system_error>
+#include <tuple>
+#include <unordered_map>
 
 namespace bdd::tracking {
 
@@ -15,13 +19,53 @@ void remove_database_files(const std::filesystem::path& path) {
   }
 }
 
+constexpr std::string_view k_number_prefix = "\x1f"
+                                             "n"; // model::Event's key of a number id
+
+// The first `limit` ids by (file, line) of those offered, in a bounded max-heap.
+class MissingFirst {
+public:
+  explicit MissingFirst(std::size_t limit) : m_limit(limit) {}
+
+  void offer(const std::string& id, std::string file, std::uint64_t line) {
+    if (m_limit == 0) {
+      return;
+    }
+    if (m_heap.size() == m_limit) {
+      const IdPlace& last = m_heap.front().second;
+      if (std::tie(file, line) >= std::tie(last.file, last.line)) {
+        return;
+      }
+      std::pop_heap(m_heap.begin(), m_heap.end(), later);
+      m_heap.pop_back();
+    }
+    m_heap.push_back({id, {std::move(file), line}});
+    std::push_heap(m_heap.begin(), m_heap.end(), later);
+  }
+
+  std::vector<std::pair<std::string, IdPlace>> sorted() && {
+    std::sort_heap(m_heap.begin(), m_heap.end(), later);
+    return std::move(m_heap);
+  }
+
+private:
+  static bool later(const std::pair<std::string, IdPlace>& a,
+                    const std::pair<std::string, IdPlace>& b) {
+    return std::tie(a.second.file, a.second.line) < std::tie(b.second.file, b.second.line);
+  }
+
+  std::size_t m_limit;
+  std::vector<std::pair<std::string, IdPlace>> m_heap;
+};
+
 class SqliteIdIndex final : public IdIndex {
 public:
   explicit SqliteIdIndex(std::filesystem::path path)
       : m_path(std::move(path)),
         m_db(open_db(m_path)),
         m_insert(m_db, "INSERT OR IGNORE INTO seen(id, file, line) VALUES(?, ?, ?)"),
-        m_find(m_db, "SELECT file, line FROM seen WHERE id = ?") {
+        m_find(m_db, "SELECT file, line FROM seen WHERE id = ?"),
+        m_add_file(m_db, "INSERT INTO files(n, path) VALUES(?, ?)") {
     // One long transaction: the index is scratch, so nothing needs to be durable before the end.
     m_db.exec("BEGIN");
   }
@@ -30,7 +74,7 @@ public:
     return guarded([&]() -> std::optional<IdPlace> {
       const std::string text(id); // bind(const void*, int) would store a BLOB
       m_insert.bind(1, text);
-      m_insert.bind(2, place.file);
+      m_insert.bind(2, file_number(place.file));
       m_insert.bind(3, static_cast<int64_t>(place.line));
       const int changed = m_insert.exec();
       m_insert.reset();
@@ -40,7 +84,7 @@ public:
       m_find.bind(1, text);
       std::optional<IdPlace> first;
       if (m_find.executeStep()) {
-        first = IdPlace{m_find.getColumn(0).getString(),
+        first = IdPlace{file_path(m_find.getColumn(0).getInt64()),
                         static_cast<std::uint64_t>(m_find.getColumn(1).getInt64())};
       }
       m_find.reset();
@@ -54,46 +98,57 @@ public:
     });
   }
 
-  Result<std::pair<std::uint64_t, std::vector<std::string>>>
-  not_added_from_state(const std::filesystem::path& state_db, std::size_t limit) override {
+  Result<StateComparison> compare_with_state(const std::filesystem::path& state_db,
+                                             std::size_t limit) override {
     return guarded([&] {
       attach(state_db);
-      std::pair<std::uint64_t, std::vector<std::string>> out;
-      // A state from before schema 3 may hold a number id as its bare text (see state.cpp).
-      const char* k_where =
-          " FROM state.ids WHERE id NOT IN (SELECT id FROM seen) AND NOT (EXISTS (SELECT 1 FROM "
-          "state.meta WHERE key = 'bare_number_ids') AND char(31) || 'n' || id IN (SELECT id "
-          "FROM seen))";
-      out.first = static_cast<std::uint64_t>(
-          m_db.execAndGet(std::string("SELECT count(*)") + k_where).getInt64());
-      SQLite::Statement query(m_db, std::string("SELECT id") + k_where + " ORDER BY id LIMIT ?");
-      query.bind(1, static_cast<int64_t>(limit));
-      while (query.executeStep()) {
-        out.second.push_back(query.getColumn(0).getString());
+      // A state from before schema 3 may hold a number id as its bare text (see state.cpp):
+      // then "\x1fn" + text here and the text there are the same id. They sort apart, so an id
+      // left unmatched by the merge is looked up in its other form.
+      const bool bare_numbers =
+          m_db.execAndGet("SELECT EXISTS (SELECT 1 FROM state.meta WHERE key = 'bare_number_ids')")
+              .getInt()
+          != 0;
+      SQLite::Statement here(m_db, "SELECT id, file, line FROM seen ORDER BY id");
+      SQLite::Statement there(m_db, "SELECT id FROM state.ids ORDER BY id");
+      SQLite::Statement in_state(m_db, "SELECT 1 FROM state.ids WHERE id = ?");
+      StateComparison out;
+      MissingFirst missing(limit);
+      bool more_here = here.executeStep();
+      bool more_there = there.executeStep();
+      std::string here_id;
+      std::string there_id;
+      if (more_here) {
+        here_id = here.getColumn(0).getString();
       }
-      return out;
-    });
-  }
-
-  Result<std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>>>
-  missing_from_state(const std::filesystem::path& state_db, std::size_t limit) override {
-    return guarded([&] {
-      attach(state_db);
-      std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>> out;
-      const char* k_where =
-          " FROM seen WHERE id NOT IN (SELECT id FROM state.ids) AND NOT (EXISTS (SELECT 1 FROM "
-          "state.meta WHERE key = 'bare_number_ids') AND substr(id, 1, 2) = char(31) || 'n' AND "
-          "substr(id, 3) IN (SELECT id FROM state.ids))";
-      out.first = static_cast<std::uint64_t>(
-          m_db.execAndGet(std::string("SELECT count(*)") + k_where).getInt64());
-      SQLite::Statement query(
-          m_db, std::string("SELECT id, file, line") + k_where + " ORDER BY file, line LIMIT ?");
-      query.bind(1, static_cast<int64_t>(limit));
-      while (query.executeStep()) {
-        out.second.push_back({query.getColumn(0).getString(),
-                              {query.getColumn(1).getString(),
-                               static_cast<std::uint64_t>(query.getColumn(2).getInt64())}});
+      if (more_there) {
+        there_id = there.getColumn(0).getString();
       }
+      while (more_here || more_there) {
+        const int order = !more_here ? 1 : !more_there ? -1 : here_id.compare(there_id);
+        if (order < 0) { // only here
+          if (!(bare_numbers && bare_form_in(in_state, here_id))) {
+            out.missing += 1;
+            missing.offer(here_id,
+                          file_path(here.getColumn(1).getInt64()),
+                          static_cast<std::uint64_t>(here.getColumn(2).getInt64()));
+          }
+        } else if (order > 0) { // only in the state
+          if (!(bare_numbers && number_form_in(there_id))) {
+            out.not_added += 1;
+            if (out.not_added_first.size() < limit) {
+              out.not_added_first.push_back(there_id);
+            }
+          }
+        }
+        if (order <= 0 && (more_here = here.executeStep())) {
+          here_id = here.getColumn(0).getString();
+        }
+        if (order >= 0 && (more_there = there.executeStep())) {
+          there_id = there.getColumn(0).getString();
+        }
+      }
+      out.missing_first = std::move(missing).sorted();
       return out;
     });
   }
@@ -101,11 +156,56 @@ public:
 private:
   static SQLite::Database open_db(const std::filesystem::path& path) {
     remove_database_files(path);
-    SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    // Used from one thread: no SQLite mutexes.
+    SQLite::Database db(path.string(),
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
     db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384;");
-    db.exec("CREATE TABLE seen(id TEXT PRIMARY KEY, file TEXT NOT NULL, line INTEGER NOT NULL)"
+    // A file is a number in `seen`, so that a row is about as small as its id.
+    db.exec("CREATE TABLE files(n INTEGER PRIMARY KEY, path TEXT NOT NULL);"
+            "CREATE TABLE seen(id TEXT PRIMARY KEY, file INTEGER NOT NULL, line INTEGER NOT NULL)"
             " WITHOUT ROWID");
     return db;
+  }
+
+  // The number of `file` in the files table, added if new. Ids come file by file, so the last
+  // one is checked first.
+  std::int64_t file_number(const std::string& file) {
+    if (!m_paths.empty() && m_paths[static_cast<std::size_t>(m_last_file)] == file) {
+      return m_last_file;
+    }
+    auto [it, added] = m_numbers.try_emplace(file, static_cast<std::int64_t>(m_paths.size()));
+    if (added) {
+      m_add_file.bind(1, it->second);
+      m_add_file.bind(2, file);
+      m_add_file.exec();
+      m_add_file.reset();
+      m_paths.push_back(file);
+    }
+    m_last_file = it->second;
+    return m_last_file;
+  }
+
+  const std::string& file_path(std::int64_t number) const {
+    return m_paths.at(static_cast<std::size_t>(number));
+  }
+
+  // Whether `id`, a number's key here, is in the state as its bare text.
+  static bool bare_form_in(SQLite::Statement& in_state, const std::string& id) {
+    if (!id.starts_with(k_number_prefix)) {
+      return false;
+    }
+    in_state.bind(1, id.substr(k_number_prefix.size()));
+    const bool found = in_state.executeStep();
+    in_state.reset();
+    return found;
+  }
+
+  // Whether the state's `id`, a bare number text, was added here as a number's key.
+  bool number_form_in(const std::string& id) {
+    m_find.bind(1, std::string(k_number_prefix) + id);
+    const bool found = m_find.executeStep();
+    m_find.reset();
+    return found;
   }
 
   // The state is only read. ATTACH must happen outside a transaction.
@@ -134,6 +234,10 @@ private:
   SQLite::Database m_db;
   SQLite::Statement m_insert;
   SQLite::Statement m_find;
+  SQLite::Statement m_add_file;
+  std::unordered_map<std::string, std::int64_t> m_numbers; // of the files table
+  std::vector<std::string> m_paths;                        // by number
+  std::int64_t m_last_file = 0;
   bool m_attached = false;
 };
 
@@ -151,13 +255,9 @@ public:
     return m_index->add(id, place);
   }
   Result<std::uint64_t> size() override { return m_index->size(); }
-  Result<std::pair<std::uint64_t, std::vector<std::string>>>
-  not_added_from_state(const std::filesystem::path& state_db, std::size_t limit) override {
-    return m_index->not_added_from_state(state_db, limit);
-  }
-  Result<std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>>>
-  missing_from_state(const std::filesystem::path& state_db, std::size_t limit) override {
-    return m_index->missing_from_state(state_db, limit);
+  Result<StateComparison> compare_with_state(const std::filesystem::path& state_db,
+                                             std::size_t limit) override {
+    return m_index->compare_with_state(state_db, limit);
   }
 
 private:

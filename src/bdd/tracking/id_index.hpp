@@ -19,6 +19,14 @@ struct IdPlace {
   std::uint64_t line = 0;
 };
 
+// What `IdIndex::compare_with_state` found.
+struct StateComparison {
+  std::uint64_t not_added = 0;              // ids of the state never added to the index
+  std::vector<std::string> not_added_first; // the first of them in id order
+  std::uint64_t missing = 0;                // ids added to the index that the state lacks
+  std::vector<std::pair<std::string, IdPlace>> missing_first; // the first by (file, line)
+};
+
 // A scratch set of ids kept in a temporary SQLite file rather than in memory, so that `bdd
 // verify` and `bdd download --repair` check studies of any size with flat memory. The file is
 // deleted when the index is destroyed. Not durable (no fsync): it only lives for one command.
@@ -33,15 +41,11 @@ public:
   // The number of ids added.
   virtual Result<std::uint64_t> size() = 0;
 
-  // Compare with the ids table of the state database `state_db` (see `state_path`): how many
-  // stored ids were never added here, with the first `limit` of them in id order.
-  virtual Result<std::pair<std::uint64_t, std::vector<std::string>>>
-  not_added_from_state(const std::filesystem::path& state_db, std::size_t limit) = 0;
-
-  // How many ids added here the state database's ids table lacks, with the first `limit` of them
-  // and where they were seen.
-  virtual Result<std::pair<std::uint64_t, std::vector<std::pair<std::string, IdPlace>>>>
-  missing_from_state(const std::filesystem::path& state_db, std::size_t limit) = 0;
+  // Compare with the ids table of the state database `state_db` (see `state_path`) in one
+  // merge of the two id orders: the ids the state has that were never added here, and the ids
+  // added here that the state lacks. `limit` bounds the lists, not the counts.
+  virtual Result<StateComparison> compare_with_state(const std::filesystem::path& state_db,
+                                                     std::size_t limit) = 0;
 };
 
 // Create an empty index in the file `path` (replacing any leftover of a killed run). Fails with

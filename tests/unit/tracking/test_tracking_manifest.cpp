@@ -166,14 +166,15 @@ TEST_CASE("tracking::IdIndex reports the first place of a duplicate and compares
     CHECK((*index)->size().value() == 3);
 
     const auto state_db = bdd::tracking::state_path(dir.path());
-    auto lost = (*index)->not_added_from_state(state_db, 10);
-    REQUIRE(lost);
-    CHECK(lost->first == 1);
-    CHECK(lost->second == std::vector<std::string>{"lost"});
-    auto unknown = (*index)->missing_from_state(state_db, 10);
-    REQUIRE(unknown);
-    CHECK(unknown->first == 1);
-    CHECK(unknown->second.front().first == "extra");
+    auto compared = (*index)->compare_with_state(state_db, 10);
+    REQUIRE(compared);
+    CHECK(compared->not_added == 1);
+    CHECK(compared->not_added_first == std::vector<std::string>{"lost"});
+    CHECK(compared->missing == 1);
+    REQUIRE(compared->missing_first.size() == 1);
+    CHECK(compared->missing_first.front().first == "extra");
+    CHECK(compared->missing_first.front().second.file == "y/events.csv");
+    CHECK(compared->missing_first.front().second.line == 2);
   }
   CHECK_FALSE(stdfs::exists(index_path));
 }
