@@ -11,12 +11,14 @@
 #include <support/checks.hpp>
 #include <support/workspace.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -65,6 +67,43 @@ void check_manifest(const Workspace& ws) {
     CHECK(line.substr(0, 64) == bdd::sha256_hex(read_bytes(ws.study_dir() / line.substr(66))));
   }
   CHECK(lines == (ws.format() == "sqlite" ? 0 : ws.data_files().size()));
+}
+
+// The data files of `ws` relative to the study folder, '/'-separated, in the order verify reads
+// them (sorted as strings).
+std::vector<std::string> relative_files(const Workspace& ws) {
+  std::vector<std::string> out;
+  for (const auto& file : ws.data_files()) {
+    out.push_back(file.lexically_relative(ws.study_dir()).generic_string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// Where a finding stands in the order of a single-threaded walk of the files: "missing" first,
+// then file by file in `files` order the file's manifest findings, its duplicates by line and
+// where it stopped parsing, then the comparisons with the state.
+std::tuple<int, std::size_t, int, std::uint64_t> order_of(const json& finding,
+                                                          const std::vector<std::string>& files) {
+  const std::string kind = finding["kind"];
+  if (kind == "missing") {
+    return {0, 0, 0, 0};
+  }
+  const auto file = std::find(files.begin(), files.end(), finding["file"].get<std::string>());
+  if (kind == "lost" || kind == "count" || kind == "unrecorded" || file == files.end()) {
+    return {2, 0, 0, 0};
+  }
+  const int phase = kind == "duplicate" ? 1 : kind == "parse" ? 2 : 0;
+  return {1, static_cast<std::size_t>(file - files.begin()), phase, finding["line"]};
 }
 
 } // namespace
@@ -217,4 +256,145 @@ TEST_CASE("verify::a download killed at a random instant verifies clean after th
   REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
   check_exact_copy(ws);
   check_verify_clean(ws);
+}
+
+TEST_CASE("verify::a damaged multi-file study lists its findings in file order, the same each run",
+          "[e2e][verify]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "csv", "json");
+  INFO(format);
+  Workspace ws(layout(format, json::array({"by_user_id"})));
+  ws.add_events(600);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  const std::vector<std::string> files = relative_files(ws);
+  REQUIRE(files.size() >= 8);
+  auto path = [&](std::size_t i) { return ws.study_dir() / files[i]; };
+  const std::uint64_t first_line = format == "jsonl" ? 1 : 2; // of a file's first event
+
+  // A duplicate across files: the first event of files[0] also in files[2].
+  std::string record = split_lines(read_bytes(path(0)))[first_line - 1];
+  std::uint64_t duplicate_line = 0;
+  std::string target = read_bytes(path(2));
+  if (format == "json") {
+    if (record.back() == ',') {
+      record.pop_back();
+    }
+    const std::size_t head = target.find('\n') + 1;
+    target.insert(head, record + ",\n");
+    duplicate_line = 2;
+  } else {
+    duplicate_line = split_lines(target).size() + 1;
+    target += record + "\n"; // a CSV line keeps its '\r'
+  }
+  write_bytes(path(2), target);
+  // A byte changed in place, an untracked copy sorted last, a cut file, a deleted file.
+  std::string edited = read_bytes(path(3));
+  edited[edited.size() / 2] = edited[edited.size() / 2] == 'x' ? 'y' : 'x';
+  write_bytes(path(3), edited);
+  const std::string untracked = "~extra/events." + format;
+  stdfs::create_directories(ws.study_dir() / "~extra");
+  stdfs::copy_file(path(1), ws.study_dir() / untracked);
+  const std::string cut = read_bytes(path(4));
+  std::size_t cut_at = cut.size() * 2 / 3;
+  cut_at -= cut[cut_at - 1] == '\n' ? 1 : 0; // inside a line, so that it cannot parse
+  write_bytes(path(4), cut.substr(0, cut_at));
+  std::vector<std::string> deleted_ids;
+  for (const auto& event : bdd::test::read_events(path(5))) {
+    deleted_ids.push_back(event["id"].get<std::string>());
+  }
+  stdfs::remove(path(5));
+  std::vector<std::string> on_disk = files;
+  on_disk.erase(on_disk.begin() + 5);
+  on_disk.push_back(untracked);
+
+  auto run = ws.bdd({"verify", Workspace::k_study, "--json"});
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  REQUIRE(run.exit_code == k_exit_verify_failed);
+  for (int again = 0; again < 2; ++again) { // the workers' timing never shows
+    CHECK(ws.bdd({"verify", Workspace::k_study, "--json"}).out == run.out);
+  }
+  const json report = json::parse(run.out);
+  CHECK(report["files"] == on_disk.size());
+  const json& findings = report["findings"];
+  for (std::size_t i = 1; i < findings.size(); ++i) {
+    INFO(findings[i - 1] << " before " << findings[i]);
+    CHECK(order_of(findings[i - 1], on_disk) <= order_of(findings[i], on_disk));
+  }
+  auto listed = [&](const std::string& kind, const std::string& file) {
+    std::vector<json> out;
+    for (const auto& finding : findings) {
+      if (finding["kind"] == kind && finding["file"] == file) {
+        out.push_back(finding);
+      }
+    }
+    return out;
+  };
+  const auto duplicate = listed("duplicate", files[2]);
+  REQUIRE(duplicate.size() == 1);
+  CHECK(duplicate[0]["line"] == duplicate_line);
+  CHECK(contains(duplicate[0]["message"].get<std::string>(),
+                 files[0] + ":" + std::to_string(first_line)));
+  CHECK(listed("size", files[2]).size() == 1);
+  CHECK(listed("checksum", files[3]).size() == 1);
+  CHECK(listed("untracked", untracked).size() == 1);
+  const std::size_t copied = bdd::test::read_events(path(1)).size();
+  const auto copies = listed("duplicate", untracked);
+  REQUIRE(copies.size() == copied);
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    CHECK(contains(copies[i]["message"].get<std::string>(),
+                   files[1] + ":" + std::to_string(copies[i]["line"].get<int>())));
+  }
+  CHECK(listed("size", files[4]).size() == 1);
+  CHECK(listed("parse", files[4]).size() == 1);
+  CHECK(listed("missing", files[5]).size() == 1);
+  std::vector<std::string> lost; // the deleted file's, those after the cut, an edited id
+  for (const auto& finding : listed("lost", "")) {
+    lost.push_back(finding["id"].get<std::string>());
+  }
+  REQUIRE(lost.size() < 50);
+  for (const auto& id : deleted_ids) {
+    CHECK(std::find(lost.begin(), lost.end(), id) != lost.end());
+  }
+}
+
+TEST_CASE("verify::a study of many files is read in parallel and every file counted",
+          "[e2e][verify]") {
+  Workspace ws(layout("jsonl", json::array({"by_user_id", "by_date"})));
+  ws.add_events(3000);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  const std::vector<std::string> files = relative_files(ws);
+  REQUIRE(files.size() >= 150);
+  auto clean = ws.bdd({"verify", Workspace::k_study, "--json"});
+  INFO("stdout: " << clean.out << "\nstderr: " << clean.err);
+  REQUIRE(clean.exit_code == 0);
+  const json report = json::parse(clean.out);
+  CHECK(report["files"] == files.size());
+  CHECK(report["events"] == 3000);
+
+  // Every file copied once more into a folder sorted last: more duplicates than are listed;
+  // the listed ones are the first in file order, then one finding counts the rest.
+  for (const auto& file : files) {
+    const stdfs::path copy = ws.study_dir() / "~copy" / file;
+    stdfs::create_directories(copy.parent_path());
+    stdfs::copy_file(ws.study_dir() / file, copy);
+  }
+  auto damaged = ws.bdd({"verify", Workspace::k_study, "--json"});
+  REQUIRE(damaged.exit_code == k_exit_verify_failed);
+  const json findings = json::parse(damaged.out)["findings"];
+  std::vector<json> duplicates;
+  for (const auto& finding : findings) {
+    if (finding["kind"] == "duplicate") {
+      duplicates.push_back(finding);
+    }
+  }
+  REQUIRE(duplicates.size() == 51);
+  CHECK(duplicates.back()["message"] == "2950 more findings of this kind");
+  std::size_t expected = 0; // the first 50 events of the copies, in file order
+  for (const auto& file : files) {
+    const auto lines = split_lines(read_bytes(ws.study_dir() / file));
+    for (std::size_t line = 1; line <= lines.size() && expected < 50; ++line, ++expected) {
+      CHECK(duplicates[expected]["file"] == "~copy/" + file);
+      CHECK(duplicates[expected]["line"] == line);
+    }
+  }
+  CHECK(expected == 50);
 }

@@ -94,8 +94,8 @@ TEST_CASE("tracking::IdIndex::compare_with_state finds what a set model of the r
   }
   std::vector<std::pair<std::string, IdPlace>> unrecorded;
   for (const auto& [id, place] : added) {
-    const bool as_bare = bare_numbers && id.starts_with(k_number)
-                         && state_ids.contains(id.substr(k_number.size()));
+    const bool as_bare =
+        bare_numbers && id.starts_with(k_number) && state_ids.contains(id.substr(k_number.size()));
     if (!state_ids.contains(id) && !as_bare) {
       unrecorded.emplace_back(id, place);
     }
