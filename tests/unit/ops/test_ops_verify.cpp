@@ -31,7 +31,7 @@ TEST_CASE("ops::verify reads every file, and stops with Errc::interrupted when a
   REQUIRE(run(config, server));
   const auto files = bdd::storage::list_data_files(dir.path() / config.study_name, format);
   REQUIRE(files);
-  REQUIRE(files->size() > 2);
+  REQUIRE(files->size() >= 2); // one per user: both workers busy
 
   std::atomic<bool> stop{false};
   bdd::ops::VerifyOptions options;
