@@ -102,10 +102,10 @@ private:
   IdBatch m_current;
 };
 
-// Reads, hashes and parses the data files on worker threads (at least two; the files claimed
-// in order, at most `m_ring` at a time, each with at most `k_queued` batches waiting), while
-// the calling thread consumes their ids file by file in order: the work of one big file is
-// split between its worker and the consumer, and memory stays flat.
+// Reads, hashes and parses the data files on worker threads (one per core, two to eight; files
+// claimed in order, at most `m_ring` at a time, each with at most `k_queued` batches waiting),
+// while the calling thread consumes their ids file by file in order: the work of one big file
+// is split between its worker and the consumer, and memory stays flat.
 class FilePipeline {
 public:
   FilePipeline(stdfs::path dir,
@@ -116,7 +116,7 @@ public:
         m_format(std::move(format)),
         m_jobs(std::move(jobs)),
         m_stop(stop),
-        m_workers(std::max(2U, std::thread::hardware_concurrency())),
+        m_workers(std::clamp(std::thread::hardware_concurrency(), 2U, k_max_workers)),
         m_ring(m_workers + 1),
         m_slots(m_ring) {}
 
@@ -148,6 +148,8 @@ public:
 private:
   friend class FileStream;
   static constexpr std::size_t k_queued = 4;
+  // One consumer indexes what about two workers parse: more would only hold more memory.
+  static constexpr unsigned k_max_workers = 8;
 
   struct Slot {
     std::size_t file = std::numeric_limits<std::size_t>::max();
