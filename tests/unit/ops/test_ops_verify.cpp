@@ -25,7 +25,7 @@ TEST_CASE("ops::verify reads every file, and stops with Errc::interrupted when a
   INFO("format " << format);
   TempDir dir;
   ScriptedServer server;
-  server.append(3000);
+  server.append(40000); // more batches per file than wait at once
   auto config = make_config(dir.path(), format);
   config.page_size = 1000;
   REQUIRE(run(config, server));
@@ -40,7 +40,7 @@ TEST_CASE("ops::verify reads every file, and stops with Errc::interrupted when a
   REQUIRE(report);
   CHECK(report->ok());
   CHECK(report->files == files->size());
-  CHECK(report->events == 3000);
+  CHECK(report->events == 40000);
 
   stop = true; // as the SIGINT handler sets it
   auto stopped = bdd::ops::verify(config, options);
@@ -54,7 +54,7 @@ TEST_CASE("ops::verify reads every file, and stops with Errc::interrupted when a
   auto raced = bdd::ops::verify(config, options);
   stopper.join();
   if (raced) {
-    CHECK(raced->events == 3000);
+    CHECK(raced->events == 40000);
   } else {
     CHECK(raced.error().code == bdd::Errc::interrupted);
   }
