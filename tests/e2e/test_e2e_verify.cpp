@@ -398,3 +398,25 @@ TEST_CASE("verify::a study of many files is read in parallel and every file coun
   }
   CHECK(expected == 50);
 }
+
+TEST_CASE("verify::a data file replaced by a link to an identical copy is refused, not followed",
+          "[e2e][verify][links]") {
+  const std::string format = GENERATE(as<std::string>{}, "jsonl", "sqlite");
+  INFO(format);
+  Workspace ws(layout(format, json::array()));
+  ws.add_events(40);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  const auto files = ws.data_files();
+  REQUIRE(files.size() == 1);
+  // A follower would read the same bytes and say OK: only refusing the link itself can fail it.
+  const stdfs::path outside = ws.dir() / ("outside." + format);
+  stdfs::rename(files.front(), outside);
+  stdfs::create_symlink(outside, files.front());
+
+  auto run = ws.bdd({"verify", Workspace::k_study});
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.exit_code != 0);
+  CHECK(contains(run.out + run.err, "symbolic link"));
+  CHECK(contains(run.out + run.err, "events." + format));
+  CHECK_FALSE(contains(run.out, ": OK"));
+}

@@ -59,6 +59,8 @@ std::string describe_errno(std::string_view action, const stdfs::path& path, int
     text += " (check the permissions of the data directory)";
   } else if (err == EFBIG) {
     text += " (a file size limit was reached: raise `ulimit -f`, then run the same command again)";
+  } else if (err == ELOOP) {
+    text += " (it is a symbolic link, which bdd never follows: put the file itself there)";
   }
   return text;
 }

@@ -11,6 +11,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +43,9 @@ public:
   static constexpr std::size_t k_chunk = std::size_t{256} << 10;
 
   FileBytes(const stdfs::path& path, const ReadOptions& options)
-      : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)),
+      // O_NOFOLLOW: a data file that is a link could point anywhere (the study folder is
+      // untrusted); list_data_files lists such links so that opening them fails here.
+      : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)),
         m_open_errno(errno),
         m_path(path),
         m_hash(options.hash),
@@ -608,7 +611,7 @@ private:
 class SqliteReader final : public EventReader {
 public:
   explicit SqliteReader(const stdfs::path& path)
-      : m_db(path.string(), SQLite::OPEN_READONLY),
+      : m_db(path.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOFOLLOW),
         m_query(m_db, "SELECT rowid, id FROM events ORDER BY rowid"),
         m_data(m_db, "SELECT data FROM events WHERE rowid = ?") {}
 
@@ -669,6 +672,16 @@ Result<std::unique_ptr<EventReader>> open_text(const stdfs::path& path,
   return std::unique_ptr<EventReader>(std::move(reader));
 }
 
+// SQLite says only "unable to open database file" when SQLITE_OPEN_NOFOLLOW refuses a link:
+// say what it is.
+std::optional<std::string> link_refusal(const stdfs::path& path) {
+  std::error_code ec;
+  if (stdfs::symlink_status(path, ec).type() != stdfs::file_type::symlink) {
+    return std::nullopt;
+  }
+  return fs::describe_errno("cannot open", path, ELOOP);
+}
+
 } // namespace
 
 Result<std::unique_ptr<EventReader>> open_jsonl_reader(const stdfs::path& path,
@@ -688,6 +701,9 @@ Result<std::unique_ptr<EventReader>> open_csv_reader(const stdfs::path& path,
 
 Result<std::unique_ptr<EventReader>> open_sqlite_reader(const stdfs::path& path,
                                                         const ReadOptions& /*options*/) {
+  if (auto refusal = link_refusal(path)) {
+    return Error(Errc::storage, std::move(*refusal));
+  }
   try {
     return std::unique_ptr<EventReader>(std::make_unique<SqliteReader>(path));
   } catch (const std::exception& e) {
@@ -711,7 +727,11 @@ Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
       it.disable_recursion_pending();
       continue;
     }
-    if (file_name == name && it->is_regular_file(ec)) {
+    // A link named like a data file is listed too (not followed: the readers refuse it), so
+    // that verify and export name it instead of skipping it silently.
+    const stdfs::file_type type = it->symlink_status(ec).type();
+    if (file_name == name
+        && (type == stdfs::file_type::regular || type == stdfs::file_type::symlink)) {
       out.push_back(path.lexically_relative(study_dir).generic_string());
     }
   }
@@ -724,8 +744,12 @@ Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
 
 std::vector<std::string> sqlite_integrity_problems(const stdfs::path& path) {
   std::vector<std::string> problems;
+  if (auto refusal = link_refusal(path)) {
+    problems.push_back(std::move(*refusal));
+    return problems;
+  }
   try {
-    SQLite::Database db(path.string(), SQLite::OPEN_READONLY);
+    SQLite::Database db(path.string(), SQLite::OPEN_READONLY | SQLITE_OPEN_NOFOLLOW);
     SQLite::Statement check(db, "PRAGMA integrity_check");
     while (check.executeStep()) {
       std::string line = check.getColumn(0).getString();
