@@ -22,6 +22,8 @@ using std::chrono::milliseconds;
 
 // How often a retry wait looks at `ClientOptions::stop` (cancel() wakes it at once).
 constexpr milliseconds k_stop_poll{20};
+// parse_page_body's scratch buffers are kept for the thread's next page up to this size.
+constexpr std::size_t k_kept_scratch_bytes = std::size_t{8} << 20;
 
 bool has_control_character(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
@@ -137,11 +139,13 @@ private:
     if (auto* failure = std::get_if<Failure>(&outcome)) {
       return std::move(*failure);
     }
-    const auto& response = std::get<HttpResponse>(outcome);
+    auto& response = std::get<HttpResponse>(outcome);
     notice.status = response.status;
     notice.bytes = response.body.size();
     if (response.status == 200) {
-      return parse_page_body(response.body, offset);
+      auto page = parse_page_body(response.body, offset);
+      m_transport->recycle(std::move(response.body));
+      return page;
     }
     if (response.status >= 200 && response.status <= 299) {
       // Only a 200 carries a page; a 204 is no "200 with an empty body", whatever its bytes.
@@ -238,9 +242,21 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
   // (keys in its order) and costs a fraction of a DOM. The pass bounds the nesting depth (of the
   // body, and of each event on its own) and skips over events it cannot read, so that one bad
   // event becomes one unusable event instead of a page that can never be read.
-  std::string compact;
+  // Per fetching thread and kept between pages (cleared, not freed): a fresh buffer of a page's
+  // size each time costs the kernel a zeroed page per 4 KiB. One that a huge body grew is
+  // released after use (below).
+  thread_local std::string compact;
+  thread_local model::JsonOutline outline;
+  struct Release {
+    ~Release() {
+      if (compact.capacity() > k_kept_scratch_bytes) {
+        compact = std::string();
+        outline = model::JsonOutline();
+      }
+    }
+  } release;
+  compact.clear();
   compact.reserve(body.size());
-  model::JsonOutline outline;
   if (!model::append_minified_json(body, compact, outline)) {
     return protocol_failure(body.empty() ? "HTTP 200 with an empty body"
                                          : "HTTP 200 with a body that is not valid JSON");

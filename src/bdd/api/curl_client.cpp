@@ -185,6 +185,9 @@ public:
       return interrupted();
     }
     m_response = HttpResponse{};
+    m_response.body = std::move(m_spare_body);
+    m_response.body.clear();
+    m_spare_body = std::string();
     m_too_large = false;
     m_out_of_memory = false;
     m_error_text[0] = '\0';
@@ -240,6 +243,13 @@ public:
     curl_easy_getinfo(m_easy, CURLINFO_RESPONSE_CODE, &status);
     m_response.status = status;
     return std::move(m_response);
+  }
+
+  void recycle(std::string body) override {
+    // Not a huge body's reservation (see k_small_body): that memory goes back at once.
+    if (body.capacity() <= k_small_body) {
+      m_spare_body = std::move(body);
+    }
   }
 
   void cancel() override {
@@ -468,6 +478,7 @@ private:
   CURLcode m_setup = CURLE_OK;
   std::array<char, CURL_ERROR_SIZE> m_error_text{};
   HttpResponse m_response;
+  std::string m_spare_body; // the last body handed back (recycle), for the next response
   std::atomic<bool> m_cancelled{false};
 };
 
