@@ -604,6 +604,7 @@ private:
       m_batch_digests.push_back(event.digest);
       record.events_added += 1;
     }
+    m_commits->end_reads();
     if (!page.events.empty()) {
       m_last_id = page.events.back().id;
     }
