@@ -22,8 +22,6 @@ using std::chrono::milliseconds;
 
 // How often a retry wait looks at `ClientOptions::stop` (cancel() wakes it at once).
 constexpr milliseconds k_stop_poll{20};
-// parse_page_body's scratch buffers are kept for the thread's next page up to this size.
-constexpr std::size_t k_kept_scratch_bytes = std::size_t{8} << 20;
 
 bool has_control_character(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
@@ -242,21 +240,9 @@ std::variant<Page, Failure> parse_page_body(std::string_view body, std::uint64_t
   // (keys in its order) and costs a fraction of a DOM. The pass bounds the nesting depth (of the
   // body, and of each event on its own) and skips over events it cannot read, so that one bad
   // event becomes one unusable event instead of a page that can never be read.
-  // Per fetching thread and kept between pages (cleared, not freed): a fresh buffer of a page's
-  // size each time costs the kernel a zeroed page per 4 KiB. One that a huge body grew is
-  // released after use (below).
-  thread_local std::string compact;
-  thread_local model::JsonOutline outline;
-  struct Release {
-    ~Release() {
-      if (compact.capacity() > k_kept_scratch_bytes) {
-        compact = std::string();
-        outline = model::JsonOutline();
-      }
-    }
-  } release;
-  compact.clear();
+  std::string compact;
   compact.reserve(body.size());
+  model::JsonOutline outline;
   if (!model::append_minified_json(body, compact, outline)) {
     return protocol_failure(body.empty() ? "HTTP 200 with an empty body"
                                          : "HTTP 200 with a body that is not valid JSON");

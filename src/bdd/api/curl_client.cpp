@@ -273,6 +273,24 @@ private:
       return 0;
     }
     try {
+      if (body.empty()) {
+        // Room for the whole body at once when the server says its size: no copy at each
+        // doubling, and no more memory than it needs (a compressed body may still grow).
+        curl_off_t announced = -1;
+        if (curl_easy_getinfo(transport->m_easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced)
+                == CURLE_OK
+            && announced > 0 && static_cast<std::uint64_t>(announced) <= k_small_body
+            && static_cast<std::size_t>(announced) <= transport->m_max_body) {
+          const auto wanted = static_cast<std::size_t>(announced);
+          if (wanted > body.capacity()) {
+            // A fresh string (reserve would double the old one): an eighth more, so that the
+            // next, slightly larger page of a study fits too.
+            std::string room;
+            room.reserve(std::min(wanted + wanted / 8, transport->m_max_body));
+            body.swap(room);
+          }
+        }
+      }
       if (body.size() + length > body.capacity() && body.size() + length > k_small_body) {
         try {
           body.reserve(transport->m_max_body);
