@@ -101,6 +101,8 @@ TEST_CASE("download::incremental adds exactly the new events and records each ru
   CHECK(history[1]["status"] == "success");
   CHECK(history[1]["events_added"] == 120);
   CHECK(history[1]["remote_total"] == 420);
+  const std::string described = read_text(ws.study_dir() / ".metadata.json");
+  const std::string manifest = read_text(ws.study_dir() / ".bdd" / "manifest.sha256");
 
   ws.server().reset_stats();
   auto third = ws.bdd({"download", Workspace::k_study});
@@ -115,6 +117,9 @@ TEST_CASE("download::incremental adds exactly the new events and records each ru
   CHECK(history[2]["status"] == "no_new_events");
   CHECK(history[2]["events_added"] == 0);
   CHECK(history[2]["error"].is_null());
+  // Nothing changed, so neither did the description: `last_update` is the last commit's time.
+  CHECK(read_text(ws.study_dir() / ".metadata.json") == described);
+  CHECK(read_text(ws.study_dir() / ".bdd" / "manifest.sha256") == manifest);
 }
 
 TEST_CASE("download::incremental picks up events inserted on the server before the cursor",

@@ -137,11 +137,13 @@ private:
     if (auto* failure = std::get_if<Failure>(&outcome)) {
       return std::move(*failure);
     }
-    const auto& response = std::get<HttpResponse>(outcome);
+    auto& response = std::get<HttpResponse>(outcome);
     notice.status = response.status;
     notice.bytes = response.body.size();
     if (response.status == 200) {
-      return parse_page_body(response.body, offset);
+      auto page = parse_page_body(response.body, offset);
+      m_transport->recycle(std::move(response.body));
+      return page;
     }
     if (response.status >= 200 && response.status <= 299) {
       // Only a 200 carries a page; a 204 is no "200 with an empty body", whatever its bytes.

@@ -185,6 +185,9 @@ public:
       return interrupted();
     }
     m_response = HttpResponse{};
+    m_response.body = std::move(m_spare_body);
+    m_response.body.clear();
+    m_spare_body = std::string();
     m_too_large = false;
     m_out_of_memory = false;
     m_error_text[0] = '\0';
@@ -242,6 +245,13 @@ public:
     return std::move(m_response);
   }
 
+  void recycle(std::string body) override {
+    // Not a huge body's reservation (see k_small_body): that memory goes back at once.
+    if (body.capacity() <= k_small_body) {
+      m_spare_body = std::move(body);
+    }
+  }
+
   void cancel() override {
     m_cancelled = true;
     if (m_multi != nullptr) {
@@ -263,6 +273,24 @@ private:
       return 0;
     }
     try {
+      if (body.empty()) {
+        // Room for the whole body at once when the server says its size: no copy at each
+        // doubling, and no more memory than it needs (a compressed body may still grow).
+        curl_off_t announced = -1;
+        if (curl_easy_getinfo(transport->m_easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced)
+                == CURLE_OK
+            && announced > 0 && static_cast<std::uint64_t>(announced) <= k_small_body
+            && static_cast<std::size_t>(announced) <= transport->m_max_body) {
+          const auto wanted = static_cast<std::size_t>(announced);
+          if (wanted > body.capacity()) {
+            // A fresh string (reserve would double the old one): an eighth more, so that the
+            // next, slightly larger page of a study fits too.
+            std::string room;
+            room.reserve(std::min(wanted + wanted / 8, transport->m_max_body));
+            body.swap(room);
+          }
+        }
+      }
       if (body.size() + length > body.capacity() && body.size() + length > k_small_body) {
         try {
           body.reserve(transport->m_max_body);
@@ -468,6 +496,7 @@ private:
   CURLcode m_setup = CURLE_OK;
   std::array<char, CURL_ERROR_SIZE> m_error_text{};
   HttpResponse m_response;
+  std::string m_spare_body; // the last body handed back (recycle), for the next response
   std::atomic<bool> m_cancelled{false};
 };
 

@@ -4,11 +4,66 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <iterator>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace bdd::ops {
+
+namespace {
+
+// Files the writing step remembers as it wrote them (see write_batch).
+constexpr std::size_t k_files_remembered = 4096;
+
+// Makes `into` the record of `into` followed by `next`, as if both were stored one after the
+// other (State::finish_commit): ids, seams and quarantined items in order (a later seam at the
+// same offset replaces an earlier one, a later item with the same id is ignored, as the state
+// does), each file as the later one left it, the later cursor with the greater high water.
+void merge_record(tracking::CommitRecord& into, tracking::CommitRecord&& next) {
+  into.new_ids.insert(into.new_ids.end(),
+                      std::make_move_iterator(next.new_ids.begin()),
+                      std::make_move_iterator(next.new_ids.end()));
+  into.new_digests.insert(into.new_digests.end(), next.new_digests.begin(), next.new_digests.end());
+  if (next.forget_seams_from) {
+    // Forgotten after `into`'s seams were stored: those at or after it go too.
+    const std::uint64_t from = *next.forget_seams_from;
+    std::erase_if(into.seams, [from](const tracking::Seam& seam) { return seam.offset >= from; });
+    into.forget_seams_from = std::min(into.forget_seams_from.value_or(from), from);
+  }
+  into.seams.insert(into.seams.end(),
+                    std::make_move_iterator(next.seams.begin()),
+                    std::make_move_iterator(next.seams.end()));
+  into.quarantined.insert(into.quarantined.end(),
+                          std::make_move_iterator(next.quarantined.begin()),
+                          std::make_move_iterator(next.quarantined.end()));
+  std::unordered_map<std::string_view, std::size_t> position; // a deep layout has thousands
+  position.reserve(into.files.size());
+  for (std::size_t i = 0; i < into.files.size(); ++i) {
+    position.emplace(into.files[i].path, i);
+  }
+  into.files.reserve(into.files.size() + next.files.size()); // the views above stay valid
+  for (tracking::FileRecord& file : next.files) {
+    if (const auto same = position.find(file.path); same != position.end()) {
+      tracking::FileRecord& earlier = into.files[same->second]; // its path (the key) stays
+      earlier.size = file.size;
+      earlier.sha256 = std::move(file.sha256);
+      earlier.midstate = std::move(file.midstate);
+    } else {
+      into.files.push_back(std::move(file));
+    }
+  }
+  const std::uint64_t high_water =
+      std::max({into.cursor.high_water, into.cursor.offset, next.cursor.high_water});
+  into.cursor = std::move(next.cursor);
+  into.cursor.high_water = high_water;
+  into.durable = into.durable || next.durable;
+}
+
+} // namespace
 
 Result<std::size_t> roll_back_unfinished_commit(tracking::State& state,
                                                 storage::Writer& writer,
@@ -61,7 +116,7 @@ void CommitPipeline::hand_off(tracking::CommitRecord commit, Ids ids) {
   std::promise<Result<void>> written;
   InFlight batch;
   batch.written = written.get_future();
-  std::shared_future<Result<tracking::Cursor>> earlier;
+  std::shared_future<Result<Recorded>> earlier;
   if (!m_in_flight.empty()) {
     earlier = m_in_flight.back().recorded;
   }
@@ -95,6 +150,16 @@ Result<void> CommitPipeline::wait() {
   while (!m_in_flight.empty()) {
     settle_oldest();
   }
+  // Also after a failure: these batches were written whole before it, and their record keeps
+  // them through the roll-back that follows.
+  if (m_unstored) {
+    if (Result<Recorded> stored = store_unstored(); stored) {
+      m_settled = stored->cursor;
+    } else {
+      note_failure(std::move(stored).error());
+    }
+    m_unstored_ids.clear();
+  }
   return outcome();
 }
 
@@ -104,10 +169,10 @@ Result<std::size_t> CommitPipeline::roll_back() {
 }
 
 // One batch's thread: write it, say so, wait for the batch before to be recorded, record it.
-Result<tracking::Cursor>
+Result<CommitPipeline::Recorded>
 CommitPipeline::commit_batch(tracking::CommitRecord commit,
                              std::promise<Result<void>>& written,
-                             const std::shared_future<Result<tracking::Cursor>>& earlier) {
+                             const std::shared_future<Result<Recorded>>& earlier) {
   Result<tracking::CommitRecord> files = Error(Errc::internal, "commit not written");
   try {
     if (m_options.before_write) {
@@ -124,20 +189,25 @@ CommitPipeline::commit_batch(tracking::CommitRecord commit,
   }
   written.set_value(ok());
   if (earlier.valid()) {
-    if (const Result<tracking::Cursor>& before = earlier.get(); !before) {
+    if (const Result<Recorded>& before = earlier.get(); !before) {
       return before.error(); // already noted; this batch stays unrecorded and is rolled back
     }
   }
   return record_batch(std::move(*files));
 }
 
-// The oldest batch in flight is recorded (or failed): its cursor becomes the settled one.
+// The oldest batch in flight is recorded (or failed): once its record is stored, its cursor
+// becomes the settled one; until then its ids are looked up here.
 void CommitPipeline::settle_oldest() {
-  const Result<tracking::Cursor>& recorded = m_in_flight.front().recorded.get();
-  if (recorded) {
-    m_settled = *recorded;
-  } else {
+  InFlight& oldest = m_in_flight.front();
+  const Result<Recorded>& recorded = oldest.recorded.get();
+  if (!recorded) {
     note_failure(recorded.error());
+  } else if (recorded->stored) {
+    m_settled = recorded->cursor;
+    m_unstored_ids.clear();
+  } else {
+    m_unstored_ids.push_back(std::move(oldest.ids));
   }
   m_in_flight.pop_front();
 }
@@ -197,16 +267,43 @@ Result<tracking::CommitRecord> CommitPipeline::write_batch(tracking::CommitRecor
     BDD_TRY_ASSIGN(auto file, hashed_file(extent));
     commit.files.push_back(std::move(file));
   }
-  m_last_written.clear();
+  // Kept across batches (previous_file): the batches before may not be recorded yet. Bounded:
+  // a file not found here is taken from the state, and hashed from its bytes if that is older.
+  if (m_last_written.size() + commit.files.size() > k_files_remembered) {
+    m_last_written.clear();
+  }
   for (const auto& file : commit.files) {
-    m_last_written.emplace(file.path, file);
+    m_last_written.insert_or_assign(file.path, file);
   }
   return commit;
 }
 
-// The recording step: uses the state under m_state_mutex and, when the commit is durable, the
-// description. Returns the cursor it recorded.
-Result<tracking::Cursor> CommitPipeline::record_batch(tracking::CommitRecord commit) {
+// The recording step: adds the batch's record to those not stored yet and stores them when
+// they are k_batches_per_record or the batch is durable (see the header).
+Result<CommitPipeline::Recorded> CommitPipeline::record_batch(tracking::CommitRecord commit) {
+  // Digests pair with ids by position: records without one for each id are stored on their own.
+  const bool aligned = commit.new_digests.size() == commit.new_ids.size();
+  if (m_unstored && !(aligned && m_unstored->new_digests.size() == m_unstored->new_ids.size())) {
+    BDD_TRY(store_unstored());
+  }
+  if (m_unstored) {
+    merge_record(*m_unstored, std::move(commit));
+  } else {
+    m_unstored = std::move(commit);
+  }
+  ++m_unstored_batches;
+  if (m_unstored_batches < k_batches_per_record && m_unstored->durable == false && aligned) {
+    return Recorded{m_unstored->cursor, false};
+  }
+  return store_unstored();
+}
+
+// Stores the records not stored yet (under m_state_mutex) and, when one of them was durable,
+// describes them. Forgets them whatever the outcome: a failed store is rolled back.
+Result<CommitPipeline::Recorded> CommitPipeline::store_unstored() {
+  tracking::CommitRecord commit = std::move(*m_unstored);
+  m_unstored.reset();
+  m_unstored_batches = 0;
   {
     const std::lock_guard lock(m_state_mutex);
     BDD_TRY(m_state.finish_commit(commit));
@@ -218,7 +315,7 @@ Result<tracking::Cursor> CommitPipeline::record_batch(tracking::CommitRecord com
       spdlog::warn("{}", described.error().message);
     }
   }
-  return std::move(commit.cursor);
+  return Recorded{std::move(commit.cursor), true};
 }
 
 // A file as the last commit left it: as the batch before wrote it (its record may not be stored

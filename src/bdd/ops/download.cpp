@@ -47,8 +47,21 @@ constexpr std::uint64_t k_commit_events = 20'000;
 constexpr std::uint64_t k_commit_bytes = std::uint64_t{4} << 20;
 constexpr auto k_commit_interval = std::chrono::seconds(2);
 constexpr auto k_metadata_interval = std::chrono::seconds(5);
-// 4 MiB: about 1 false "maybe" in 30000 lookups at a million ids, 1 in 3 at ten million.
+// At most 4 MiB: about 1 false "maybe" in 30000 lookups at a million ids, 1 in 3 at ten million.
+// A study the server says is smaller gets 4 bytes an event (rounded down to a power of two: 16
+// to 32 bits an id, 1 false "maybe" in 1000 or fewer), so that small and mid-sized downloads do
+// not pay the whole of it in memory.
 constexpr std::size_t k_id_filter_bytes = std::size_t{4} << 20;
+constexpr std::size_t k_id_filter_bytes_per_event = 4;
+constexpr std::size_t k_min_id_filter_bytes = std::size_t{64} << 10;
+
+std::size_t id_filter_bytes(std::optional<std::uint64_t> total) {
+  if (!total || *total >= k_id_filter_bytes / k_id_filter_bytes_per_event) {
+    return k_id_filter_bytes;
+  }
+  return std::max(k_min_id_filter_bytes,
+                  static_cast<std::size_t>(*total) * k_id_filter_bytes_per_event);
+}
 // A list that keeps changing under a run (or a server that answers at random) must not keep it
 // busy forever: after this many reconciliations the run stops, with everything it stored exact.
 constexpr int k_max_reconciliations = 4;
@@ -235,6 +248,7 @@ public:
                                         {m_work_dir, m_config.study_name, std::move(levels)}));
     BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(m_work_dir));
     BDD_TRY(check_layout(m_config, metadata));
+    m_described = metadata;
     if (metadata) {
       m_first_download = metadata->first_download;
       m_deleted_on_server = metadata->deleted_on_server;
@@ -257,9 +271,7 @@ public:
     m_fresh_from = positions_known ? std::max(cursor.offset, cursor.high_water) : UINT64_MAX;
     m_events_stored_before = cursor.events_stored;
     BDD_TRY_ASSIGN(std::uint64_t stored_ids, m_state->id_count());
-    if (stored_ids == 0) {
-      m_id_filter.emplace(k_id_filter_bytes);
-    }
+    m_wants_id_filter = stored_ids == 0; // made at the first page, sized by its total
     record.start_offset = cursor.offset;
     if (record.type != "fresh" && record.type != "repair") {
       record.type = cursor.offset == 0 && cursor.events_stored == 0 ? "full" : "incremental";
@@ -570,6 +582,9 @@ private:
     if (page.total) {
       m_remote_total = page.total;
     }
+    if (m_wants_id_filter && !m_id_filter) {
+      m_id_filter.emplace(id_filter_bytes(page.total));
+    }
     for (std::size_t i = 0; i < page.events.size(); ++i) {
       const model::Event& event = page.events[i];
       record.events_received += 1;
@@ -604,6 +619,7 @@ private:
       m_batch_digests.push_back(event.digest);
       record.events_added += 1;
     }
+    m_commits->end_reads();
     if (!page.events.empty()) {
       m_last_id = page.events.back().id;
     }
@@ -727,7 +743,18 @@ private:
     metadata.bdd_version = BDD_VERSION;
     metadata.deleted_on_server = m_deleted_on_server;
     metadata.quarantined = m_quarantined;
-    return tracking::write_metadata(m_work_dir, metadata);
+    // A run that stored nothing new (a no-op) leaves the file as it is: `last_update` is the
+    // time of the last commit, and the rest says what it said. Spares a write and two fsyncs.
+    if (m_described) {
+      tracking::Metadata unchanged = metadata;
+      unchanged.last_update = m_described->last_update;
+      if (unchanged == *m_described) {
+        return ok();
+      }
+    }
+    BDD_TRY(tracking::write_metadata(m_work_dir, metadata));
+    m_described = std::move(metadata);
+    return ok();
   }
 
   Result<void> write_manifest() {
@@ -748,11 +775,13 @@ private:
   std::unique_ptr<storage::Writer> m_writer;
   std::uint64_t m_events_stored_before = 0; // when the run began
   std::string m_first_download;
+  std::optional<tracking::Metadata> m_described; // `.metadata.json` as last read or written
   std::vector<std::string> m_warnings;
   // Every id stored, when the run began with none: then an id the filter has not seen is new
   // without a database lookup, which would otherwise cost more than the rest of storing it.
   // Fixed in size, so memory stays flat however large the study.
   std::optional<BloomFilter> m_id_filter;
+  bool m_wants_id_filter = false; // the run began with no id stored
 
   // Consumed since the last commit.
   std::uint64_t m_next_offset = 0;

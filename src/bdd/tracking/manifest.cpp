@@ -124,7 +124,15 @@ Result<void> write_manifest(const std::filesystem::path& study_dir,
       text += file.sha256 + "  " + file.path + "\n";
     }
   }
-  return fs::write_file_atomic(manifest_path(study_dir), text);
+  // Unchanged (a run that stored nothing): no rewrite, no fsyncs. Read only when it has the
+  // size it should have, so that what lies in the study folder is never read unbounded.
+  const std::filesystem::path path = manifest_path(study_dir);
+  if (fs::file_size_or_zero(path) == text.size() && !text.empty()) {
+    if (auto existing = fs::read_file(path); existing && *existing == text) {
+      return ok();
+    }
+  }
+  return fs::write_file_atomic(path, text);
 }
 
 } // namespace bdd::tracking

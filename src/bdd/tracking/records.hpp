@@ -29,6 +29,8 @@ struct Metadata {
   // and quarantined items less the server's total, as of the last run that read to the end.
   std::uint64_t deleted_on_server = 0;
   std::uint64_t quarantined = 0; // unusable items kept in the state's quarantine
+
+  bool operator==(const Metadata&) const = default;
 };
 
 // One `bdd download` run in `.download_history.json`, or several consecutive runs that found

@@ -69,7 +69,9 @@ struct CommitRecord {
 // The durable per-study download state: `<study_dir>/.bdd/state.sqlite` (SQLite, schema version
 // in PRAGMA user_version). It holds the cursor, the id of every stored event (for
 // de-duplication without keeping ids in memory), each data file's committed size, and the
-// rollback journal of the commits in progress. Used from one thread at a time.
+// rollback journal of the commits in progress. Used from one thread at a time, except that with
+// StateAccess::exclusive `lookup` (and `contains`, `end_reads`) may run on one thread while
+// another runs any other member.
 //
 // Commit protocol, with `storage::Writer`:
 //  1. `begin_commit(before)` makes the pre-commit sizes of the files about to change durable:
@@ -106,6 +108,10 @@ public:
     std::optional<std::uint64_t> digest;
   };
   virtual Result<Stored> lookup(const std::string& id) = 0;
+  // Ends the read transaction that lookups keep open (StateAccess::exclusive), so that the
+  // write-ahead log can be checkpointed past it; the next lookup begins a new one. From the
+  // thread that calls `lookup`.
+  virtual void end_reads() {}
   // Every data file with its committed size and hashes, sorted by path.
   virtual Result<std::vector<FileRecord>> files() = 0;
   // The record of one data file; nullopt if the state has none.
@@ -131,8 +137,10 @@ public:
 enum class StateAccess {
   // Other connections (verify's id index attaches the database) may read it too.
   shared,
-  // Only this connection, which keeps its file locks until closed: no lock system calls per
-  // statement. For downloads, which run a statement per event and hold the study lock anyway.
+  // For downloads, which may run a lookup per event and hold the study lock: lookups go through
+  // a connection of their own that keeps one read transaction (one snapshot) until a commit of
+  // this state makes it stale or `end_reads` ends it, so that a lookup takes no file lock and
+  // never waits for a commit being recorded on another thread.
   exclusive,
 };
 

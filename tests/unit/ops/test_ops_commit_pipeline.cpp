@@ -1,5 +1,6 @@
 // ops::CommitPipeline alone, on a real state and writer in a temporary folder: what it is handed
-// is durable after wait, a failed write is reported and rolled back, and batches land in order.
+// is durable after wait, a failed write is reported and rolled back, batches land in order, and
+// the records of batches that are not durable are stored together.
 
 #include "scripted_server.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -258,4 +260,69 @@ TEST_CASE("ops::CommitPipeline stores batches in the order they were handed off"
   CHECK(recorded->last_id == "e39");
   CHECK(stored_ids(study.config) == all);
   check_files_recorded(study);
+}
+
+TEST_CASE("ops::CommitPipeline stores the records of batches that are not durable together, "
+          "finding their ids meanwhile",
+          "[ops][commit]") {
+  Study study({"by_user_id"}); // two users: files that one batch changes and the next does not
+  auto start = study.state->cursor();
+  REQUIRE(start);
+  CommitPipeline pipeline(*study.state, *study.writer, *start, study.options());
+  std::vector<std::string> all;
+  const std::size_t batches = CommitPipeline::k_batches_per_record + 2;
+  for (std::size_t batch = 0; batch < batches; ++batch) {
+    const auto ids = numbered(static_cast<int>(batch) * 3, 3);
+    all.insert(all.end(), ids.begin(), ids.end());
+    REQUIRE(pipeline.make_room());
+    CommitPipeline::Ids digests;
+    auto commit = study.write(pipeline.handed_off(), ids, digests, batch % 2 == 0 ? "u0" : "u1");
+    commit.durable = false;
+    // The list was read again from offset 2: the seams after it are forgotten, also those of
+    // the records not stored yet.
+    if (batch == 2) {
+      commit.forget_seams_from = 4;
+    }
+    pipeline.hand_off(std::move(commit), std::move(digests));
+    // Every id handed off is stored, whether its batch is in flight, waits for its record to be
+    // stored, or is in the state.
+    for (const auto& id : all) {
+      auto found = pipeline.lookup(id);
+      REQUIRE(found);
+      CHECK(found->found);
+    }
+    // Stored in groups: the state's cursor is where one of them ended.
+    auto recorded = pipeline.with_state([](bdd::tracking::State& state) { return state.cursor(); });
+    REQUIRE(recorded);
+    CHECK(recorded->offset % (3 * CommitPipeline::k_batches_per_record) == 0);
+  }
+  REQUIRE(pipeline.wait());
+  CHECK(pipeline.settled().offset == 3 * batches);
+  auto recorded = study.state->cursor();
+  REQUIRE(recorded);
+  CHECK(recorded->offset == 3 * batches);
+  CHECK(recorded->events_stored == 3 * batches);
+  CHECK(recorded->last_id == all.back());
+  auto files_hold = stored_ids(study.config); // file by file: u0's, then u1's
+  std::sort(files_hold.begin(), files_hold.end());
+  auto expected = all;
+  std::sort(expected.begin(), expected.end());
+  CHECK(files_hold == expected);
+  for (const auto& id : all) {
+    auto stored = study.state->lookup(id);
+    REQUIRE(stored);
+    CHECK(stored->found);
+  }
+  // The seams at 3 (batch 0) and from 9 on (batch 2 and after) are kept; the one at 6 (batch 1,
+  // after 4) is forgotten.
+  auto first = study.state->seam_in(0, 100);
+  REQUIRE(first);
+  REQUIRE(*first);
+  CHECK((*first)->offset == 3);
+  auto next = study.state->seam_in(4, 100);
+  REQUIRE(next);
+  REQUIRE(*next);
+  CHECK((*next)->offset == 9);
+  check_files_recorded(study);
+  check_exact(study.config, all);
 }
