@@ -5,6 +5,9 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
           libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev libssl-dev zlib1g-dev curl
           time python3 openssl
+          # scripts/tidy.sh (scripts/sanitize.sh and scripts/tsan.sh need only g++: it brings
+          # the ASan, UBSan, LSan and TSan runtimes)
+          clang-tidy
           # tests/loaders: the README's one-liners in pandas and R
           python3-pandas r-base-core r-cran-jsonlite r-cran-rsqlite)
 # ... and in DuckDB, through its npm package: Debian's node and npm unless a node with npm is

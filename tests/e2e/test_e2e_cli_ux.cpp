@@ -19,21 +19,12 @@ namespace {
 
 using bdd::test::contains;
 using bdd::test::line_count;
+using bdd::test::lines_of;
 using bdd::test::ProcessResult;
 using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 namespace cli = bdd::cli;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    lines.push_back(line);
-  }
-  return lines;
-}
 
 std::string joined(const std::vector<std::string>& args) {
   std::string text;
@@ -150,6 +141,34 @@ TEST_CASE("cli::global options are accepted after the command", "[e2e][cli][ux]"
 
   // An option the command does not know and that is not global is still refused.
   check_usage_error(ws.bdd({"status", Workspace::k_study, "--fresh"}));
+}
+
+TEST_CASE("cli::the word after a global option that takes a value is its value, wherever it is",
+          "[e2e][cli][ux]") {
+  // Global options are read after the command too, so `bdd status --config my-study` gives
+  // --config the study's name and leaves the study missing: a usage error, never a run on
+  // another study.
+  Workspace ws;
+  for (const std::string option : {"--config", "-C", "--log-file"}) {
+    auto run = ws.bdd({"status", option, Workspace::k_study});
+    INFO("status " << option << " <study>: " << run.err);
+    check_usage_error(run);
+    CHECK(contains(run.err, "bdd: error: missing the <study> argument of 'bdd status'"));
+  }
+  // A study named like a command is the study, with global options before or after it.
+  json config = ws.config();
+  config["study_name"] = "status";
+  std::ofstream(ws.dir() / "study_configs" / "status.json") << config.dump(2);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status", "status", "-q"},
+        std::vector<std::string>{"-q", "status", "status"},
+        std::vector<std::string>{"status", "-C", ".", "status"}}) {
+    auto run = ws.bdd(args);
+    INFO("bdd " << joined(args) << ": " << run.out << run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(contains(run.out, "study:            status\n"));
+    CHECK(contains(run.out, "downloaded:       no"));
+  }
 }
 
 TEST_CASE("cli::help shows the same text either way and the exit codes", "[e2e][cli][ux]") {

@@ -10,7 +10,6 @@
 #include <support/workspace.hpp>
 
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,22 +18,13 @@ namespace {
 using bdd::test::check_exact_copy;
 using bdd::test::contains;
 using bdd::test::line_count;
+using bdd::test::lines_of;
 using bdd::test::read_text;
 using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
 using enum bdd::cli::ExitCode;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    lines.push_back(line);
-  }
-  return lines;
-}
 
 // The text after "<label>" on the first line that starts with it, trimmed; "" if none.
 std::string value_of(const std::string& text, const std::string& label) {

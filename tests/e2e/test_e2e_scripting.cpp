@@ -12,7 +12,6 @@
 #include <support/workspace.hpp>
 
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,24 +19,13 @@ namespace {
 
 using bdd::test::contains;
 using bdd::test::is_utc_time;
+using bdd::test::lines_of;
 using bdd::test::read_text;
 using bdd::test::Workspace;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
 using enum bdd::cli::ExitCode;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      lines.push_back(line);
-    }
-  }
-  return lines;
-}
 
 // stdout holds exactly one line of JSON: parse it.
 json one_json_line(const std::string& out) {

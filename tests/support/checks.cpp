@@ -88,6 +88,16 @@ std::size_t line_count(std::string_view text) {
   return count + (!text.empty() && text.back() != '\n' ? 1 : 0);
 }
 
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> lines;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    lines.emplace_back(text.substr(0, end));
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  return lines;
+}
+
 bool is_utc_time(const nlohmann::json& value) {
   static const std::regex k_pattern(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$)");
   return value.is_string() && std::regex_match(value.get<std::string>(), k_pattern);

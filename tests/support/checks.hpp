@@ -29,6 +29,9 @@ bool contains(std::string_view haystack, std::string_view needle);
 // The number of lines of `text` (a final line without '\n' counts).
 std::size_t line_count(std::string_view text);
 
+// The lines of `text` without their '\n', empty ones included (`line_count` of them).
+std::vector<std::string> lines_of(std::string_view text);
+
 // A UTC ISO-8601 time with a trailing 'Z', e.g. "2025-11-18T10:00:01Z" or with fractions.
 bool is_utc_time(const nlohmann::json& value);
 

@@ -3,6 +3,7 @@
 #include "transport.hpp"
 
 #include <bdd/core/redact.hpp>
+#include <bdd/core/text.hpp>
 
 #include <curl/curl.h>
 
@@ -54,16 +55,6 @@ bool is_http_url(std::string_view url) {
 bool global_init_succeeded() {
   static const bool k_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   return k_ok;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -1,6 +1,7 @@
 #include "retry.hpp"
 
 #include <bdd/core/redact.hpp>
+#include <bdd/core/text.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -13,16 +14,6 @@ namespace bdd::api {
 namespace {
 
 constexpr std::size_t k_max_detail_bytes = 200;
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 // Parses a run of decimal digits in full; nullopt if `text` is empty, has another character, or
 // overflows `limit`.

@@ -5,6 +5,7 @@
 #include "progress.hpp"
 
 #include <bdd/ops/download.hpp>
+#include <bdd/ops/records.hpp>
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
@@ -81,7 +82,7 @@ private:
       }
       display.update(progress);
     };
-    options.on_recorded = [this](const tracking::RunRecord& run) { m_run = run; };
+    options.on_recorded = [this](const ops::RunRecord& run) { m_run = run; };
     auto report = ops::download(*m_config, options);
     display.finish();
     BDD_TRY(report);
@@ -92,12 +93,12 @@ private:
     // it says so on stderr.
     if (!context.quiet && !m_json) {
       const std::string counts = " (" + std::to_string(run.events_received) + " received, "
-                                 + tracking::counted(run.duplicates_skipped, "duplicate")
-                                 + " skipped, " + tracking::counted(run.pages, "page") + "); "
-                                 + tracking::counted(m_report->events_stored, "event")
-                                 + " stored in " + m_report->study_dir.string();
+                                 + ops::counted(run.duplicates_skipped, "duplicate") + " skipped, "
+                                 + ops::counted(run.pages, "page") + "); "
+                                 + ops::counted(m_report->events_stored, "event") + " stored in "
+                                 + m_report->study_dir.string();
       if (run.events_added > 0) {
-        std::cout << "downloaded " << tracking::counted(run.events_added, "new event") << " for "
+        std::cout << "downloaded " << ops::counted(run.events_added, "new event") << " for "
                   << m_study << counts << '\n';
       } else if (context.stderr_is_terminal) {
         spdlog::info("no new events for {}{}", m_study, counts);
@@ -107,7 +108,7 @@ private:
   }
 
   json summary(const Context& context, const Result<int>& result) const {
-    const std::optional<tracking::RunRecord>& run = m_run;
+    const std::optional<ops::RunRecord>& run = m_run;
     json events_stored = nullptr;
     json study_dir = nullptr;
     if (m_report) {
@@ -156,7 +157,7 @@ private:
   bool m_exit_code = false;
   bool m_json = false;
   std::optional<config::Config> m_config;
-  std::optional<tracking::RunRecord> m_run; // the history record of this run, once written
+  std::optional<ops::RunRecord> m_run; // the history record of this run, once written
   std::optional<ops::DownloadReport> m_report;
 };
 

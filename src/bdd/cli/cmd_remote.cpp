@@ -2,6 +2,7 @@
 #include "json_output.hpp"
 #include "logging.hpp"
 
+#include <bdd/ops/records.hpp>
 #include <bdd/ops/remote.hpp>
 #include <bdd/ops/study.hpp>
 
@@ -14,11 +15,6 @@ namespace bdd::cli {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-// "1 event", "12 events".
-std::string events(std::uint64_t count) {
-  return std::to_string(count) + (count == 1 ? " event" : " events");
-}
 
 class FetchCommand final : public Command {
 public:
@@ -40,16 +36,15 @@ private:
                       {"new_events", counts.new_events}});
       return 0;
     }
-    std::cout << "remote: " << events(counts.remote_total) << '\n'
-              << "local:  " << events(counts.local_events) << '\n';
+    std::cout << "remote: " << ops::counted(counts.remote_total, "event") << '\n'
+              << "local:  " << ops::counted(counts.local_events, "event") << '\n';
     if (counts.new_events > 0) {
-      std::cout << counts.new_events << (counts.new_events == 1 ? " new event" : " new events")
+      std::cout << ops::counted(counts.new_events, "new event")
                 << " to download (run `bdd download " << m_study << "`)\n";
     } else if (counts.fewer_on_server == 0) {
       std::cout << "up to date\n";
     } else {
-      std::cout << "the server holds " << counts.fewer_on_server
-                << (counts.fewer_on_server == 1 ? " event" : " events")
+      std::cout << "the server holds " << ops::counted(counts.fewer_on_server, "event")
                 << " fewer than stored locally (deleted on the server; kept here)\n";
     }
     return 0;
@@ -89,8 +84,8 @@ public:
         ++failures;
         continue;
       }
-      std::cout << study << '\t' << Logging::redact(config->base_url) << '\t' << events(*total)
-                << '\n';
+      std::cout << study << '\t' << Logging::redact(config->base_url) << '\t'
+                << ops::counted(*total, "event") << '\n';
     }
     return failures == 0 ? 0 : 1;
   }
@@ -220,7 +215,7 @@ private:
     if (!m_json) {
       std::cout << study << ": OK: " << Logging::redact(config->base_url)
                 << " accepted the key from " << config->api_key_origin.description
-                << "; the study holds " << events(connection->remote_total) << " ("
+                << "; the study holds " << ops::counted(connection->remote_total, "event") << " ("
                 << connection->latency.count() << " ms)\n";
     }
     return out;

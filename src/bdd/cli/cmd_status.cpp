@@ -3,6 +3,7 @@
 #include "logging.hpp"
 
 #include <bdd/config/config.hpp>
+#include <bdd/ops/records.hpp>
 #include <bdd/ops/study.hpp>
 
 #include <CLI/CLI.hpp>
@@ -150,7 +151,7 @@ private:
         {"first_download", m ? or_null(m->first_download) : json(nullptr)},
         {"last_update", m ? or_null(m->last_update) : json(nullptr)},
         {"newest_stored_timestamp", m ? or_null(m->newest_stored_timestamp) : json(nullptr)},
-        {"last_run", status.last_run ? run_json(*status.last_run) : json(nullptr)},
+        {"last_run", status.last_run ? ops::run_to_json(*status.last_run) : json(nullptr)},
     };
   }
 
@@ -194,7 +195,7 @@ private:
       json array = json::array();
       for (auto it = runs.rbegin(); it != runs.rend() && (m_limit == 0 || array.size() < m_limit);
            ++it) {
-        array.push_back(run_json(*it));
+        array.push_back(ops::run_to_json(*it));
       }
       print_json(array);
       return 0;
@@ -214,8 +215,8 @@ private:
         std::cout << run.runs << " runs with nothing new, "
                   << time_range(run.started_at, run.ended_at) << '\n'
                   << "  type:     " << run.type << '\n'
-                  << "  transfer: " << tracking::counted(run.pages, "page") << ", "
-                  << tracking::counted(run.bytes, "byte") << ", the last from offset "
+                  << "  transfer: " << ops::counted(run.pages, "page") << ", "
+                  << ops::counted(run.bytes, "byte") << ", the last from offset "
                   << run.start_offset << ", remote total " << or_unknown(run.remote_total) << '\n';
       } else {
         std::cout << "run " << run.run_id << '\n'
@@ -224,10 +225,10 @@ private:
                   << "  started:  " << run.started_at << '\n'
                   << "  ended:    " << (run.ended_at.empty() ? "-" : run.ended_at) << '\n'
                   << "  events:   " << run.events_added << " added, " << run.events_received
-                  << " received, " << tracking::counted(run.duplicates_skipped, "duplicate")
+                  << " received, " << ops::counted(run.duplicates_skipped, "duplicate")
                   << " skipped\n"
-                  << "  transfer: " << tracking::counted(run.pages, "page") << ", "
-                  << tracking::counted(run.bytes, "byte") << " from offset " << run.start_offset
+                  << "  transfer: " << ops::counted(run.pages, "page") << ", "
+                  << ops::counted(run.bytes, "byte") << " from offset " << run.start_offset
                   << ", remote total " << or_unknown(run.remote_total) << '\n';
       }
       if (run.retries > 0) {

@@ -16,10 +16,6 @@ json or_null(const std::string& value) {
   return value.empty() ? json(nullptr) : json(value);
 }
 
-json run_json(const tracking::RunRecord& run) {
-  return tracking::run_to_json(run);
-}
-
 std::string absolute_path(const std::filesystem::path& path) {
   std::error_code ec;
   auto absolute = std::filesystem::absolute(path, ec);

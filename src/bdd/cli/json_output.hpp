@@ -1,7 +1,6 @@
 #pragma once
 
 #include <bdd/core/result.hpp>
-#include <bdd/tracking/records.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -12,9 +11,6 @@
 // The `--json` output of the commands. Field names are part of bdd's interface (README.md,
 // "Scripting"): add fields, never rename or remove them.
 namespace bdd::cli {
-
-// A history record as `.download_history.json` holds it: `tracking::run_to_json`.
-nlohmann::ordered_json run_json(const tracking::RunRecord& run);
 
 // A path as scripts want it: absolute and normalised.
 std::string absolute_path(const std::filesystem::path& path);

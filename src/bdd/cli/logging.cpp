@@ -163,8 +163,9 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    write_stderr_line(
-        msg.level, Logging::redact(std::string(msg.payload.data(), msg.payload.size())), m_color);
+    write_stderr_line(msg.level,
+                      Logging::redact(std::string_view(msg.payload.data(), msg.payload.size())),
+                      m_color);
   }
   void flush_() override { std::fflush(stderr); }
 
@@ -178,8 +179,9 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    m_state->record(
-        msg.level, Logging::redact(std::string(msg.payload.data(), msg.payload.size())), msg.time);
+    m_state->record(msg.level,
+                    Logging::redact(std::string_view(msg.payload.data(), msg.payload.size())),
+                    msg.time);
   }
   void flush_() override {}
 
@@ -270,7 +272,7 @@ void Logging::add_secret(const std::string& secret) {
   register_secret(secret);
 }
 
-std::string Logging::redact(std::string text) {
+std::string Logging::redact(std::string_view text) {
   return redact_known_secrets(text);
 }
 

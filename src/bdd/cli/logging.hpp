@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bdd::cli {
@@ -58,7 +59,7 @@ public:
   static void add_secret(const std::string& secret);
   // `bdd::redact_known_secrets` (core/redact.hpp), the one redaction of every output path: URL
   // user information, "Bearer " tokens and every registered key or run of its first characters.
-  static std::string redact(std::string text);
+  static std::string redact(std::string_view text);
 
   class State; // shared with the spdlog sinks
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@ constexpr std::size_t k_min_bar = 10;
 constexpr const char* k_separator = " · ";
 
 std::string format_duration(double seconds) {
-  long total = static_cast<long>(seconds + 0.5);
+  const long total = std::lround(seconds);
   char text[32];
   if (total >= 3600) {
     std::snprintf(text, sizeof text, "%ldh%02ldm", total / 3600, (total % 3600) / 60);
@@ -89,7 +90,7 @@ std::string progress_line(const ops::DownloadProgress& progress,
   std::vector<std::string> parts;
   parts.push_back(known ? grouped(done) + "/" + grouped(total) + " events"
                         : grouped(done) + (done == 1 ? " event" : " events"));
-  parts.push_back(grouped(static_cast<std::uint64_t>(rate + 0.5)) + "/s");
+  parts.push_back(grouped(static_cast<std::uint64_t>(std::llround(rate))) + "/s");
   if (known) {
     std::string eta = "?";
     if (total <= done) {

@@ -97,7 +97,7 @@ KeyCandidate key_from_variable(const Environment& environment,
   if (found == environment.end()) {
     return candidate;
   }
-  std::string_view value = detail::trim(found->second);
+  std::string_view value = trim(found->second);
   if (detail::is_placeholder_key(value)) {
     candidate.note = "a placeholder";
   } else {
@@ -113,7 +113,7 @@ KeyCandidate key_from_file(const std::optional<FileKey>& key, const std::string&
     return {display, {}, "not found", false};
   }
   KeyCandidate candidate{display + " api.api_key", {}, {}, false};
-  std::string_view value = detail::trim(key->value);
+  std::string_view value = trim(key->value);
   if (!key->unset_variable.empty()) {
     candidate.note = "${" + key->unset_variable + "} is not set";
   } else if (detail::is_placeholder_key(value)) {
@@ -180,7 +180,7 @@ bool config_file_holds_key(const stdfs::path& path) {
   }
   // Expanding with no variables leaves only the literal text around any references.
   auto expansion = detail::expand_variables(api["api_key"].get<std::string>(), {});
-  std::string_view literal = detail::trim(expansion.value);
+  std::string_view literal = trim(expansion.value);
   return !literal.empty() && !detail::is_placeholder_key(literal);
 }
 
@@ -194,7 +194,7 @@ bool dotenv_holds_key(const stdfs::path& path) {
     return false;
   }
   return std::any_of(pairs->begin(), pairs->end(), [](const auto& pair) {
-    std::string_view value = detail::trim(pair.second);
+    std::string_view value = trim(pair.second);
     return pair.first.starts_with(detail::k_key_prefix) && !value.empty()
            && !detail::is_placeholder_key(value);
   });

@@ -84,6 +84,16 @@ std::chrono::milliseconds to_milliseconds(double seconds) {
   return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
+// A number of seconds from 0 to `max_seconds` (a whole number), as milliseconds.
+Result<std::chrono::milliseconds> seconds_in(Context& ctx, const Json& value, double max_seconds) {
+  if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0
+      || value.get<double>() > max_seconds) {
+    return ctx.fail(ctx.name + " must be a number of seconds from 0 to "
+                    + std::to_string(std::llround(max_seconds)) + ", got " + describe_value(value));
+  }
+  return to_milliseconds(value.get<double>());
+}
+
 Result<void> apply_study_name(Context& ctx, const Json& value) {
   // The study on the command line names the data folder and the API path; a file that says
   // another study was copied or picked by mistake, and its settings (its key above all) are
@@ -167,12 +177,7 @@ Result<void> apply_max_retries(Context& ctx, const Json& value) {
 }
 
 Result<void> apply_retry_delay(Context& ctx, const Json& value) {
-  if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0
-      || value.get<double>() > k_max_retry_delay_seconds) {
-    return ctx.fail(ctx.name + " must be a number of seconds from 0 to 3600, got "
-                    + describe_value(value));
-  }
-  ctx.config.retry_delay = to_milliseconds(value.get<double>());
+  BDD_TRY_ASSIGN(ctx.config.retry_delay, seconds_in(ctx, value, k_max_retry_delay_seconds));
   return ok();
 }
 
@@ -191,12 +196,7 @@ Result<void> apply_max_response_bytes(Context& ctx, const Json& value) {
 }
 
 Result<void> apply_max_total_wait(Context& ctx, const Json& value) {
-  if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0
-      || value.get<double>() > k_max_total_wait_seconds) {
-    return ctx.fail(ctx.name + " must be a number of seconds from 0 to 86400, got "
-                    + describe_value(value));
-  }
-  ctx.config.max_total_wait = to_milliseconds(value.get<double>());
+  BDD_TRY_ASSIGN(ctx.config.max_total_wait, seconds_in(ctx, value, k_max_total_wait_seconds));
   return ok();
 }
 

@@ -4,6 +4,8 @@
 
 #include "config.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <string_view>
@@ -31,9 +33,6 @@ std::string describe_type(const Json& value);
 // The candidate closest to `word` by edit distance, if close enough to be a plausible typo.
 std::optional<std::string> nearest(std::string_view word,
                                    const std::vector<std::string>& candidates);
-
-// `text` without leading and trailing spaces, tabs, CR and LF.
-std::string_view trim(std::string_view text);
 
 // True for the example values shipped in the Python tool's files ("your-api-key-here",
 // "your_default_api_key_here", "your_key_here"...): they are no key.

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace bdd::ops {
 
 namespace {
@@ -55,7 +57,39 @@ void log_request(const api::RequestNotice& notice) {
                 attempt);
 }
 
+// A Client that counts what its inner one receives (see TransferCounts).
+class CountingClient final : public api::Client {
+public:
+  CountingClient(std::unique_ptr<api::Client> inner, std::shared_ptr<TransferCounts> counts)
+      : m_inner(std::move(inner)),
+        m_counts(std::move(counts)) {}
+
+  Result<api::Page> fetch_page(std::uint64_t offset, std::uint64_t limit) override {
+    Result<api::Page> page = m_inner->fetch_page(offset, limit);
+    if (page) {
+      m_counts->pages += 1;
+      m_counts->bytes += page->bytes;
+      m_counts->retries += static_cast<std::uint64_t>(std::max(0, page->attempts - 1));
+      m_counts->waited_ms +=
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, page->waited.count()));
+    }
+    return page;
+  }
+
+  void cancel() override { m_inner->cancel(); }
+
+private:
+  std::unique_ptr<api::Client> m_inner;
+  std::shared_ptr<TransferCounts> m_counts;
+};
+
 } // namespace
+
+ClientFactory counting_clients(ClientFactory make_client, std::shared_ptr<TransferCounts> counts) {
+  return [make_client = std::move(make_client), counts = std::move(counts)] {
+    return std::make_unique<CountingClient>(make_client(), counts);
+  };
+}
 
 api::ClientOptions client_options(const config::Config& config, const std::atomic<bool>* stop) {
   api::ClientOptions client;

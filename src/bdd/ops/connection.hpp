@@ -28,6 +28,19 @@ ClientFactory curl_clients(const config::Config& config,
                            const std::atomic<bool>* stop = nullptr,
                            std::shared_ptr<api::WaitBudget> wait_budget = {});
 
+// What the clients of one run received: every answered request (pages, and the single-event
+// requests that check seams and where the list ends), their response bytes, the retries before
+// them and the time waited for those. Shared by the clients of `counting_clients`; thread-safe.
+struct TransferCounts {
+  std::atomic<std::uint64_t> pages{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> waited_ms{0};
+};
+
+// The clients of `make_client`, each adding what it receives to `counts`.
+ClientFactory counting_clients(ClientFactory make_client, std::shared_ptr<TransferCounts> counts);
+
 // The study's events in server order from `from`, with the config's page size and concurrency,
 // through clients made by `make_client` (the config's libcurl clients with `wait_budget` when
 // empty). `prepare_event` runs on each event on the fetching threads (see api::StreamOptions).

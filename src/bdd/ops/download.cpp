@@ -292,6 +292,7 @@ public:
   // before it is committed first, so progress is never thrown away.
   Result<void> transfer(tracking::RunRecord& record) {
     Result<void> outcome = page_all(record);
+    count_transfer(record);
     Result<void> committed = commit();
     // Also after a failure: no commit may run while the files are rolled back.
     if (Result<void> drained = m_commits->wait(); committed) {
@@ -371,7 +372,7 @@ private:
           event.digest = model::content_digest(event.raw); // before prepare may release raw
           writer->prepare(event);
         },
-        m_options.make_client,
+        m_make_client,
         m_wait_budget);
   }
 
@@ -502,10 +503,7 @@ private:
   // its list is shorter.
   Result<std::optional<std::string>> server_id_at(std::uint64_t position) {
     if (!m_probe_client) {
-      const auto make = m_options.make_client
-                            ? m_options.make_client
-                            : curl_clients(m_config, m_options.stop, m_wait_budget);
-      m_probe_client = make();
+      m_probe_client = m_make_client();
     }
     BDD_TRY_ASSIGN(auto page, m_probe_client->fetch_page(position, 1));
     if (page.events.empty()) {
@@ -574,11 +572,16 @@ private:
     }
   }
 
+  // What the run's clients received so far, into `record`.
+  void count_transfer(tracking::RunRecord& record) const {
+    record.pages = m_transfer->pages;
+    record.bytes = m_transfer->bytes;
+    record.retries = m_transfer->retries;
+    record.retry_wait_seconds = static_cast<double>(m_transfer->waited_ms) / 1000.0;
+  }
+
   Result<void> consume(const api::Page& page, tracking::RunRecord& record) {
-    record.pages += 1;
-    record.bytes += page.bytes;
-    record.retries += static_cast<std::uint64_t>(std::max(0, page.attempts - 1));
-    record.retry_wait_seconds += static_cast<double>(page.waited.count()) / 1000.0;
+    count_transfer(record);
     if (page.total) {
       m_remote_total = page.total;
     }
@@ -770,6 +773,13 @@ private:
   const config::Config& m_config;
   const DownloadOptions& m_options;
   std::shared_ptr<api::WaitBudget> m_wait_budget = make_wait_budget(m_config); // every stream
+  // Every request of the run (pages, seam and end checks) goes through these clients, which
+  // count what they receive for the history record.
+  std::shared_ptr<TransferCounts> m_transfer = std::make_shared<TransferCounts>();
+  ClientFactory m_make_client = counting_clients(
+      m_options.make_client ? m_options.make_client
+                            : curl_clients(m_config, m_options.stop, m_wait_budget),
+      m_transfer);
   stdfs::path m_work_dir;
   std::unique_ptr<tracking::State> m_state;
   std::unique_ptr<storage::Writer> m_writer;
@@ -876,7 +886,11 @@ Result<DownloadReport> download(const config::Config& requested, const DownloadO
     outcome = run.prepare(record);
   }
   if (outcome) {
-    BDD_TRY(tracking::save_run(study_dir, record));
+    // A history that cannot record the run as running fails it before any request, but the
+    // final record is still attempted and handed to on_recorded, as for any failure.
+    outcome = tracking::save_run(study_dir, record);
+  }
+  if (outcome) {
     outcome = run.transfer(record);
   }
   record.ended_at = utc_now();
@@ -909,20 +923,24 @@ Result<DownloadReport> download(const config::Config& requested, const DownloadO
     record.status = "failed";
     record.error = outcome.error().message;
   }
-  if (auto saved = tracking::save_run(study_dir, record); !saved) {
-    if (outcome) {
-      return std::move(saved).error();
+  // A run's own failure (a full disk, say) is what the user must see; that the history could
+  // not record it is a consequence. Either way on_recorded gets the record.
+  const auto save_final = [&] {
+    if (auto saved = tracking::save_run(study_dir, record); !saved) {
+      if (outcome) {
+        outcome = std::move(saved).error();
+      } else {
+        spdlog::warn("{}", saved.error().message);
+      }
     }
-    // The run's own failure (a full disk, say) is what the user must see; that the history
-    // could not record it is a consequence.
-    spdlog::warn("{}", saved.error().message);
-  }
+  };
+  save_final();
   if (outcome && options.fresh) {
     outcome = swap_in_fresh(config, work_dir);
     if (!outcome) {
       record.status = "failed";
       record.error = outcome.error().message;
-      BDD_TRY(tracking::save_run(study_dir, record));
+      save_final();
     }
   }
   if (options.on_recorded) {

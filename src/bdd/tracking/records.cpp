@@ -57,6 +57,20 @@ std::string string_or_empty(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The strings of the array at `key`; other elements are skipped like other bad values, and a
+// missing or mistyped member (older histories have no "warnings") is no strings.
+std::vector<std::string> strings_or_empty(const json& object, const char* key) {
+  std::vector<std::string> strings;
+  if (auto it = object.find(key); it != object.end() && it->is_array()) {
+    for (const auto& element : *it) {
+      if (element.is_string()) {
+        strings.push_back(element.get<std::string>());
+      }
+    }
+  }
+  return strings;
+}
+
 std::uint64_t number_or_zero(const json& object, const char* key) {
   return read_optional_number(object, key).value_or(0);
 }
@@ -174,15 +188,7 @@ RunRecord run_from_json(const json& j) {
   r.deleted_on_server = number_or_zero(j, "deleted_on_server");
   r.unusable_events = number_or_zero(j, "unusable_events");
   r.changed_on_server = number_or_zero(j, "changed_on_server");
-  // Absent in histories of older versions; anything but strings is skipped like other bad
-  // values.
-  if (auto it = j.find("warnings"); it != j.end() && it->is_array()) {
-    for (const auto& warning : *it) {
-      if (warning.is_string()) {
-        r.warnings.push_back(warning.get<std::string>());
-      }
-    }
-  }
+  r.warnings = strings_or_empty(j, "warnings");
   r.retries = number_or_zero(j, "retries");
   if (auto it = j.find("retry_wait_seconds"); it != j.end() && it->is_number()) {
     r.retry_wait_seconds = it->get<double>();
@@ -238,13 +244,7 @@ Result<std::optional<Metadata>> read_metadata(const std::filesystem::path& study
   Metadata m;
   m.study_name = string_or_empty(j, "study_name");
   m.format = string_or_empty(j, "format");
-  if (auto it = j.find("folder_structure"); it != j.end() && it->is_array()) {
-    for (const auto& level : *it) {
-      if (level.is_string()) {
-        m.folder_structure.push_back(level.get<std::string>());
-      }
-    }
-  }
+  m.folder_structure = strings_or_empty(j, "folder_structure");
   m.events_stored = number_or_zero(j, "events_stored");
   m.remote_total = read_optional_number(j, "remote_total");
   m.first_download = string_or_empty(j, "first_download");

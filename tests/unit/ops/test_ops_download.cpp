@@ -8,6 +8,7 @@
 #include <bdd/ops/download.hpp>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +43,7 @@ TEST_CASE("ops::download with no drift makes at most one request more than pages
   CHECK(first->run.events_added == 1200);
   CHECK(first->warnings.empty());
   CHECK(server.requests <= 12 + 1);
+  CHECK(first->run.pages == static_cast<std::uint64_t>(server.requests)); // every answer counts
   check_exact(config, server.ids);
 
   server.requests = 0;
@@ -49,6 +51,8 @@ TEST_CASE("ops::download with no drift makes at most one request more than pages
   REQUIRE(noop);
   CHECK(noop->run.events_added == 0);
   CHECK(server.requests == 1); // the seam re-read that also shows nothing is new
+  CHECK(noop->run.pages == 1); // ... is in the history: a no-op run is not "0 pages"
+  CHECK(noop->run.bytes > 0);
 
   server.append(250);
   server.requests = 0;
@@ -57,6 +61,7 @@ TEST_CASE("ops::download with no drift makes at most one request more than pages
   CHECK(more->run.events_added == 250);
   CHECK(more->warnings.empty());
   CHECK(server.requests <= 3 + 1);
+  CHECK(more->run.pages == static_cast<std::uint64_t>(server.requests));
   check_exact(config, server.ids);
 }
 
@@ -299,8 +304,12 @@ TEST_CASE("ops::download checks seams itself when the server's pages hold one ev
   // Between runs: two deleted before the cursor, five appended.
   server.ids.erase(server.ids.begin() + 5, server.ids.begin() + 7);
   server.append(5);
+  const int requests_before = server.requests;
   auto second = run(config, server);
   REQUIRE(second);
+  // The single-event requests that check seams and bisect are pages of the run's transfer too.
+  CHECK(second->run.pages == static_cast<std::uint64_t>(server.requests - requests_before));
+  CHECK(second->run.pages > 5);
   CHECK_FALSE(second->warnings.empty());
   CHECK(second->run.events_added == 5);
   CHECK(second->run.deleted_on_server == 2);
@@ -332,5 +341,45 @@ TEST_CASE("ops::download --repair reads the list once and takes no stored event 
   CHECK(repaired->run.events_added == 0);
   CHECK(repaired->warnings.empty());
   CHECK(server.requests <= 5 + 1);
+  check_exact(config, server.ids);
+}
+
+TEST_CASE("ops::download records the run and reports it when the history cannot be written",
+          "[ops][history]") {
+  // The record of the run as "running" cannot be saved (a directory stands where the history's
+  // temporary file goes): the run fails before any request, but still ends with its final
+  // record handed to on_recorded, so that `bdd download --json` can report it.
+  TempDir dir;
+  ScriptedServer server;
+  server.append(10);
+  const auto config = make_config(dir.path(), "jsonl");
+  REQUIRE(run(config, server));
+  const stdfs::path blocker = config.data_directory / config.study_name
+                              / (".download_history.json.tmp-" + std::to_string(::getpid()));
+  stdfs::create_directory(blocker);
+
+  server.append(5);
+  server.requests = 0;
+  std::vector<bdd::tracking::RunRecord> recorded;
+  bdd::ops::DownloadOptions options;
+  options.make_client = [&server] { return std::make_unique<ScriptedClient>(server); };
+  options.on_recorded = [&recorded](const bdd::tracking::RunRecord& record) {
+    recorded.push_back(record);
+  };
+  auto failed = bdd::ops::download(config, options);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == bdd::Errc::storage);
+  CHECK(failed.error().message.find(".download_history.json") != std::string::npos);
+  CHECK(server.requests == 0);
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].status == "failed");
+  CHECK(recorded[0].error == failed.error().message);
+  CHECK_FALSE(recorded[0].ended_at.empty());
+
+  // Once the history can be written again, the next run adds the 5 events.
+  stdfs::remove(blocker);
+  auto next = run(config, server);
+  REQUIRE(next);
+  CHECK(next->run.events_added == 5);
   check_exact(config, server.ids);
 }
