@@ -135,24 +135,16 @@ Result<void> FlatColumns::collect(const model::Event& event) {
 }
 
 std::vector<std::string> FlatColumns::header() const {
-  std::vector<std::string> out = {"id",
-                                  "study_name",
-                                  "user_id",
-                                  "event_type",
-                                  "element_id",
-                                  "timestamp",
-                                  "stored_timestamp",
-                                  "page_url"};
+  std::vector<std::string> out = {
+      "id", "user_id", "event_type", "element_id", "timestamp", "stored_timestamp", "page_url"};
   out.insert(out.end(), m_names.begin(), m_names.end());
   return out;
 }
 
-Result<void> FlatColumns::row(const model::Event& event,
-                              std::string_view study_name,
-                              std::vector<Cell>& cells) const {
+Result<void> FlatColumns::row(const model::Event& event, std::vector<Cell>& cells) const {
   BDD_TRY(check_raw(event));
   cells.clear();
-  append_leading_cells(event, study_name, cells);
+  append_leading_cells(event, cells);
   cells.resize(k_flat_leading_columns + m_names.size());
   for (std::size_t i = k_flat_leading_columns; i < cells.size(); ++i) {
     cells[i].kind = Cell::Kind::empty;
@@ -186,9 +178,7 @@ Result<void> FlatColumns::row(const model::Event& event,
   return ok();
 }
 
-void append_leading_cells(const model::Event& event,
-                          std::string_view study_name,
-                          std::vector<Cell>& cells) {
+void append_leading_cells(const model::Event& event, std::vector<Cell>& cells) {
   const auto text = [&](std::string_view value) {
     cells.push_back(Cell{Cell::Kind::text, std::string(value)});
   };
@@ -196,7 +186,6 @@ void append_leading_cells(const model::Event& event,
     cells.push_back(value ? Cell{Cell::Kind::text, *value} : Cell{});
   };
   text(model::display_id(event.id));
-  text(study_name);
   text(event.user_id);
   text(event.event_type);
   optional(event.element_id);

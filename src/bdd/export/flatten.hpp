@@ -26,10 +26,11 @@ struct Cell {
   std::string value;
 };
 
-// The normalised fields before the data columns of a flattened row, in this order: id,
-// study_name, user_id, event_type, element_id, timestamp, stored_timestamp, page_url. None
-// contains a '.', so none can equal a data column (those all start with "data.").
-inline constexpr std::size_t k_flat_leading_columns = 8;
+// The normalised fields before the data columns of a flattened row: the columns of a csv export
+// before its `data`, in their order (id, user_id, event_type, element_id, timestamp,
+// stored_timestamp, page_url). None contains a '.', so none can equal a data column (those all
+// start with "data.").
+inline constexpr std::size_t k_flat_leading_columns = 7;
 
 // `--flatten` refuses an export whose events have more distinct data paths than this, or whose
 // column names take more than `k_max_flat_name_bytes` bytes together: that memory is all a
@@ -65,7 +66,7 @@ public:
   // object (a damaged study: the message names the event and points at `bdd verify`).
   Result<void> collect(const model::Event& event);
 
-  // The header: the eight leading columns, then the data columns in first-seen order.
+  // The header: the leading columns, then the data columns in first-seen order.
   std::vector<std::string> header() const;
 
   // The number of data columns collected.
@@ -73,8 +74,7 @@ public:
 
   // Pass 2: the cells of `event` in header order into `cells` (resized). A data path that pass
   // 1 did not see (the event changed between the passes) fails with Errc::storage.
-  Result<void>
-  row(const model::Event& event, std::string_view study_name, std::vector<Cell>& cells) const;
+  Result<void> row(const model::Event& event, std::vector<Cell>& cells) const;
 
 private:
   std::size_t m_max_columns;
@@ -86,8 +86,6 @@ private:
 
 // The normalised fields of `event` as the first `k_flat_leading_columns` cells (text, or empty
 // for an absent optional field), appended to `cells`.
-void append_leading_cells(const model::Event& event,
-                          std::string_view study_name,
-                          std::vector<Cell>& cells);
+void append_leading_cells(const model::Event& event, std::vector<Cell>& cells);
 
 } // namespace bdd::exporting

@@ -26,7 +26,7 @@ std::vector<std::string> data_columns(const FlatColumns& flat) {
 // The data cells of `event` as "<kind>:<value>" strings, for compact comparisons.
 std::vector<std::string> data_cells(const FlatColumns& flat, const bdd::model::Event& event) {
   std::vector<Cell> cells;
-  auto row = flat.row(event, "study", cells);
+  auto row = flat.row(event, cells);
   REQUIRE(row);
   REQUIRE(cells.size() == bdd::exporting::k_flat_leading_columns + flat.data_columns());
   std::vector<std::string> out;
@@ -48,7 +48,7 @@ TEST_CASE("export::FlatColumns makes a column per scalar, the union in first-see
   REQUIRE(flat.collect(first));
   REQUIRE(flat.collect(second));
   CHECK(flat.header().front() == "id");
-  CHECK(flat.header()[7] == "page_url");
+  CHECK(flat.header()[6] == "page_url");
   CHECK(data_columns(flat)
         == std::vector<std::string>{"data.id",
                                     "data.base.userId",
@@ -65,10 +65,10 @@ TEST_CASE("export::FlatColumns makes a column per scalar, the union in first-see
         == std::vector<std::string>{
             "text:e2", "empty:", "empty:", "number:1e3", "empty:", "text:f", "empty:"});
   std::vector<Cell> cells;
-  REQUIRE(flat.row(first, "study", cells));
+  REQUIRE(flat.row(first, cells));
   CHECK(cells[0].value == "e1");
-  CHECK(cells[1].value == "study");
-  CHECK(cells[4].kind == Cell::Kind::empty); // no element_id
+  CHECK(cells[1].value == "u1");
+  CHECK(cells[3].kind == Cell::Kind::empty); // no element_id
 }
 
 TEST_CASE("export::FlatColumns keeps arrays and empty objects as JSON text", "[export]") {
@@ -177,7 +177,7 @@ TEST_CASE("export::FlatColumns refuses a damaged raw event and a path pass 1 did
 
   REQUIRE(flat.collect(event_of(R"({"a":1})")));
   std::vector<Cell> cells;
-  const auto unseen = flat.row(event_of(R"({"a":1,"b":2})"), "s", cells);
+  const auto unseen = flat.row(event_of(R"({"a":1,"b":2})"), cells);
   REQUIRE_FALSE(unseen);
   CHECK(unseen.error().code == bdd::Errc::storage);
 }
