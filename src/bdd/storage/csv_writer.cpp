@@ -105,26 +105,34 @@ protected:
   }
   std::string_view required_ending() const override { return "\r\n"; }
   void append_event(std::string& out, const model::Event& event) const override {
-    append_csv_field(out, model::display_id(event.id));
-    out += ',';
-    append_csv_field(out, event.user_id);
-    out += ',';
-    append_csv_field(out, event.event_type);
-    out += ',';
-    append_optional(out, event.element_id);
-    out += ',';
-    append_optional(out, event.timestamp);
-    out += ',';
-    append_optional(out, event.stored_timestamp);
-    out += ',';
-    append_optional(out, event.page_url);
-    out += ',';
-    append_csv_field(out, event.raw);
-    out += "\r\n";
+    append_csv_row(out, event);
   }
 };
 
 } // namespace
+
+std::string_view csv_header() {
+  return k_header;
+}
+
+void append_csv_row(std::string& out, const model::Event& event) {
+  append_csv_field(out, model::display_id(event.id));
+  out += ',';
+  append_csv_field(out, event.user_id);
+  out += ',';
+  append_csv_field(out, event.event_type);
+  out += ',';
+  append_optional(out, event.element_id);
+  out += ',';
+  append_optional(out, event.timestamp);
+  out += ',';
+  append_optional(out, event.stored_timestamp);
+  out += ',';
+  append_optional(out, event.page_url);
+  out += ',';
+  append_csv_field(out, event.raw);
+  out += "\r\n";
+}
 
 Result<std::unique_ptr<Writer>> make_csv_writer(const WriterOptions& options) {
   return std::unique_ptr<Writer>(std::make_unique<CsvWriter>(options));

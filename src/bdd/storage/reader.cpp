@@ -60,11 +60,9 @@ private:
   std::uint64_t m_end = 0;
 };
 
-// The identity key (model::Event::id) of a stored event whose id was written as `shown` (its
-// display form) and whose raw event is `data` (compact JSON; empty if unknown). The display form
-// alone says which key it is unless it is the text of a number: then the raw event decides
-// between the number and the string id. A raw event that does not give back `shown` (edited,
-// or stored before ids were exact) leaves the key as the text, as it was before.
+} // namespace
+
+// See reader.hpp.
 std::string stored_key(std::string_view shown, std::string_view data) {
   if (auto key = model::key_of_displayed_id(shown)) {
     return std::move(*key);
@@ -77,6 +75,8 @@ std::string stored_key(std::string_view shown, std::string_view data) {
   }
   return std::string(shown);
 }
+
+namespace {
 
 // The identity key of a stored normalised event (one JSON object with a string `id` and the raw
 // event as `data`), or an error message. Read without a document: the raw event's number

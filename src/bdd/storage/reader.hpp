@@ -69,6 +69,13 @@ std::string_view rewritten_tail(std::string_view format);
 Result<std::vector<std::string>> list_data_files(const std::filesystem::path& study_dir,
                                                  std::string_view format);
 
+// The identity key (model::Event::id) of a stored event whose id was written as `shown` (its
+// display form) and whose raw event is `data` (compact JSON; empty if unknown). The display form
+// alone says which key it is unless it is the text of a number: then the raw event decides
+// between the number and the string id. A raw event that does not give back `shown` (edited,
+// or stored before ids were exact) leaves the key as the text, as it was before.
+std::string stored_key(std::string_view shown, std::string_view data);
+
 // The problems `PRAGMA integrity_check` finds in the SQLite database `path` (empty if none),
 // or one problem if it cannot be opened as a database.
 std::vector<std::string> sqlite_integrity_problems(const std::filesystem::path& path);

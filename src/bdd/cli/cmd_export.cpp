@@ -1,0 +1,222 @@
+#include "command.hpp"
+#include "exit_codes.hpp"
+#include "json_output.hpp"
+#include "logging.hpp"
+#include "progress.hpp"
+
+#include <bdd/export/time.hpp>
+#include <bdd/ops/export.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <iostream>
+
+namespace bdd::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// Export progress on a terminal: one line on stderr, redrawn at most 10 times a second.
+class ExportProgressLine {
+public:
+  explicit ExportProgressLine(bool shown) : m_shown(shown) {}
+
+  void update(const ops::ExportProgress& progress) {
+    const auto now = Clock::now();
+    if (!m_shown || now - m_last < std::chrono::milliseconds(100)) {
+      return;
+    }
+    m_last = now;
+    const double seconds = std::chrono::duration<double>(now - m_started).count();
+    std::string line = "exporting: " + std::to_string(progress.events_read) + " events read, "
+                       + std::to_string(progress.inputs_done) + "/"
+                       + std::to_string(progress.inputs_total) + " inputs";
+    if (seconds > 0.5) {
+      line +=
+          ", " + std::to_string(static_cast<std::uint64_t>(progress.events_read / seconds)) + "/s";
+    }
+    std::cerr << "\r\x1b[K" << line << std::flush;
+    m_visible = true;
+  }
+  void finish() {
+    if (m_visible) {
+      std::cerr << "\r\x1b[K" << std::flush;
+      m_visible = false;
+    }
+  }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  bool m_shown;
+  bool m_visible = false;
+  Clock::time_point m_started = Clock::now();
+  Clock::time_point m_last{};
+};
+
+class ExportCommand final : public Command {
+public:
+  void configure(CLI::App& app) override {
+    app.footer(
+        "write the events of a study's local copy (never the server) as one file: each event "
+        "once, as the nine normalised fields (id, study_name, user_id, event_type, element_id, "
+        "timestamp, stored_timestamp, page_url, data = the raw event as JSON; csv has no "
+        "study_name column, as in storage), ordered by stored_timestamp as an instant (ties by "
+        "id; events whose stored_timestamp is not a time come last, by its text then id), so the "
+        "same copy gives the same bytes whatever its storage format and folder structure. The "
+        "file appears only when complete; an existing one is kept unless --force. Filters "
+        "combine (AND across kinds, OR within one): --since/--until compare the event's "
+        "timestamp (or stored_timestamp with --time-field stored) as [since, until), and an "
+        "event without a readable time is then left out; with a by_user_id, by_event_type or "
+        "(--time-field stored) by_date folder structure only the matching folders are read, and "
+        "sqlite uses its indexes. Waits for a running download of the study (it says so), never "
+        "for another export.");
+    app.add_option("study", m_study, "the study to export")->required();
+    app.add_option("-f,--format", m_format, "output format: csv (default), jsonl or json")
+        ->capture_default_str();
+    app.add_option("-o,--output",
+                   m_output,
+                   "output file (default: <study>-export.<format> in the working directory); "
+                   "- writes csv or jsonl to standard output");
+    app.add_flag("--force", m_force, "replace an existing output file");
+    app.add_option("--since",
+                   m_since,
+                   "only events at or after T: a date YYYY-MM-DD (the UTC day's start) or an "
+                   "ISO-8601 time with Z or an offset (2025-01-15T10:00:00+01:00)");
+    app.add_option("--until", m_until, "only events before T (same forms as --since)");
+    app.add_option("--time-field",
+                   m_time_field,
+                   "the field --since/--until compare: timestamp (default, when the event "
+                   "happened) or stored (stored_timestamp, when the server stored it)")
+        ->check(CLI::IsMember({"timestamp", "stored"}));
+    app.add_option("--user", m_users, "only this participant (user_id); repeatable")
+        ->allow_extra_args(false);
+    app.add_option("--users-file",
+                   m_users_file,
+                   "only the participants listed in this file: one user id per line, or a CSV "
+                   "file whose first column is the id (a first line user_id, userId, user or id "
+                   "is a header)");
+    app.add_option("--event-type", m_event_types, "only events of this type; repeatable")
+        ->allow_extra_args(false);
+    app.add_flag("--json",
+                 m_json,
+                 "print a one-line JSON summary on stdout, also on failure (not with --output -)");
+  }
+
+  Result<int> run(Context& context) override {
+    auto result = export_events(context);
+    if (m_json) {
+      print_json(summary(result));
+    }
+    return result;
+  }
+
+private:
+  Result<exporting::Filter> filter() const {
+    exporting::Filter out;
+    if (m_since) {
+      BDD_TRY_ASSIGN(out.since, exporting::parse_time_bound("--since", *m_since));
+    }
+    if (m_until) {
+      BDD_TRY_ASSIGN(out.until, exporting::parse_time_bound("--until", *m_until));
+    }
+    if (out.since && out.until && *out.since >= *out.until) {
+      return Error(Errc::usage,
+                   "--since \"" + *m_since + "\" is not before --until \"" + *m_until + "\"");
+    }
+    out.time_field = m_time_field == "stored" ? exporting::TimeField::stored_timestamp
+                                              : exporting::TimeField::timestamp;
+    out.users.insert(m_users.begin(), m_users.end());
+    if (m_users_file) {
+      BDD_TRY_ASSIGN(auto ids, exporting::read_users_file(*m_users_file));
+      out.users.insert(ids.begin(), ids.end());
+    }
+    out.event_types.insert(m_event_types.begin(), m_event_types.end());
+    return out;
+  }
+
+  Result<int> export_events(Context& context) {
+    const bool to_stdout = m_output && *m_output == "-";
+    if (m_json && to_stdout) {
+      return Error(Errc::usage,
+                   "--json prints on standard output, so it cannot go with "
+                   "--output - (write to a file instead)");
+    }
+    BDD_TRY_ASSIGN(const auto config, context.resolve(m_study, false));
+    ops::ExportOptions options;
+    BDD_TRY_ASSIGN(options.filter, filter());
+    options.format = m_format;
+    options.output = m_output.value_or(std::string());
+    options.force = m_force;
+    options.stop = context.stop;
+    options.on_wait = [this](const std::string& holder) {
+      spdlog::warn(
+          "waiting for the running download of study \"{}\" to finish ({})", m_study, holder);
+    };
+    ExportProgressLine progress(context.stderr_is_terminal && !context.quiet);
+    options.on_progress = [&progress](const ops::ExportProgress& p) { progress.update(p); };
+    auto report = ops::export_study(config, options);
+    progress.finish();
+    BDD_TRY(report);
+    m_report = std::move(report).value();
+    if (!context.quiet && !m_json) {
+      std::ostream& out = to_stdout ? std::cerr : std::cout;
+      out << "exported " << m_report->rows << (m_report->rows == 1 ? " event" : " events") << " of "
+          << m_study << " from " << m_report->files << (m_report->files == 1 ? " file" : " files")
+          << " to " << (to_stdout ? std::string("standard output") : m_report->output.string())
+          << " (" << m_report->format << ", " << m_report->bytes << " bytes)\n";
+    }
+    return k_exit_success;
+  }
+
+  json summary(const Result<int>& result) const {
+    json filters = {{"since", m_since ? json(*m_since) : json(nullptr)},
+                    {"until", m_until ? json(*m_until) : json(nullptr)},
+                    {"time_field", m_time_field},
+                    {"users", m_users},
+                    {"users_file", m_users_file ? json(*m_users_file) : json(nullptr)},
+                    {"event_types", m_event_types}};
+    const auto* report = m_report ? &*m_report : nullptr;
+    return json{
+        {"study", m_study},
+        {"ok", static_cast<bool>(result)},
+        {"format", m_format},
+        {"output", report ? json(report->output.string()) : json(nullptr)},
+        {"rows", report ? json(report->rows) : json(nullptr)},
+        {"files", report ? json(report->files) : json(nullptr)},
+        {"events_read", report ? json(report->events_read) : json(nullptr)},
+        {"bytes", report ? json(report->bytes) : json(nullptr)},
+        {"sorted_runs", report ? json(report->sorted_runs) : json(nullptr)},
+        {"stored_format", report ? json(report->stored_format) : json(nullptr)},
+        {"filters", std::move(filters)},
+        {"error",
+         result ? json(nullptr)
+                : json{{"kind", errc_name(result.error().code)},
+                       {"message", Logging::redact(result.error().message)}}},
+    };
+  }
+
+  std::string m_study;
+  std::string m_format = "csv";
+  std::optional<std::string> m_output;
+  bool m_force = false;
+  std::optional<std::string> m_since;
+  std::optional<std::string> m_until;
+  std::string m_time_field = "timestamp";
+  std::vector<std::string> m_users;
+  std::optional<std::string> m_users_file;
+  std::vector<std::string> m_event_types;
+  bool m_json = false;
+  std::optional<ops::ExportReport> m_report;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_export_command() {
+  return std::make_unique<ExportCommand>();
+}
+
+} // namespace bdd::cli

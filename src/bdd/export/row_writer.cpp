@@ -1,0 +1,264 @@
+#include "row_writer.hpp"
+
+#include <bdd/core/fs.hpp>
+#include <bdd/storage/csv_writer.hpp>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <random>
+
+namespace bdd::exporting {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Rows are gathered and written 1 MiB at a time.
+constexpr std::size_t k_flush_bytes = std::size_t{1} << 20;
+
+class BufferedWriter : public RowWriter {
+public:
+  BufferedWriter(const OutputTarget& target, std::string study_name)
+      : m_fd(target.fd),
+        m_shown(target.shown),
+        m_study_name(std::move(study_name)) {
+    m_buffer.reserve(k_flush_bytes + 4096);
+  }
+
+  Result<void> write(const model::Event& event) final {
+    append_row(m_buffer, event);
+    if (m_buffer.size() >= k_flush_bytes) {
+      return flush();
+    }
+    return ok();
+  }
+  Result<void> finish() final {
+    append_end(m_buffer);
+    return flush();
+  }
+  std::uint64_t bytes_written() const final { return m_written; }
+
+protected:
+  virtual void append_row(std::string& out, const model::Event& event) = 0;
+  virtual void append_end(std::string& /*out*/) {}
+  const std::string& study_name() const { return m_study_name; }
+
+private:
+  Result<void> flush() {
+    BDD_TRY(write_all(m_fd, m_buffer, m_shown));
+    m_written += m_buffer.size();
+    m_buffer.clear();
+    return ok();
+  }
+
+  int m_fd;
+  std::string m_shown;
+  std::string m_study_name;
+  std::string m_buffer;
+  std::uint64_t m_written = 0;
+};
+
+class CsvRows final : public BufferedWriter {
+public:
+  using BufferedWriter::BufferedWriter;
+
+private:
+  void append_row(std::string& out, const model::Event& event) override {
+    if (!m_header) {
+      out += storage::csv_header();
+      m_header = true;
+    }
+    storage::append_csv_row(out, event);
+  }
+  // An export without rows still has its header.
+  void append_end(std::string& out) override {
+    if (!m_header) {
+      out += storage::csv_header();
+      m_header = true;
+    }
+  }
+  bool m_header = false;
+};
+
+class JsonlRows final : public BufferedWriter {
+public:
+  using BufferedWriter::BufferedWriter;
+
+private:
+  void append_row(std::string& out, const model::Event& event) override {
+    model::append_normalised_json(out, event, study_name());
+    out += '\n';
+  }
+};
+
+// "[\n" + rows joined by ",\n" + "\n]\n"; an empty export is "[]\n".
+class JsonRows final : public BufferedWriter {
+public:
+  using BufferedWriter::BufferedWriter;
+
+private:
+  void append_row(std::string& out, const model::Event& event) override {
+    out += m_rows == 0 ? "[\n" : ",\n";
+    ++m_rows;
+    model::append_normalised_json(out, event, study_name());
+  }
+  void append_end(std::string& out) override { out += m_rows == 0 ? "[]\n" : "\n]\n"; }
+  std::uint64_t m_rows = 0;
+};
+
+struct RowFormat {
+  std::string_view name;
+  std::string_view extension;
+  bool stdout_ok;
+  std::unique_ptr<RowWriter> (*make)(const OutputTarget&, std::string);
+};
+
+template <typename Writer>
+std::unique_ptr<RowWriter> make(const OutputTarget& target, std::string study_name) {
+  return std::make_unique<Writer>(target, std::move(study_name));
+}
+
+// clang-format off
+constexpr std::array k_row_formats = {
+    RowFormat{"csv",   "csv",   true,  &make<CsvRows>},
+    RowFormat{"jsonl", "jsonl", true,  &make<JsonlRows>},
+    RowFormat{"json",  "json",  false, &make<JsonRows>},
+};
+// clang-format on
+
+const RowFormat* find_row_format(std::string_view name) {
+  for (const RowFormat& format : k_row_formats) {
+    if (format.name == name) {
+      return &format;
+    }
+  }
+  return nullptr;
+}
+
+std::string random_suffix() {
+  std::random_device device;
+  std::array<char, 17> text{};
+  std::snprintf(text.data(), text.size(), "%08x%08x", device(), device());
+  return text.data();
+}
+
+} // namespace
+
+std::vector<std::string_view> row_formats() {
+  std::vector<std::string_view> out;
+  for (const RowFormat& format : k_row_formats) {
+    out.push_back(format.name);
+  }
+  return out;
+}
+
+bool streams_to_stdout(std::string_view format) {
+  const RowFormat* found = find_row_format(format);
+  return found && found->stdout_ok;
+}
+
+std::string_view row_extension(std::string_view format) {
+  const RowFormat* found = find_row_format(format);
+  return found ? found->extension : format;
+}
+
+Result<std::unique_ptr<RowWriter>>
+make_row_writer(std::string_view format, const OutputTarget& target, std::string study_name) {
+  const RowFormat* found = find_row_format(format);
+  if (!found) {
+    return Error(Errc::usage, "unknown export format \"" + std::string(format) + "\"");
+  }
+  return found->make(target, std::move(study_name));
+}
+
+Result<void> write_all(int fd, std::string_view data, std::string_view shown) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Error(Errc::storage, fs::describe_errno("cannot write", std::string(shown), errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ok();
+}
+
+Result<OutputFile> OutputFile::create(const stdfs::path& final_path, bool force) {
+  struct stat info {};
+  if (::lstat(final_path.c_str(), &info) == 0) {
+    if (!force) {
+      return Error(Errc::usage,
+                   "\"" + final_path.string()
+                       + "\" already exists (choose another --output, or add --force to replace "
+                         "it)");
+    }
+    if (S_ISDIR(info.st_mode)) {
+      return Error(Errc::usage, "\"" + final_path.string() + "\" is a folder, not a file");
+    }
+  }
+  const stdfs::path folder =
+      final_path.has_parent_path() ? final_path.parent_path() : stdfs::path(".");
+  const stdfs::path temp =
+      folder / ("." + final_path.filename().string() + "." + random_suffix() + ".tmp");
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Error(Errc::storage, fs::describe_errno("cannot create", temp, errno));
+  }
+  return OutputFile(final_path, temp, fd, force);
+}
+
+OutputFile::OutputFile(OutputFile&& other) noexcept
+    : m_final(std::move(other.m_final)),
+      m_temp(std::move(other.m_temp)),
+      m_fd(std::exchange(other.m_fd, -1)),
+      m_force(other.m_force) {
+  other.m_temp.clear();
+}
+
+OutputFile::~OutputFile() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+  if (!m_temp.empty()) {
+    ::unlink(m_temp.c_str());
+  }
+}
+
+Result<void> OutputFile::rewind() {
+  if (::ftruncate(m_fd, 0) != 0 || ::lseek(m_fd, 0, SEEK_SET) != 0) {
+    return Error(Errc::storage, fs::describe_errno("cannot write", m_temp, errno));
+  }
+  return ok();
+}
+
+Result<void> OutputFile::commit() {
+  if (::fsync(m_fd) != 0) {
+    return Error(Errc::storage, fs::describe_errno("cannot write", m_final, errno));
+  }
+  const int fd = std::exchange(m_fd, -1);
+  if (::close(fd) != 0) {
+    return Error(Errc::storage, fs::describe_errno("cannot write", m_final, errno));
+  }
+  const unsigned flags = m_force ? 0U : RENAME_NOREPLACE;
+  if (::renameat2(AT_FDCWD, m_temp.c_str(), AT_FDCWD, m_final.c_str(), flags) != 0) {
+    if (errno == EEXIST) {
+      return Error(Errc::usage,
+                   "\"" + m_final.string()
+                       + "\" appeared during the export (choose another --output, or add "
+                         "--force to replace it)");
+    }
+    return Error(Errc::storage, fs::describe_errno("cannot rename to", m_final, errno));
+  }
+  m_temp.clear();
+  const stdfs::path folder = m_final.has_parent_path() ? m_final.parent_path() : stdfs::path(".");
+  return fs::sync_directory(folder);
+}
+
+} // namespace bdd::exporting

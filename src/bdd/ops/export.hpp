@@ -1,0 +1,67 @@
+#pragma once
+
+#include <bdd/config/config.hpp>
+#include <bdd/core/result.hpp>
+#include <bdd/export/filter.hpp>
+#include <bdd/export/row_writer.hpp>
+#include <bdd/model/event.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace bdd::ops {
+
+struct ExportProgress {
+  std::uint64_t events_read = 0; // stored events read so far (before the filter)
+  std::uint64_t inputs_done = 0;
+  std::uint64_t inputs_total = 0;
+};
+
+struct ExportOptions {
+  std::string format = "csv"; // exporting::row_formats()
+  // Empty: `<study>-export.<ext>` in the working directory; "-": standard output.
+  std::filesystem::path output;
+  bool force = false; // replace an existing output file
+  exporting::Filter filter;
+  // Applied to every exported event, in export order, before it is written and before any
+  // `first_pass` sees it (e.g. pseudonymisation). May be empty.
+  std::function<void(model::Event&)> transform;
+  // When set, a first pass over the exported events (transformed) before the one that writes,
+  // e.g. to collect columns; `rewind` restarts it if the stream starts over. May be empty.
+  std::function<Result<void>(const model::Event&)> first_pass;
+  std::function<Result<void>()> first_pass_rewind;
+  // Called once if a download holds the study's lock, with who holds it; the export then waits.
+  std::function<void(const std::string& holder)> on_wait;
+  std::function<void(const ExportProgress&)> on_progress; // may be empty
+  const std::atomic<bool>* stop = nullptr;                // set by SIGINT/SIGTERM
+};
+
+struct ExportReport {
+  std::string format;           // written
+  std::string stored_format;    // read
+  std::filesystem::path output; // the file written, absolute; "-" for standard output
+  std::uint64_t rows = 0;
+  std::uint64_t files = 0;       // data files read
+  std::uint64_t events_read = 0; // stored events read (before the filter)
+  std::uint64_t bytes = 0;       // bytes written
+  std::uint64_t sorted_runs = 0; // temporary sorted runs written (0: the files were in order)
+};
+
+// The default output file of `study` in `format`: `<study>-export.<ext>`.
+std::filesystem::path default_export_path(const std::string& study, std::string_view format);
+
+// Export the local copy of `config.study_name` (never the server): the events `options.filter`
+// keeps, each once, in export order (exporting::export_before), as `options.format` rows, to a
+// file that appears only when complete (exporting::OutputFile) or to standard output (csv and
+// jsonl). Takes the study's lock shared: waits for a running download (`on_wait`), not for other
+// exports. Fails with Errc::usage when the study was never downloaded, for an output that exists
+// (without `force`), is inside the study folder, or is standard output for json; Errc::storage
+// for an unfinished commit (run `bdd download` first), a damaged data file (named; see `bdd
+// verify`) or a write that fails (a full disk: the partial output is removed); Errc::interrupted.
+Result<ExportReport> export_study(const config::Config& config, const ExportOptions& options);
+
+} // namespace bdd::ops
