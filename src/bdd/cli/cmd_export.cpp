@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <iostream>
 
@@ -75,7 +76,11 @@ public:
         "sqlite uses its indexes. Waits for a running download of the study (it says so), never "
         "for another export.");
     app.add_option("study", m_study, "the study to export")->required();
-    app.add_option("-f,--format", m_format, "output format: csv (default), jsonl or json")
+    app.add_option("-f,--format",
+                   m_format,
+                   "output format: csv (default), jsonl, json or xlsx (one "
+                   "Excel sheet: at most 1,048,575 events, refused before anything is written; a "
+                   "cell holds at most 32,767 characters)")
         ->capture_default_str();
     app.add_option("-o,--output",
                    m_output,
@@ -101,6 +106,43 @@ public:
                    "is a header)");
     app.add_option("--event-type", m_event_types, "only events of this type; repeatable")
         ->allow_extra_args(false);
+    app.add_flag("--flatten",
+                 m_flatten,
+                 "csv and xlsx: instead of the data column, one column per value inside the raw "
+                 "event, named by its path (data.payload.rt_ms; a '.' or '\\' inside a key is "
+                 "written '\\.' or '\\\\'), the union over the exported events in the order first "
+                 "seen; numbers and true/false bare, absent and null empty, arrays and {} as JSON "
+                 "text; at most 5,000 columns");
+    app.add_flag("--pseudonymise,--pseudonymize",
+                 m_pseudonymise,
+                 "replace every user id (the user_id column, ids made from it, every string "
+                 "equal to it inside data, and userId values) with p_ + 16 hex digits of "
+                 "HMAC-SHA256(secret, user id): the same secret gives the same pseudonyms in "
+                 "every export. The secret comes from --pseudonym-key-file or BDD_PSEUDONYM_KEY "
+                 "(at least 16 bytes), never the command line");
+    app.add_option("--pseudonym-key-file",
+                   m_key_file,
+                   "the file holding the --pseudonymise secret (a final newline is ignored; "
+                   "e.g. `openssl rand -hex 32 > pseudonym.key`)");
+    app.add_option("--pseudonym-map",
+                   m_map,
+                   "with --pseudonymise, also write the user_id,pseudonym table (CSV, sorted) to "
+                   "this file, for the data manager: never the export itself or inside the "
+                   "study folder");
+    app.add_option("--drop-field",
+                   m_drop_fields,
+                   "remove this member of data from every event, named as its --flatten column "
+                   "(data.base.userAgent); repeatable")
+        ->allow_extra_args(false);
+    app.add_flag("--strip-url-query",
+                 m_strip_url_query,
+                 "remove the query string and fragment (from '?' or '#') of every page_url");
+    app.add_flag("--zip",
+                 m_zip,
+                 "write one .zip (--output, default <study>-export.zip) holding the export file "
+                 "(named after the zip) and MANIFEST.json: bdd version, study, API base URL, "
+                 "export time, filters and options, the local copy's events_stored, "
+                 "remote_total and last download, and each file's name, rows and SHA-256");
     app.add_flag("--json",
                  m_json,
                  "print a one-line JSON summary on stdout, also on failure (not with --output -)");
@@ -158,6 +200,29 @@ private:
     };
     ExportProgressLine progress(context.stderr_is_terminal && !context.quiet);
     options.on_progress = [&progress](const ops::ExportProgress& p) { progress.update(p); };
+    options.flatten = m_flatten;
+    options.pseudonymise = m_pseudonymise;
+    if (m_key_file) {
+      options.pseudonym_key_file = *m_key_file;
+    }
+    options.environment = context.environment;
+    if (m_map) {
+      options.pseudonym_map = *m_map;
+    }
+    options.drop_fields = m_drop_fields;
+    options.strip_url_query = m_strip_url_query;
+    options.zip = m_zip;
+    options.manifest_filters = filters_json().dump();
+    options.manifest_options = options_json().dump();
+    // Tests only: a smaller sheet than Excel's, so that the row limit can be met quickly.
+    if (const auto found = context.environment.find("BDD_TEST_XLSX_MAX_ROWS");
+        found != context.environment.end()) {
+      std::uint64_t rows = 0;
+      const char* end = found->second.data() + found->second.size();
+      if (std::from_chars(found->second.data(), end, rows).ptr == end && rows > 1) {
+        options.xlsx_max_rows = rows;
+      }
+    }
     auto report = ops::export_study(config, options);
     progress.finish();
     BDD_TRY(report);
@@ -172,13 +237,26 @@ private:
     return k_exit_success;
   }
 
+  json filters_json() const {
+    return {{"since", m_since ? json(*m_since) : json(nullptr)},
+            {"until", m_until ? json(*m_until) : json(nullptr)},
+            {"time_field", m_time_field},
+            {"users", m_users},
+            {"users_file", m_users_file ? json(*m_users_file) : json(nullptr)},
+            {"event_types", m_event_types}};
+  }
+
+  // The options that shape the rows (MANIFEST.json's "options"); never the secret or its file.
+  json options_json() const {
+    return {{"format", m_format},
+            {"flatten", m_flatten},
+            {"pseudonymise", m_pseudonymise},
+            {"drop_fields", m_drop_fields},
+            {"strip_url_query", m_strip_url_query}};
+  }
+
   json summary(const Result<int>& result) const {
-    json filters = {{"since", m_since ? json(*m_since) : json(nullptr)},
-                    {"until", m_until ? json(*m_until) : json(nullptr)},
-                    {"time_field", m_time_field},
-                    {"users", m_users},
-                    {"users_file", m_users_file ? json(*m_users_file) : json(nullptr)},
-                    {"event_types", m_event_types}};
+    json filters = filters_json();
     const auto* report = m_report ? &*m_report : nullptr;
     return json{
         {"study", m_study},
@@ -191,6 +269,10 @@ private:
         {"bytes", report ? json(report->bytes) : json(nullptr)},
         {"sorted_runs", report ? json(report->sorted_runs) : json(nullptr)},
         {"stored_format", report ? json(report->stored_format) : json(nullptr)},
+        {"columns", report && report->columns > 0 ? json(report->columns) : json(nullptr)},
+        {"zipped_file", report && m_zip ? json(report->zipped_file) : json(nullptr)},
+        {"pseudonym_map", report && m_map ? json(report->pseudonym_map.string()) : json(nullptr)},
+        {"options", options_json()},
         {"filters", std::move(filters)},
         {"error",
          result ? json(nullptr)
@@ -210,6 +292,13 @@ private:
   std::optional<std::string> m_users_file;
   std::vector<std::string> m_event_types;
   bool m_json = false;
+  bool m_flatten = false;
+  bool m_pseudonymise = false;
+  std::optional<std::string> m_key_file;
+  std::optional<std::string> m_map;
+  std::vector<std::string> m_drop_fields;
+  bool m_strip_url_query = false;
+  bool m_zip = false;
   std::optional<ops::ExportReport> m_report;
 };
 

@@ -1,6 +1,7 @@
 #include "row_writer.hpp"
 
 #include <bdd/core/fs.hpp>
+#include <bdd/export/xlsx_writer.hpp>
 #include <bdd/storage/csv_writer.hpp>
 
 #include <fcntl.h>
@@ -31,7 +32,7 @@ public:
   }
 
   Result<void> write(const model::Event& event) final {
-    append_row(m_buffer, event);
+    BDD_TRY(append_row(m_buffer, event));
     if (m_buffer.size() >= k_flush_bytes) {
       return flush();
     }
@@ -44,7 +45,7 @@ public:
   std::uint64_t bytes_written() const final { return m_written; }
 
 protected:
-  virtual void append_row(std::string& out, const model::Event& event) = 0;
+  virtual Result<void> append_row(std::string& out, const model::Event& event) = 0;
   virtual void append_end(std::string& /*out*/) {}
   const std::string& study_name() const { return m_study_name; }
 
@@ -68,12 +69,13 @@ public:
   using BufferedWriter::BufferedWriter;
 
 private:
-  void append_row(std::string& out, const model::Event& event) override {
+  Result<void> append_row(std::string& out, const model::Event& event) override {
     if (!m_header) {
       out += storage::csv_header();
       m_header = true;
     }
     storage::append_csv_row(out, event);
+    return ok();
   }
   // An export without rows still has its header.
   void append_end(std::string& out) override {
@@ -90,9 +92,10 @@ public:
   using BufferedWriter::BufferedWriter;
 
 private:
-  void append_row(std::string& out, const model::Event& event) override {
+  Result<void> append_row(std::string& out, const model::Event& event) override {
     model::append_normalised_json(out, event, study_name());
     out += '\n';
+    return ok();
   }
 };
 
@@ -102,32 +105,156 @@ public:
   using BufferedWriter::BufferedWriter;
 
 private:
-  void append_row(std::string& out, const model::Event& event) override {
+  Result<void> append_row(std::string& out, const model::Event& event) override {
     out += m_rows == 0 ? "[\n" : ",\n";
     ++m_rows;
     model::append_normalised_json(out, event, study_name());
+    return ok();
   }
   void append_end(std::string& out) override { out += m_rows == 0 ? "[]\n" : "\n]\n"; }
   std::uint64_t m_rows = 0;
 };
 
+// A flattened cell as a CSV field: numbers and booleans bare, absent and null empty, strings
+// (and JSON text) as storage's CSV writes fields.
+void append_csv_cell(std::string& out, const Cell& cell) {
+  switch (cell.kind) {
+  case Cell::Kind::empty:
+    break;
+  case Cell::Kind::number:
+  case Cell::Kind::boolean:
+    out += cell.value;
+    break;
+  case Cell::Kind::text:
+  case Cell::Kind::json:
+    storage::append_csv_field(out, cell.value);
+    break;
+  }
+}
+
+// csv --flatten: the leading csv columns, then one column per data path.
+class FlatCsvRows final : public BufferedWriter {
+public:
+  FlatCsvRows(const OutputTarget& target, std::string study_name, const FlatColumns& flat)
+      : BufferedWriter(target, std::move(study_name)),
+        m_flat(flat) {}
+
+private:
+  Result<void> append_row(std::string& out, const model::Event& event) override {
+    append_header(out);
+    BDD_TRY(m_flat.row(event, m_cells));
+    for (std::size_t i = 0; i < m_cells.size(); ++i) {
+      out += i == 0 ? "" : ",";
+      append_csv_cell(out, m_cells[i]);
+    }
+    out += "\r\n";
+    return ok();
+  }
+  void append_end(std::string& out) override { append_header(out); }
+  void append_header(std::string& out) {
+    if (m_header) {
+      return;
+    }
+    m_header = true;
+    const auto names = m_flat.header();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      out += i == 0 ? "" : ",";
+      storage::append_csv_field(out, names[i]);
+    }
+    out += "\r\n";
+  }
+  const FlatColumns& m_flat;
+  std::vector<Cell> m_cells;
+  bool m_header = false;
+};
+
+// xlsx: the csv columns (or the flattened ones) on one sheet.
+class XlsxRows final : public RowWriter {
+public:
+  XlsxRows(std::unique_ptr<XlsxWriter> writer, const FlatColumns* flat, stdfs::path path)
+      : m_writer(std::move(writer)),
+        m_flat(flat),
+        m_path(std::move(path)) {}
+
+  Result<void> write(const model::Event& event) override {
+    if (m_flat) {
+      BDD_TRY(m_flat->row(event, m_cells));
+    } else {
+      m_cells.clear();
+      append_leading_cells(event, m_cells);
+      m_cells.push_back(Cell{Cell::Kind::text, event.raw});
+    }
+    return m_writer->write_row(m_cells);
+  }
+  Result<void> finish() override {
+    BDD_TRY(m_writer->finish());
+    m_bytes = fs::file_size_or_zero(m_path);
+    return ok();
+  }
+  std::uint64_t bytes_written() const override { return m_bytes; }
+
+private:
+  std::unique_ptr<XlsxWriter> m_writer;
+  const FlatColumns* m_flat;
+  stdfs::path m_path;
+  std::vector<Cell> m_cells;
+  std::uint64_t m_bytes = 0;
+};
+
+// The column names of the csv format's header.
+std::vector<std::string> csv_columns() {
+  std::vector<std::string> out;
+  std::string_view header = storage::csv_header();
+  header = header.substr(0, header.find_first_of("\r\n"));
+  for (std::size_t comma; (comma = header.find(',')) != std::string_view::npos;) {
+    out.emplace_back(header.substr(0, comma));
+    header.remove_prefix(comma + 1);
+  }
+  out.emplace_back(header);
+  return out;
+}
+
+using MakeWriter = Result<std::unique_ptr<RowWriter>> (*)(const OutputTarget&,
+                                                          std::string,
+                                                          const FlatColumns*);
+
 struct RowFormat {
   std::string_view name;
   std::string_view extension;
   bool stdout_ok;
-  std::unique_ptr<RowWriter> (*make)(const OutputTarget&, std::string);
+  bool flattens;
+  MakeWriter make;
 };
 
 template <typename Writer>
-std::unique_ptr<RowWriter> make(const OutputTarget& target, std::string study_name) {
-  return std::make_unique<Writer>(target, std::move(study_name));
+Result<std::unique_ptr<RowWriter>>
+make(const OutputTarget& target, std::string study_name, const FlatColumns* /*flat*/) {
+  return std::unique_ptr<RowWriter>(std::make_unique<Writer>(target, std::move(study_name)));
+}
+
+Result<std::unique_ptr<RowWriter>>
+make_csv(const OutputTarget& target, std::string study_name, const FlatColumns* flat) {
+  if (flat) {
+    return std::unique_ptr<RowWriter>(
+        std::make_unique<FlatCsvRows>(target, std::move(study_name), *flat));
+  }
+  return make<CsvRows>(target, std::move(study_name), nullptr);
+}
+
+Result<std::unique_ptr<RowWriter>>
+make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColumns* flat) {
+  BDD_TRY_ASSIGN(auto writer,
+                 XlsxWriter::create(target.path, flat ? flat->header() : csv_columns()));
+  return std::unique_ptr<RowWriter>(
+      std::make_unique<XlsxRows>(std::move(writer), flat, target.path));
 }
 
 // clang-format off
 constexpr std::array k_row_formats = {
-    RowFormat{"csv",   "csv",   true,  &make<CsvRows>},
-    RowFormat{"jsonl", "jsonl", true,  &make<JsonlRows>},
-    RowFormat{"json",  "json",  false, &make<JsonRows>},
+    RowFormat{"csv",   "csv",   true,  true,  &make_csv},
+    RowFormat{"jsonl", "jsonl", true,  false, &make<JsonlRows>},
+    RowFormat{"json",  "json",  false, false, &make<JsonRows>},
+    RowFormat{"xlsx",  "xlsx",  false, true,  &make_xlsx},
 };
 // clang-format on
 
@@ -162,18 +289,30 @@ bool streams_to_stdout(std::string_view format) {
   return found && found->stdout_ok;
 }
 
+bool flattens(std::string_view format) {
+  const RowFormat* found = find_row_format(format);
+  return found && found->flattens;
+}
+
 std::string_view row_extension(std::string_view format) {
   const RowFormat* found = find_row_format(format);
   return found ? found->extension : format;
 }
 
-Result<std::unique_ptr<RowWriter>>
-make_row_writer(std::string_view format, const OutputTarget& target, std::string study_name) {
+Result<std::unique_ptr<RowWriter>> make_row_writer(std::string_view format,
+                                                   const OutputTarget& target,
+                                                   std::string study_name,
+                                                   const FlatColumns* flat) {
   const RowFormat* found = find_row_format(format);
   if (!found) {
     return Error(Errc::usage, "unknown export format \"" + std::string(format) + "\"");
   }
-  return found->make(target, std::move(study_name));
+  if (flat && !found->flattens) {
+    return Error(Errc::usage,
+                 "--flatten makes columns, which --format " + std::string(format)
+                     + " does not have (use --format csv or xlsx)");
+  }
+  return found->make(target, std::move(study_name), flat);
 }
 
 Result<void> write_all(int fd, std::string_view data, std::string_view shown) {

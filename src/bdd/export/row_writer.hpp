@@ -4,6 +4,7 @@
 // appears only when complete.
 
 #include <bdd/core/result.hpp>
+#include <bdd/export/flatten.hpp>
 #include <bdd/model/event.hpp>
 
 #include <cstdint>
@@ -36,19 +37,27 @@ public:
   virtual std::uint64_t bytes_written() const = 0;
 };
 
-// The output formats `make_row_writer` knows ("csv", "jsonl", "json"), in --help order.
+// The output formats `make_row_writer` knows ("csv", "jsonl", "json", "xlsx"), in --help order.
 std::vector<std::string_view> row_formats();
 // Whether `format` can be written to standard output (a stream, not a file to seek in).
 bool streams_to_stdout(std::string_view format);
+// Whether `format` is a table that `--flatten` can spread `data` over (csv, xlsx).
+bool flattens(std::string_view format);
 // The extension of an output file of `format` (the default output name).
 std::string_view row_extension(std::string_view format);
 
 // A writer of `format` to `target` with `study_name` in every row that has it: "csv" (the csv
 // storage format's header and rows: storage::append_csv_row), "jsonl" (one
-// model::to_normalised_json per line), "json" (one JSON array of them, one per line). Fails with
-// Errc::usage for another format.
-Result<std::unique_ptr<RowWriter>>
-make_row_writer(std::string_view format, const OutputTarget& target, std::string study_name);
+// model::to_normalised_json per line), "json" (one JSON array of them, one per line), "xlsx"
+// (one sheet with the csv columns, see XlsxWriter; written to `target.path`). With `flat` (csv
+// and xlsx only; it must outlive the writer), `data` is spread over the columns `flat` collected:
+// csv cells keep their JSON meaning (numbers and booleans bare, strings quoted when needed,
+// absent and null empty). Fails with Errc::usage for another format or a format that does not
+// flatten.
+Result<std::unique_ptr<RowWriter>> make_row_writer(std::string_view format,
+                                                   const OutputTarget& target,
+                                                   std::string study_name,
+                                                   const FlatColumns* flat = nullptr);
 
 // `data` written to `fd` whole (retrying short writes and EINTR); Errc::storage naming `shown`,
 // with ENOSPC in words, if it fails.

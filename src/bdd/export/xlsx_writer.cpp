@@ -69,10 +69,8 @@ XlsxWriter::XlsxWriter(std::filesystem::path path, std::vector<std::string> head
 
 XlsxWriter::~XlsxWriter() {
   if (m_handles->workbook != nullptr) {
-    // libxlsxwriter has no way to abandon a workbook: close it, then remove what it wrote.
-    static_cast<void>(workbook_close(m_handles->workbook));
-    std::error_code ignored;
-    std::filesystem::remove(m_path, ignored);
+    // Abandoned: freed without being written (the file at `path` is only made by `finish`).
+    lxw_workbook_free(m_handles->workbook);
   }
 }
 

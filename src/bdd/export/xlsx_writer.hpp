@@ -31,12 +31,13 @@ Result<void> check_xlsx_rows(std::uint64_t data_rows, std::uint64_t max_rows = k
 // `k_xlsx_max_cell_chars` fails: a cell would cut it, and an export is exact.
 class XlsxWriter {
 public:
-  // Start the workbook at `path` (created by `finish`) with the header row `header`.
+  // Start the workbook at `path` with the header row `header`. `path` is written (created, or
+  // truncated and rewritten in place) only by `finish`.
   static Result<std::unique_ptr<XlsxWriter>> create(const std::filesystem::path& path,
                                                     const std::vector<std::string>& header);
   XlsxWriter(const XlsxWriter&) = delete;
   XlsxWriter& operator=(const XlsxWriter&) = delete;
-  // Without `finish`, the workbook is abandoned: what libxlsxwriter wrote at `path` is removed.
+  // Without `finish`, the workbook is abandoned: nothing is written at `path`.
   ~XlsxWriter();
 
   // One row: `cells[i]` under `header[i]` (fewer cells leave the rest blank). Fails with

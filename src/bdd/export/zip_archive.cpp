@@ -6,6 +6,7 @@
 #include <bdd/tracking/manifest.hpp>
 
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 #include <zip.h>
 
@@ -19,7 +20,7 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-// Closes (discarding) an archive that was not written, and removes the partial file.
+// Closes (discarding) an archive that was not written, and removes the file unless disarmed.
 struct PartialZip {
   zip_t* archive = nullptr;
   std::filesystem::path path;
@@ -27,8 +28,10 @@ struct PartialZip {
     if (archive != nullptr) {
       zip_discard(archive);
     }
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
+    if (!path.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    }
   }
 };
 
@@ -85,8 +88,15 @@ std::string manifest_json(const Manifest& manifest, const std::vector<ManifestFi
   out["study"] = manifest.study;
   out["api_base_url"] = public_base_url(manifest.api_base_url);
   out["exported_at"] = format_utc(manifest.exported_at);
-  out["filters"] = manifest.filters;
-  out["options"] = manifest.options;
+  // Text the caller made with nlohmann; anything else is recorded as a string.
+  for (const auto& [key, text] :
+       {std::pair<const char*, const std::string&>{"filters", manifest.filters},
+        {"options", manifest.options}}) {
+    out[key] = ordered_json::parse(text, nullptr, false);
+    if (out[key].is_discarded()) {
+      out[key] = text;
+    }
+  }
   ordered_json local;
   local["events_stored"] = manifest.events_stored;
   local["remote_total"] =
@@ -121,15 +131,14 @@ Result<void> write_export_zip(const std::filesystem::path& path,
 
   PartialZip partial;
   partial.path = path;
-  partial.path += ".partial";
   int error = 0;
-  partial.archive = zip_open(partial.path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  partial.archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (partial.archive == nullptr) {
     zip_error_t details;
     zip_error_init_with_code(&details, error);
     std::string message = zip_error_strerror(&details);
     zip_error_fini(&details);
-    return Error(Errc::storage, "cannot create \"" + partial.path.string() + "\": " + message);
+    return Error(Errc::storage, "cannot create \"" + path.string() + "\": " + message);
   }
   for (const ZipInput& input : inputs) {
     BDD_TRY(add_entry(partial.archive,
@@ -148,12 +157,8 @@ Result<void> write_export_zip(const std::filesystem::path& path,
                  "cannot write \"" + path.string() + "\": " + zip_message(partial.archive));
   }
   partial.archive = nullptr;
-  BDD_TRY(sync_file(partial.path));
-  if (::rename(partial.path.c_str(), path.c_str()) != 0) {
-    return Error(Errc::storage, fs::describe_errno("cannot create", path, errno));
-  }
-  BDD_TRY(
-      fs::sync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path(".")));
+  BDD_TRY(sync_file(path));
+  partial.path.clear();
   return ok();
 }
 

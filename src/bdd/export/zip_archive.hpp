@@ -2,8 +2,6 @@
 
 #include <bdd/core/result.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -31,8 +29,9 @@ struct Manifest {
   std::string study;
   std::string api_base_url; // as configured: `write_export_zip` removes credentials and query
   std::chrono::system_clock::time_point exported_at;
-  nlohmann::ordered_json filters = nlohmann::ordered_json::object();
-  nlohmann::ordered_json options = nlohmann::ordered_json::object();
+  // The filters and options of the export as JSON objects (text), recorded as they are.
+  std::string filters = "{}";
+  std::string options = "{}";
   // The local copy the export read (from its .metadata.json).
   std::uint64_t events_stored = 0;
   std::optional<std::uint64_t> remote_total;
@@ -58,10 +57,10 @@ struct ManifestFile {
 std::string manifest_json(const Manifest& manifest, const std::vector<ManifestFile>& files);
 
 // Write the zip `path` holding `inputs` (deflated, under their names) and MANIFEST.json, every
-// entry dated `manifest.exported_at`. The zip is written aside (`<path>.partial`), synced and
-// renamed over `path`, so it appears complete or not at all; on failure nothing is left. Each
-// input is hashed (SHA-256) as it is read for the manifest. Fails with Errc::storage naming the
-// file, Errc::internal for an input name that cannot be an entry.
+// entry dated `manifest.exported_at`, and fsync it. `path` is the temporary file of an
+// `OutputFile` (libzip writes beside it and renames over it), which the caller then renames into
+// place. Each input is hashed (SHA-256) for the manifest. On failure `path` is removed. Fails
+// with Errc::storage naming the file, Errc::internal for an input name that cannot be an entry.
 Result<void> write_export_zip(const std::filesystem::path& path,
                               const Manifest& manifest,
                               const std::vector<ZipInput>& inputs);

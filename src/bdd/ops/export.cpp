@@ -5,15 +5,21 @@
 #include <bdd/core/file_lock.hpp>
 #include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
+#include <bdd/export/flatten.hpp>
 #include <bdd/export/inputs.hpp>
+#include <bdd/export/pseudonymise.hpp>
 #include <bdd/export/stream.hpp>
+#include <bdd/export/xlsx_writer.hpp>
+#include <bdd/export/zip_archive.hpp>
 #include <bdd/tracking/records.hpp>
 #include <bdd/tracking/state.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <random>
 
 namespace bdd::ops {
 
@@ -84,13 +90,72 @@ private:
   model::Event m_scratch;
 };
 
+bool same_file(const stdfs::path& a, const stdfs::path& b) {
+  std::error_code ec;
+  return stdfs::weakly_canonical(stdfs::absolute(a), ec)
+         == stdfs::weakly_canonical(stdfs::absolute(b), ec);
+}
+
+// A private folder beside `near` for the file a zip packs, removed with this object.
+class ZipStaging {
+public:
+  static Result<ZipStaging> create(const stdfs::path& near) {
+    const stdfs::path parent = near.has_parent_path() ? near.parent_path() : stdfs::path(".");
+    std::random_device device;
+    const stdfs::path dir =
+        parent / ("." + near.filename().string() + "." + std::to_string(device()) + ".d");
+    std::error_code ec;
+    if (!stdfs::create_directory(dir, ec) || ec) {
+      return Error(Errc::storage,
+                   fs::describe_errno("cannot create", dir, ec ? ec.value() : EEXIST));
+    }
+    return ZipStaging(dir);
+  }
+  ZipStaging(ZipStaging&& other) noexcept : m_dir(std::exchange(other.m_dir, {})) {}
+  ZipStaging& operator=(ZipStaging&&) = delete;
+  ~ZipStaging() {
+    if (!m_dir.empty()) {
+      static_cast<void>(fs::remove_tree(m_dir));
+    }
+  }
+  const stdfs::path& dir() const { return m_dir; }
+
+private:
+  explicit ZipStaging(stdfs::path dir) : m_dir(std::move(dir)) {}
+  stdfs::path m_dir;
+};
+
+// What the export's own checks refuse before anything is read.
+Result<void> check_extras(const ExportOptions& options, bool to_stdout) {
+  if (options.flatten && !exporting::flattens(options.format)) {
+    return Error(Errc::usage,
+                 "--flatten makes columns, which --format " + options.format
+                     + " does not have (use --format csv or xlsx)");
+  }
+  if (options.zip && to_stdout) {
+    return Error(Errc::usage,
+                 "--zip writes a file, not standard output (give --output NAME.zip or leave "
+                 "--output out)");
+  }
+  if (options.zip && !options.output.empty() && options.output.extension() != ".zip") {
+    return Error(Errc::usage,
+                 "with --zip, --output names the zip: \"" + options.output.string()
+                     + "\" should end in .zip");
+  }
+  if (options.pseudonym_map && !options.pseudonymise) {
+    return Error(Errc::usage, "--pseudonym-map needs --pseudonymise");
+  }
+  return ok();
+}
+
 } // namespace
 
 stdfs::path default_export_path(const std::string& study, std::string_view format) {
   return study + "-export." + std::string(exporting::row_extension(format));
 }
 
-Result<ExportReport> export_study(const config::Config& config, const ExportOptions& options) {
+Result<ExportReport> export_study(const config::Config& config, const ExportOptions& given) {
+  ExportOptions options = given;
   const std::string& study = config.study_name;
   const StudyPaths paths = study_paths(config);
   const bool to_stdout = is_stdout(options.output);
@@ -109,10 +174,13 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
                      + " cannot be written to standard output (use --output FILE, or csv or "
                        "jsonl)");
   }
+  BDD_TRY(check_extras(options, to_stdout));
+  // With --zip the output is the zip; the export file inside is named after it.
   const stdfs::path output =
-      to_stdout
-          ? options.output
-          : (options.output.empty() ? default_export_path(study, options.format) : options.output);
+      to_stdout ? options.output
+                : (options.output.empty()
+                       ? default_export_path(study, options.zip ? "zip" : options.format)
+                       : options.output);
   std::error_code ec;
   if (!stdfs::is_directory(paths.study_dir, ec)) {
     return Error(Errc::usage,
@@ -124,6 +192,38 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
                  "the output \"" + output.string() + "\" is inside the study folder \""
                      + paths.study_dir.string()
                      + "\", which holds bdd's data only (write it elsewhere)");
+  }
+  if (options.pseudonym_map) {
+    const stdfs::path& map = *options.pseudonym_map;
+    if (is_inside(map, paths.study_dir) || (!to_stdout && same_file(map, output))) {
+      return Error(Errc::usage,
+                   "--pseudonym-map \"" + map.string()
+                       + "\" would be the export or inside the study folder: keep the map "
+                         "apart from the data it unlocks");
+    }
+    if (!options.force && fs::regular_file_size(map)) {
+      return Error(Errc::usage,
+                   "\"" + map.string()
+                       + "\" already exists (choose another --pseudonym-map, or add --force to "
+                         "replace it)");
+    }
+  }
+
+  // The per-event transform: pseudonyms, dropped fields, URL queries.
+  std::optional<exporting::EventTransform> transform;
+  if (options.pseudonymise || !options.drop_fields.empty() || options.strip_url_query) {
+    exporting::TransformOptions transform_options;
+    if (options.pseudonymise) {
+      BDD_TRY_ASSIGN(
+          transform_options.pseudonym_key,
+          exporting::load_pseudonym_key(options.pseudonym_key_file, options.environment));
+    }
+    transform_options.record_pseudonyms = options.pseudonym_map.has_value();
+    transform_options.drop_fields = options.drop_fields;
+    transform_options.strip_url_query = options.strip_url_query;
+    BDD_TRY_ASSIGN(auto made, exporting::EventTransform::make(std::move(transform_options)));
+    transform.emplace(std::move(made));
+    options.transform = [&transform](model::Event& event) { transform->apply(event); };
   }
 
   BDD_TRY_ASSIGN(FileLock lock,
@@ -151,12 +251,30 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
   BDD_TRY_ASSIGN(auto inputs,
                  exporting::plan_inputs(paths.study_dir, metadata->format, levels, options.filter));
 
+  // --zip: the zip's own output file, and the export file in a private folder beside it.
+  std::optional<exporting::OutputFile> zip_file;
+  std::optional<ZipStaging> staging;
+  stdfs::path data_path = output;
+  std::string zipped_name;
+  if (options.zip) {
+    BDD_TRY_ASSIGN(auto created, exporting::OutputFile::create(output, options.force));
+    zip_file.emplace(std::move(created));
+    BDD_TRY_ASSIGN(auto made, ZipStaging::create(output));
+    staging.emplace(std::move(made));
+    zipped_name =
+        output.stem().string() + "." + std::string(exporting::row_extension(options.format));
+    data_path = staging->dir() / zipped_name;
+  }
+
   std::optional<exporting::OutputFile> file;
   exporting::OutputTarget target{STDOUT_FILENO, {}, "standard output"};
   if (!to_stdout) {
-    BDD_TRY_ASSIGN(auto created, exporting::OutputFile::create(output, options.force));
+    BDD_TRY_ASSIGN(auto created, exporting::OutputFile::create(data_path, options.force));
     file.emplace(std::move(created));
     target = file->target();
+    if (options.zip) {
+      target.shown = output.string();
+    }
   }
 
   exporting::StreamOptions stream_options;
@@ -177,18 +295,47 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
   }
   exporting::EventStream stream(std::move(stream_options));
 
-  if (options.first_pass) {
-    Transformed visit(options, options.first_pass);
-    BDD_TRY(stream.for_each(std::ref(visit), options.first_pass_rewind));
+  // A first pass when the writer must know the events before the first row: the flattened
+  // columns, or whether an xlsx sheet can hold them (the stored count says so when it is below).
+  const bool xlsx = options.format == "xlsx";
+  const bool count_first = xlsx && metadata->events_stored + 1 > options.xlsx_max_rows;
+  std::optional<exporting::FlatColumns> columns;
+  if (options.flatten) {
+    columns.emplace();
   }
+  std::uint64_t counted = 0;
+  if (options.first_pass || columns || count_first) {
+    const auto first_pass = options.first_pass;
+    const auto first_rewind = options.first_pass_rewind;
+    Transformed visit(options, [&](const model::Event& event) -> Result<void> {
+      ++counted;
+      if (columns) {
+        BDD_TRY(columns->collect(event));
+      }
+      return first_pass ? first_pass(event) : ok();
+    });
+    const exporting::EventStream::Rewind rewind = [&]() -> Result<void> {
+      counted = 0;
+      if (columns) {
+        columns.emplace();
+      }
+      return first_rewind ? first_rewind() : ok();
+    };
+    BDD_TRY(stream.for_each(std::ref(visit), rewind));
+    if (xlsx) {
+      BDD_TRY(exporting::check_xlsx_rows(counted, options.xlsx_max_rows));
+    }
+  }
+  const exporting::FlatColumns* flat = columns ? &*columns : nullptr;
 
-  BDD_TRY_ASSIGN(auto writer, exporting::make_row_writer(options.format, target, study));
+  BDD_TRY_ASSIGN(auto writer, exporting::make_row_writer(options.format, target, study, flat));
   Transformed visit(options, [&writer](const model::Event& event) { return writer->write(event); });
   exporting::EventStream::Rewind rewind;
   if (file) {
     rewind = [&]() -> Result<void> {
+      writer.reset();
       BDD_TRY(file->rewind());
-      BDD_TRY_ASSIGN(writer, exporting::make_row_writer(options.format, target, study));
+      BDD_TRY_ASSIGN(writer, exporting::make_row_writer(options.format, target, study, flat));
       return ok();
     };
   }
@@ -207,6 +354,29 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
   report.events_read = stream.stats().events_read;
   report.bytes = writer->bytes_written();
   report.sorted_runs = stream.stats().runs;
+  report.columns = flat ? flat->header().size() : 0;
+
+  if (zip_file) {
+    exporting::Manifest manifest;
+    manifest.bdd_version = BDD_VERSION;
+    manifest.study = study;
+    manifest.api_base_url = config.base_url;
+    manifest.exported_at = std::chrono::system_clock::now();
+    manifest.filters = options.manifest_filters;
+    manifest.options = options.manifest_options;
+    manifest.events_stored = metadata->events_stored;
+    manifest.remote_total = metadata->remote_total;
+    manifest.last_download = metadata->last_update;
+    BDD_TRY(exporting::write_export_zip(
+        zip_file->target().path, manifest, {{data_path, zipped_name, report.rows}}));
+    BDD_TRY(zip_file->commit());
+    report.bytes = fs::file_size_or_zero(output);
+    report.zipped_file = zipped_name;
+  }
+  if (options.pseudonym_map) {
+    BDD_TRY(exporting::write_pseudonym_map(*options.pseudonym_map, transform->pseudonyms()));
+    report.pseudonym_map = stdfs::absolute(*options.pseudonym_map, ec);
+  }
   return report;
 }
 

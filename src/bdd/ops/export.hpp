@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bdd::ops {
 
@@ -38,6 +40,28 @@ struct ExportOptions {
   std::function<void(const std::string& holder)> on_wait;
   std::function<void(const ExportProgress&)> on_progress; // may be empty
   const std::atomic<bool>* stop = nullptr;                // set by SIGINT/SIGTERM
+
+  // --flatten (csv and xlsx): `data` spread over one column per scalar (exporting::FlatColumns),
+  // collected in a first pass.
+  bool flatten = false;
+  // --pseudonymise: user ids replaced (exporting::EventTransform) under the secret of
+  // `pseudonym_key_file`, else of BDD_PSEUDONYM_KEY in `environment`
+  // (exporting::load_pseudonym_key).
+  bool pseudonymise = false;
+  std::optional<std::filesystem::path> pseudonym_key_file;
+  std::map<std::string, std::string> environment;
+  // --pseudonym-map: the `user_id,pseudonym` table, written after the export (never inside it).
+  std::optional<std::filesystem::path> pseudonym_map;
+  std::vector<std::string> drop_fields; // --drop-field: "data.<path>" names
+  bool strip_url_query = false;         // --strip-url-query
+  // --zip: `output` (default `<study>-export.zip`) is a zip holding the export file, named after
+  // it (`<stem>.<ext>`), and MANIFEST.json (exporting::write_export_zip) with these two JSON
+  // objects (text) as its "filters" and "options".
+  bool zip = false;
+  std::string manifest_filters = "{}";
+  std::string manifest_options = "{}";
+  // The rows one xlsx sheet holds, header included (other than Excel's for tests).
+  std::uint64_t xlsx_max_rows = 1'048'576;
 };
 
 struct ExportReport {
@@ -45,10 +69,13 @@ struct ExportReport {
   std::string stored_format;    // read
   std::filesystem::path output; // the file written, absolute; "-" for standard output
   std::uint64_t rows = 0;
-  std::uint64_t files = 0;       // data files read
-  std::uint64_t events_read = 0; // stored events read (before the filter)
-  std::uint64_t bytes = 0;       // bytes written
-  std::uint64_t sorted_runs = 0; // temporary sorted runs written (0: the files were in order)
+  std::uint64_t files = 0;             // data files read
+  std::uint64_t events_read = 0;       // stored events read (before the filter)
+  std::uint64_t bytes = 0;             // bytes written
+  std::uint64_t sorted_runs = 0;       // temporary sorted runs written (0: the files were in order)
+  std::uint64_t columns = 0;           // with flatten: the columns of the table
+  std::string zipped_file;             // with zip: the export file's name inside the zip
+  std::filesystem::path pseudonym_map; // written, absolute; empty if none
 };
 
 // The default output file of `study` in `format`: `<study>-export.<ext>`.
@@ -59,7 +86,11 @@ std::filesystem::path default_export_path(const std::string& study, std::string_
 // file that appears only when complete (exporting::OutputFile) or to standard output (csv and
 // jsonl). Takes the study's lock shared: waits for a running download (`on_wait`), not for other
 // exports. Fails with Errc::usage when the study was never downloaded, for an output that exists
-// (without `force`), is inside the study folder, or is standard output for json; Errc::storage
+// (without `force`), is inside the study folder, or is standard output for json or xlsx; for
+// --flatten with jsonl or json, --zip to standard output or to a name not ending in .zip, a
+// --pseudonym-map without --pseudonymise or at the output's path or in the study folder, an
+// xlsx export with more rows than a sheet holds (before anything is written), too many
+// flattened columns; Errc::config for a missing or weak pseudonym secret; Errc::storage
 // for an unfinished commit (run `bdd download` first), a damaged data file (named; see `bdd
 // verify`) or a write that fails (a full disk: the partial output is removed); Errc::interrupted.
 Result<ExportReport> export_study(const config::Config& config, const ExportOptions& options);
