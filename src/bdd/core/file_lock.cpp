@@ -58,9 +58,18 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path, const std:
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     const std::string holder = read_holder(fd);
+    // Held, but a shared lock can be had: the holders are readers (bdd export), which record
+    // no holder; the file names the last exclusive one.
+    const bool readers = err == EWOULDBLOCK && ::flock(fd, LOCK_SH | LOCK_NB) == 0;
     ::close(fd);
     if (err != EWOULDBLOCK) {
       return Error(Errc::storage, fs::describe_errno("cannot lock", path, err));
+    }
+    if (readers) {
+      return Error(Errc::locked,
+                   what
+                       + " cannot run while bdd export reads the study; wait for the export to "
+                         "finish");
     }
     return Error(Errc::locked,
                  what + " is already running (" + (holder.empty() ? "holder unknown" : holder)

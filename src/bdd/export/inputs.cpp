@@ -41,10 +41,7 @@ public:
       // Any other name is no folder bdd wrote: read it.
       return name != storage::k_unknown_date;
     }
-    // One second of slack past the day's end: a leap second ("23:59:60") is in that day's
-    // folder but reads as the next day's first instant.
-    constexpr Instant k_leap = 1'000'000;
-    const Instant end = *day + k_microseconds_per_day + k_leap;
+    const Instant end = *day + k_microseconds_per_day;
     return (!m_filter.until || *day < *m_filter.until)
            && (!m_filter.since || end > *m_filter.since);
   }

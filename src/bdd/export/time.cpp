@@ -131,6 +131,12 @@ std::optional<Parsed> parse(std::string_view text) {
   if (!in.done()) {
     return std::nullopt;
   }
+  if (second == 60) {
+    // A leap second is read as the last microsecond of its minute: it stays in its UTC day, as
+    // model::utc_day (and so the by_date folder) has it.
+    second = 59;
+    micros = 999'999;
+  }
   const Instant seconds =
       Instant{hour} * 3600 + Instant{minute} * 60 + second - Instant{offset_minutes} * 60;
   out.instant = day_start + seconds * 1'000'000 + micros;

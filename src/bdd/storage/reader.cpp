@@ -82,8 +82,8 @@ namespace {
 // event as `data`), or an error message. Read without a document: the raw event's number
 // tokens must stay as written, and the depth stays bounded (a stored event is at most
 // k_max_json_depth deep, one level inside its record).
-Result<std::string> event_id(std::string_view text) {
-  std::string compact;
+Result<std::string> event_id(std::string_view text, std::string& compact) {
+  compact.clear();
   if (!model::append_minified_json(text, compact, model::k_max_json_depth + 1)) {
     return damaged("not valid JSON (cut short or edited?)");
   }
@@ -118,6 +118,7 @@ public:
   bool is_open() const { return m_lines.is_open(); }
   std::uint64_t error_line() const override { return m_error_line; }
   const std::string& head() const override { return m_head; }
+  std::string_view compact() const override { return m_compact; }
 
 protected:
   Error fail(std::uint64_t line, std::string message) {
@@ -129,6 +130,7 @@ protected:
   LineSource m_lines;
   std::string m_head;
   std::string m_record;
+  std::string m_compact; // m_record minified (json, jsonl)
   bool m_failed = false;
   bool m_done = false;
   std::uint64_t m_error_line = 0;
@@ -148,7 +150,7 @@ public:
       return fail(line, "the last line has no line end (cut short?)");
     }
     m_record = m_lines.line();
-    auto id = event_id(m_record);
+    auto id = event_id(m_record, m_compact);
     if (!id) {
       return fail(line, id.error().message);
     }
@@ -198,7 +200,7 @@ public:
     }
     const bool comma = !text.empty() && text.back() == ',';
     m_record.assign(text, 0, text.size() - (comma ? 1 : 0));
-    auto id = event_id(m_record);
+    auto id = event_id(m_record, m_compact);
     if (!id) {
       return fail(line, id.error().message);
     }

@@ -47,6 +47,10 @@ public:
   // The bytes before the first record (JSON's document head, CSV's header), with their line
   // end; empty for jsonl and sqlite. Valid after the first `next()`.
   virtual const std::string& head() const = 0;
+
+  // json and jsonl: the last record's bytes minified (model::append_minified_json), which the
+  // reader made to find its id; valid until the next `next()`. Empty for the other formats.
+  virtual std::string_view compact() const { return {}; }
 };
 
 // A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with

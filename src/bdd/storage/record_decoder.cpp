@@ -42,11 +42,18 @@ bool decode_optional(std::string_view value, std::optional<std::string>& out) {
 }
 
 // The normalised object of a json or jsonl record (see model::append_normalised_json).
-Result<void> decode_object(std::string_view text, model::Event& out) {
-  thread_local std::string compact;
-  compact.clear();
-  if (!model::append_minified_json(text, compact, model::k_max_json_depth + 1)
-      || compact[0] != '{') {
+Result<void>
+decode_object(const EventReader& reader, const StoredRecord& record, model::Event& out) {
+  thread_local std::string minified;
+  std::string_view compact = reader.compact();
+  if (compact.empty()) {
+    minified.clear();
+    if (!model::append_minified_json(record.bytes, minified, model::k_max_json_depth + 1)) {
+      return damaged("the event is not valid JSON");
+    }
+    compact = minified;
+  }
+  if (compact[0] != '{') {
     return damaged("the event is not a JSON object");
   }
   out.user_id = "unknown";
@@ -147,9 +154,10 @@ void assign_optional(const CsvField& field, std::optional<std::string>& out) {
   }
 }
 
-Result<void> decode_csv(std::string_view record, model::Event& out) {
+Result<void>
+decode_csv(const EventReader& /*reader*/, const StoredRecord& record, model::Event& out) {
   thread_local std::array<CsvField, k_csv_columns> fields;
-  BDD_TRY(split_csv(record, fields));
+  BDD_TRY(split_csv(record.bytes, fields));
   out.user_id = fields[1].text;
   out.event_type = fields[2].text;
   assign_optional(fields[3], out.element_id);
@@ -163,7 +171,9 @@ Result<void> decode_csv(std::string_view record, model::Event& out) {
   return ok();
 }
 
-using Decoder = Result<void> (*)(std::string_view record, model::Event& out);
+using Decoder = Result<void> (*)(const EventReader& reader,
+                                 const StoredRecord& record,
+                                 model::Event& out);
 
 class TextSource final : public EventSource {
 public:
@@ -184,7 +194,7 @@ public:
     out.unusable.clear();
     out.prepared.reset();
     out.digest = 0;
-    auto decoded = m_decode((*record)->bytes, out);
+    auto decoded = m_decode(*m_reader, **record, out);
     if (!decoded) {
       m_error_line = (*record)->line;
       return std::move(decoded).error();
