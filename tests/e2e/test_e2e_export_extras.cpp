@@ -14,6 +14,7 @@
 #include <support/checks.hpp>
 #include <support/process.hpp>
 #include <support/workspace.hpp>
+#include <sys/resource.h>
 
 #include <set>
 #include <string>
@@ -503,6 +504,33 @@ print(json.dumps(manifest))
   CHECK(piped.exit_code == k_exit_usage);
   for (const auto& entry : stdfs::directory_iterator(ws->dir())) {
     const std::string name = entry.path().filename().string();
+    CHECK_FALSE(name.ends_with(".tmp"));
+    CHECK_FALSE(name.ends_with(".d"));
+  }
+}
+
+TEST_CASE("export::a full disk under xlsx or --zip leaves nothing and exits 8", "[e2e][export]") {
+  auto ws = downloaded_with(1500, false);
+  must_export(*ws, {"-o", "whole.csv"});
+  const auto size = stdfs::file_size(ws->dir() / "whole.csv");
+  auto options = ws->process_options();
+  // Room for a twentieth of the csv: less than the xlsx (about a seventh of it) or the zip's
+  // inner csv need.
+  options.limits[RLIMIT_FSIZE] = size / 20;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-f", "xlsx", "-o", "cut.xlsx"},
+        std::vector<std::string>{"--zip", "-o", "cut.zip"}}) {
+    std::vector<std::string> all = {"export", k_study};
+    all.insert(all.end(), args.begin(), args.end());
+    auto limited = bdd::test::run_bdd(all, options);
+    INFO(args.back() << " with " << size / 20 << " bytes: " << limited.out << limited.err);
+    CHECK(limited.exit_code == k_exit_storage);
+    CHECK(contains(limited.err, "cannot"));
+    CHECK(contains(limited.err, args.back()));
+  }
+  for (const auto& entry : stdfs::directory_iterator(ws->dir())) {
+    const std::string name = entry.path().filename().string();
+    CHECK_FALSE(name.starts_with("cut"));
     CHECK_FALSE(name.ends_with(".tmp"));
     CHECK_FALSE(name.ends_with(".d"));
   }

@@ -243,8 +243,9 @@ make_csv(const OutputTarget& target, std::string study_name, const FlatColumns* 
 
 Result<std::unique_ptr<RowWriter>>
 make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColumns* flat) {
-  BDD_TRY_ASSIGN(auto writer,
-                 XlsxWriter::create(target.path, flat ? flat->header() : csv_columns()));
+  BDD_TRY_ASSIGN(
+      auto writer,
+      XlsxWriter::create(target.path, flat ? flat->header() : csv_columns(), target.shown));
   return std::unique_ptr<RowWriter>(
       std::make_unique<XlsxRows>(std::move(writer), flat, target.path));
 }

@@ -1,7 +1,9 @@
 #include "xlsx_writer.hpp"
 
 #include <xlsxwriter.h>
+#include <zip.h>
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -39,6 +41,53 @@ bool fits_excel(std::string_view text) {
   return digits <= 15;
 }
 
+// Whether the sheet of the workbook at `path` holds `rows` rows and its end: libxlsxwriter does
+// not check the writes to its temporary files, so a full disk would otherwise give a shorter
+// sheet without an error. Reads the sheet's XML once, decompressing it. "<row " cannot stand in
+// a cell's text, where XML escapes '<'.
+bool sheet_complete(const std::filesystem::path& path, std::uint64_t rows) {
+  int error = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY, &error);
+  if (archive == nullptr) {
+    return false;
+  }
+  zip_file_t* sheet = zip_fopen(archive, "xl/worksheets/sheet1.xml", 0);
+  if (sheet == nullptr) {
+    zip_discard(archive);
+    return false;
+  }
+  constexpr std::string_view k_row = "<row ";
+  constexpr std::string_view k_end = "</worksheet>";
+  std::string buffer(std::size_t{1} << 20, '\0');
+  std::string window; // the bytes read last, after what the read before left unmatched
+  std::string tail;   // the last bytes of the sheet so far
+  std::uint64_t found = 0;
+  bool ok = true;
+  for (;;) {
+    const zip_int64_t n = zip_fread(sheet, buffer.data(), buffer.size());
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) {
+      break;
+    }
+    const std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
+    window.append(chunk);
+    for (std::size_t at = window.find(k_row); at != std::string::npos;
+         at = window.find(k_row, at + k_row.size())) {
+      ++found;
+    }
+    // Keep fewer bytes than a whole tag: a tag cut by the read is found next time, none twice.
+    window.erase(0, window.size() - std::min(window.size(), k_row.size() - 1));
+    tail.append(chunk.substr(chunk.size() - std::min(chunk.size(), k_end.size())));
+    tail.erase(0, tail.size() - std::min(tail.size(), k_end.size()));
+  }
+  zip_fclose(sheet);
+  zip_discard(archive);
+  return ok && found == rows && tail == k_end;
+}
+
 std::string column_name(const std::vector<std::string>& header, std::size_t column) {
   return column < header.size() ? header[column] : std::to_string(column + 1);
 }
@@ -62,8 +111,11 @@ Result<void> check_xlsx_rows(std::uint64_t data_rows, std::uint64_t max_rows) {
   return ok();
 }
 
-XlsxWriter::XlsxWriter(std::filesystem::path path, std::vector<std::string> header)
+XlsxWriter::XlsxWriter(std::filesystem::path path,
+                       std::vector<std::string> header,
+                       std::string shown)
     : m_path(std::move(path)),
+      m_shown(shown.empty() ? m_path.string() : std::move(shown)),
       m_header(std::move(header)),
       m_handles(std::make_unique<Handles>()) {}
 
@@ -75,8 +127,9 @@ XlsxWriter::~XlsxWriter() {
 }
 
 Result<std::unique_ptr<XlsxWriter>> XlsxWriter::create(const std::filesystem::path& path,
-                                                       const std::vector<std::string>& header) {
-  std::unique_ptr<XlsxWriter> writer(new XlsxWriter(path, header));
+                                                       const std::vector<std::string>& header,
+                                                       std::string shown) {
+  std::unique_ptr<XlsxWriter> writer(new XlsxWriter(path, header, std::move(shown)));
   // Temporary files next to the output: the system's /tmp may be small (or RAM).
   std::string tmpdir = path.parent_path().empty() ? "." : path.parent_path().string();
   lxw_workbook_options options{};
@@ -85,11 +138,11 @@ Result<std::unique_ptr<XlsxWriter>> XlsxWriter::create(const std::filesystem::pa
   const std::string name = path.string();
   writer->m_handles->workbook = workbook_new_opt(name.c_str(), &options);
   if (writer->m_handles->workbook == nullptr) {
-    return Error(Errc::storage, "cannot create the workbook \"" + name + "\"");
+    return Error(Errc::storage, "cannot create the workbook \"" + writer->m_shown + "\"");
   }
   writer->m_handles->sheet = workbook_add_worksheet(writer->m_handles->workbook, "events");
   if (writer->m_handles->sheet == nullptr) {
-    return Error(Errc::storage, "cannot create the workbook \"" + name + "\"");
+    return Error(Errc::storage, "cannot create the workbook \"" + writer->m_shown + "\"");
   }
   for (std::size_t column = 0; column < header.size(); ++column) {
     BDD_TRY(writer->write_text(column, header[column]));
@@ -120,7 +173,7 @@ Result<void> XlsxWriter::write_text(std::size_t column, std::string_view text) {
       m_handles->sheet, row, static_cast<lxw_col_t>(column), m_scratch.c_str(), nullptr);
   if (error != LXW_NO_ERROR) {
     return Error(Errc::storage,
-                 "cannot write row " + std::to_string(m_rows + 1) + " of \"" + m_path.string()
+                 "cannot write row " + std::to_string(m_rows + 1) + " of \"" + m_shown
                      + "\": " + lxw_strerror(error));
   }
   return ok();
@@ -161,7 +214,7 @@ Result<void> XlsxWriter::write_row(const std::vector<Cell>& cells) {
     }
     if (error != LXW_NO_ERROR) {
       return Error(Errc::storage,
-                   "cannot write row " + std::to_string(m_rows + 1) + " of \"" + m_path.string()
+                   "cannot write row " + std::to_string(m_rows + 1) + " of \"" + m_shown
                        + "\": " + lxw_strerror(error));
     }
   }
@@ -175,7 +228,14 @@ Result<void> XlsxWriter::finish() {
   if (error != LXW_NO_ERROR) {
     std::error_code ignored;
     std::filesystem::remove(m_path, ignored);
-    return Error(Errc::storage, "cannot write \"" + m_path.string() + "\": " + lxw_strerror(error));
+    return Error(Errc::storage, "cannot write \"" + m_shown + "\": " + lxw_strerror(error));
+  }
+  if (!sheet_complete(m_path, m_rows + 1)) {
+    std::error_code ignored;
+    std::filesystem::remove(m_path, ignored);
+    return Error(Errc::storage,
+                 "cannot write \"" + m_shown
+                     + "\": the workbook came out incomplete (is the disk full?)");
   }
   return ok();
 }

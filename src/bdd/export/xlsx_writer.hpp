@@ -32,9 +32,10 @@ Result<void> check_xlsx_rows(std::uint64_t data_rows, std::uint64_t max_rows = k
 class XlsxWriter {
 public:
   // Start the workbook at `path` with the header row `header`. `path` is written (created, or
-  // truncated and rewritten in place) only by `finish`.
+  // truncated and rewritten in place) only by `finish`. Messages name `shown` (default: `path`).
   static Result<std::unique_ptr<XlsxWriter>> create(const std::filesystem::path& path,
-                                                    const std::vector<std::string>& header);
+                                                    const std::vector<std::string>& header,
+                                                    std::string shown = {});
   XlsxWriter(const XlsxWriter&) = delete;
   XlsxWriter& operator=(const XlsxWriter&) = delete;
   // Without `finish`, the workbook is abandoned: nothing is written at `path`.
@@ -53,10 +54,11 @@ public:
 
 private:
   struct Handles;
-  explicit XlsxWriter(std::filesystem::path path, std::vector<std::string> header);
+  XlsxWriter(std::filesystem::path path, std::vector<std::string> header, std::string shown);
   Result<void> write_text(std::size_t column, std::string_view text);
 
   std::filesystem::path m_path;
+  std::string m_shown;
   std::vector<std::string> m_header;
   std::unique_ptr<Handles> m_handles;
   std::uint64_t m_rows = 0;
