@@ -494,6 +494,13 @@ print(json.dumps(manifest))
   CHECK(manifest["exported_at"].get<std::string>().ends_with("Z"));
   CHECK_FALSE(contains(checked.out, Workspace::k_key));
 
+  // Any format can be zipped: the file inside is named after the zip.
+  must_export(*ws, {"--zip", "-f", "xlsx", "-o", "book.zip"});
+  auto names =
+      run_python("import sys, zipfile; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))",
+                 {(ws->dir() / "book.zip").string()});
+  CHECK(names.out == "['MANIFEST.json', 'book.xlsx']\n");
+
   // Existing zip kept without --force; the zip is named, or refused.
   auto again = ws->bdd({"export", k_study, "--zip"});
   CHECK(again.exit_code == k_exit_usage);
