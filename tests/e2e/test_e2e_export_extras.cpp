@@ -312,14 +312,12 @@ TEST_CASE("export::--pseudonymise leaves no user id anywhere and pseudonyms as H
                                          "--json"};
   auto run = must_export(*ws, args);
   CHECK_FALSE(contains(run.out + run.err, k_secret));
-  must_export(*ws,
-              {"--pseudonymise",
-               "--pseudonym-key-file",
-               "pseudonym.key",
-               "-f",
-               "jsonl",
-               "-o",
-               "shared.jsonl"});
+  const auto pseudonymised_jsonl = [&ws](const std::string& name) {
+    must_export(
+        *ws,
+        {"--pseudonymise", "--pseudonym-key-file", "pseudonym.key", "-f", "jsonl", "-o", name});
+  };
+  pseudonymised_jsonl("shared.jsonl");
 
   // Unzipped, every byte of the export and of the jsonl: no user id, no secret. The map has
   // every user, each with the pseudonym Python's hmac gives, and the csv's user_id column only
@@ -362,14 +360,7 @@ print(rows[1][1])
 
   // Stable across runs; another secret (from the environment) gives other pseudonyms.
   const std::string jsonl = read_text(ws->dir() / "shared.jsonl");
-  must_export(*ws,
-              {"--pseudonymise",
-               "--pseudonym-key-file",
-               "pseudonym.key",
-               "-f",
-               "jsonl",
-               "-o",
-               "again.jsonl"});
+  pseudonymised_jsonl("again.jsonl");
   CHECK(read_text(ws->dir() / "again.jsonl") == jsonl);
   must_export(*ws,
               {"--pseudonymise", "-f", "jsonl", "-o", "other.jsonl"},

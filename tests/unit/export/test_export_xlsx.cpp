@@ -1,9 +1,10 @@
+#include "python_script.hpp"
+
 #include <bdd/export/xlsx_writer.hpp>
 
 #include <catch2/catch.hpp>
 #include <support/temp_dir.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,18 +18,14 @@ namespace {
 // row, a blank cell null.
 std::string read_with_openpyxl(const std::filesystem::path& xlsx,
                                const std::filesystem::path& dir) {
-  const auto script = dir / "read.py";
-  const auto out = dir / "rows.json";
-  bdd::test::write_text(script,
-                        "import json, sys, openpyxl\n"
-                        "book = openpyxl.load_workbook(sys.argv[1], read_only=True)\n"
-                        "sheet = book.worksheets[0]\n"
-                        "rows = [list(r) for r in sheet.iter_rows(values_only=True)]\n"
-                        "print(json.dumps([sheet.title, rows], ensure_ascii=False))\n");
-  const std::string command =
-      "/usr/bin/python3 '" + script.string() + "' '" + xlsx.string() + "' > '" + out.string() + "'";
-  REQUIRE(std::system(command.c_str()) == 0);
-  return bdd::test::read_text(out);
+  return bdd::test::run_python_script(
+      dir,
+      "import json, sys, openpyxl\n"
+      "book = openpyxl.load_workbook(sys.argv[1], read_only=True)\n"
+      "sheet = book.worksheets[0]\n"
+      "rows = [list(r) for r in sheet.iter_rows(values_only=True)]\n"
+      "print(json.dumps([sheet.title, rows], ensure_ascii=False))\n",
+      xlsx);
 }
 
 Cell cell(Cell::Kind kind, std::string value) {

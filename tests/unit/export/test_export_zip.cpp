@@ -1,3 +1,5 @@
+#include "python_script.hpp"
+
 #include <bdd/core/redact.hpp>
 #include <bdd/export/zip_archive.hpp>
 
@@ -6,7 +8,6 @@
 #include <support/temp_dir.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -19,10 +20,8 @@ namespace {
 // of libzip): {"entries": {name: {"sha256", "bytes", "mtime"}}, "manifest": <MANIFEST.json>}.
 nlohmann::json read_with_python(const std::filesystem::path& zip,
                                 const std::filesystem::path& dir) {
-  const auto script = dir / "read.py";
-  const auto out = dir / "zip.json";
-  bdd::test::write_text(
-      script,
+  return nlohmann::json::parse(bdd::test::run_python_script(
+      dir,
       "import hashlib, json, sys, zipfile\n"
       "z = zipfile.ZipFile(sys.argv[1])\n"
       "assert z.testzip() is None\n"
@@ -33,11 +32,8 @@ nlohmann::json read_with_python(const std::filesystem::path& zip,
       "        'bytes': len(data), 'mtime': list(info.date_time),\n"
       "        'deflated': info.compress_type == zipfile.ZIP_DEFLATED}\n"
       "print(json.dumps({'entries': entries,\n"
-      "    'manifest': json.loads(z.read('MANIFEST.json'))}))\n");
-  const std::string command =
-      "/usr/bin/python3 '" + script.string() + "' '" + zip.string() + "' > '" + out.string() + "'";
-  REQUIRE(std::system(command.c_str()) == 0);
-  return nlohmann::json::parse(bdd::test::read_text(out));
+      "    'manifest': json.loads(z.read('MANIFEST.json'))}))\n",
+      zip));
 }
 
 Manifest sample_manifest() {
