@@ -189,6 +189,15 @@ TEST_CASE("export::the seed's example, the default output name, --force and stan
   CHECK(contains(json_stdout.err, "standard output"));
   CHECK(json_stdout.out.empty());
 
+  // A reader that stops early (`| head`): bdd ends quietly, as other tools do.
+  auto piped = bdd::test::run_process(
+      "/bin/sh",
+      {"-c", std::string("'") + BDD_BINARY + "' export " + k_study + " -o - | head -c 1000"},
+      ws->process_options());
+  CHECK(piped.exit_code == 0);
+  CHECK(piped.out == csv.substr(0, 1000));
+  CHECK(piped.err.empty());
+
   // No temporary file is left beside the outputs.
   for (const auto& entry : stdfs::directory_iterator(ws->dir())) {
     const std::string name = entry.path().filename().string();

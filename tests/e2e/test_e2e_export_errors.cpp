@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
@@ -202,4 +203,19 @@ TEST_CASE("export::waits for a running download, says so, and not for another ex
   CHECK(contains(done->err, "waiting for the running download"));
   CHECK(contains(done->err, "pid 4242 on testhost"));
   CHECK(stdfs::exists(ws->dir() / "after.csv"));
+
+  // Ctrl-C while it waits: exit 130, nothing written.
+  HeldLock again(lock, LOCK_EX, "pid 4242 on testhost since 2026-01-01T00:00:00Z\n");
+  auto waiting = ws->start_bdd({"export", k_study, "-o", "never.csv"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  REQUIRE(waiting->running());
+  waiting->send_signal(SIGINT);
+  auto stopped = waiting->wait(std::chrono::seconds(60));
+  REQUIRE(stopped);
+  INFO(stopped->err);
+  CHECK(stopped->exit_code == k_exit_interrupted);
+  CHECK_FALSE(stdfs::exists(ws->dir() / "never.csv"));
+  for (const auto& entry : stdfs::directory_iterator(ws->dir())) {
+    CHECK_FALSE(entry.path().filename().string().ends_with(".tmp"));
+  }
 }

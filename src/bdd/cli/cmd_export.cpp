@@ -4,7 +4,6 @@
 #include "logging.hpp"
 #include "progress.hpp"
 
-#include <bdd/export/time.hpp>
 #include <bdd/ops/export.hpp>
 
 #include <CLI/CLI.hpp>
@@ -157,29 +156,6 @@ public:
   }
 
 private:
-  Result<exporting::Filter> filter() const {
-    exporting::Filter out;
-    if (m_since) {
-      BDD_TRY_ASSIGN(out.since, exporting::parse_time_bound("--since", *m_since));
-    }
-    if (m_until) {
-      BDD_TRY_ASSIGN(out.until, exporting::parse_time_bound("--until", *m_until));
-    }
-    if (out.since && out.until && *out.since >= *out.until) {
-      return Error(Errc::usage,
-                   "--since \"" + *m_since + "\" is not before --until \"" + *m_until + "\"");
-    }
-    out.time_field = m_time_field == "stored" ? exporting::TimeField::stored_timestamp
-                                              : exporting::TimeField::timestamp;
-    out.users.insert(m_users.begin(), m_users.end());
-    if (m_users_file) {
-      BDD_TRY_ASSIGN(auto ids, exporting::read_users_file(*m_users_file));
-      out.users.insert(ids.begin(), ids.end());
-    }
-    out.event_types.insert(m_event_types.begin(), m_event_types.end());
-    return out;
-  }
-
   Result<int> export_events(Context& context) {
     const bool to_stdout = m_output && *m_output == "-";
     if (m_json && to_stdout) {
@@ -189,14 +165,24 @@ private:
     }
     BDD_TRY_ASSIGN(const auto config, context.resolve(m_study, false));
     ops::ExportOptions options;
-    BDD_TRY_ASSIGN(options.filter, filter());
+    ops::ExportFilterArgs filters;
+    filters.since = m_since;
+    filters.until = m_until;
+    filters.stored_time = m_time_field == "stored";
+    filters.users = m_users;
+    if (m_users_file) {
+      filters.users_file = *m_users_file;
+    }
+    filters.event_types = m_event_types;
+    BDD_TRY_ASSIGN(options.filter, ops::make_export_filter(filters));
     options.format = m_format;
     options.output = m_output.value_or(std::string());
     options.force = m_force;
     options.stop = context.stop;
     options.on_wait = [this](const std::string& holder) {
-      spdlog::warn(
-          "waiting for the running download of study \"{}\" to finish ({})", m_study, holder);
+      spdlog::warn("waiting for the running download (or verify) of study \"{}\" to finish ({})",
+                   m_study,
+                   holder);
     };
     ExportProgressLine progress(context.stderr_is_terminal && !context.quiet);
     options.on_progress = [&progress](const ops::ExportProgress& p) { progress.update(p); };

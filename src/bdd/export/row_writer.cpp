@@ -19,6 +19,8 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
+constexpr std::string_view k_broken_pipe = "the reader of standard output went away";
+
 // Rows are gathered and written 1 MiB at a time.
 constexpr std::size_t k_flush_bytes = std::size_t{1} << 20;
 
@@ -323,11 +325,19 @@ Result<void> write_all(int fd, std::string_view data, std::string_view shown) {
       if (errno == EINTR) {
         continue;
       }
+      if (errno == EPIPE) {
+        return Error(Errc::storage,
+                     std::string(k_broken_pipe) + " (writing " + std::string(shown) + ")");
+      }
       return Error(Errc::storage, fs::describe_errno("cannot write", std::string(shown), errno));
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
   return ok();
+}
+
+bool is_broken_pipe(const Error& error) {
+  return error.code == Errc::storage && error.message.starts_with(k_broken_pipe);
 }
 
 Result<OutputFile> OutputFile::create(const stdfs::path& final_path, bool force) {

@@ -60,8 +60,11 @@ Result<std::unique_ptr<RowWriter>> make_row_writer(std::string_view format,
                                                    const FlatColumns* flat = nullptr);
 
 // `data` written to `fd` whole (retrying short writes and EINTR); Errc::storage naming `shown`,
-// with ENOSPC in words, if it fails.
+// with ENOSPC in words, if it fails (see `is_broken_pipe` for a reader that went away).
 Result<void> write_all(int fd, std::string_view data, std::string_view shown);
+
+// True if `error` is `write_all`'s for a pipe whose reader closed it (EPIPE).
+bool is_broken_pipe(const Error& error);
 
 // The file of an export: written as `.<name>.<random>.tmp` beside `final_path` and renamed
 // over it by `commit` after an fsync, so the output appears only when complete. Destroyed

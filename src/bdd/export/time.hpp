@@ -15,12 +15,9 @@ using Instant = std::int64_t;
 
 inline constexpr Instant k_microseconds_per_day = 86'400'000'000;
 
-// A stored time read as an instant: "YYYY-MM-DD", optionally followed by 'T', 't' or ' ',
-// "HH:MM[:SS[.frac]]" ('.' or ',' before the fraction; digits past the sixth are dropped) and
-// "Z", "±HH:MM", "±HHMM" or "±HH"; no zone is UTC (the API's times are UTC), a date alone is
-// that day's start, a leap second (":60") the last microsecond of its minute. The same grammar as
-// model::utc_day's ISO-8601 times, so that an instant falls in the by_date folder of its day
-// (utc_day's epoch numbers are not read: nullopt). nullopt when `text` is none of these.
+// A stored time read as an instant: model::parse_iso_time (the grammar of model::utc_day's
+// ISO-8601 times, so that an instant falls in the by_date folder of its day; utc_day's epoch
+// numbers are not read). nullopt when `text` is no such time.
 std::optional<Instant> parse_instant(std::string_view text);
 
 // The value of `--since`/`--until` (`flag`, for the message): a date "YYYY-MM-DD" (the start

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <random>
 
@@ -150,11 +151,36 @@ Result<void> check_extras(const ExportOptions& options, bool to_stdout) {
 
 } // namespace
 
+Result<exporting::Filter> make_export_filter(const ExportFilterArgs& args) {
+  exporting::Filter out;
+  if (args.since) {
+    BDD_TRY_ASSIGN(out.since, exporting::parse_time_bound("--since", *args.since));
+  }
+  if (args.until) {
+    BDD_TRY_ASSIGN(out.until, exporting::parse_time_bound("--until", *args.until));
+  }
+  if (out.since && out.until && *out.since >= *out.until) {
+    return Error(Errc::usage,
+                 "--since \"" + *args.since + "\" is not before --until \"" + *args.until + "\"");
+  }
+  out.time_field =
+      args.stored_time ? exporting::TimeField::stored_timestamp : exporting::TimeField::timestamp;
+  out.users.insert(args.users.begin(), args.users.end());
+  if (args.users_file) {
+    BDD_TRY_ASSIGN(auto ids, exporting::read_users_file(*args.users_file));
+    out.users.insert(ids.begin(), ids.end());
+  }
+  out.event_types.insert(args.event_types.begin(), args.event_types.end());
+  return out;
+}
+
 stdfs::path default_export_path(const std::string& study, std::string_view format) {
   return study + "-export." + std::string(exporting::row_extension(format));
 }
 
-Result<ExportReport> export_study(const config::Config& config, const ExportOptions& given) {
+namespace {
+
+Result<ExportReport> run_export(const config::Config& config, const ExportOptions& given) {
   ExportOptions options = given;
   const std::string& study = config.study_name;
   const StudyPaths paths = study_paths(config);
@@ -376,6 +402,29 @@ Result<ExportReport> export_study(const config::Config& config, const ExportOpti
   if (options.pseudonym_map) {
     BDD_TRY(exporting::write_pseudonym_map(*options.pseudonym_map, transform->pseudonyms()));
     report.pseudonym_map = stdfs::absolute(*options.pseudonym_map, ec);
+  }
+  return report;
+}
+
+} // namespace
+
+Result<ExportReport> export_study(const config::Config& config, const ExportOptions& options) {
+  const bool to_stdout = is_stdout(options.output);
+  struct sigaction ignore {};
+  struct sigaction before {};
+  if (to_stdout) {
+    // A closed pipe must fail the write, not kill bdd before it removes its temporary files.
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, &before);
+  }
+  auto report = run_export(config, options);
+  if (to_stdout) {
+    ::sigaction(SIGPIPE, &before, nullptr);
+    if (!report && exporting::is_broken_pipe(report.error())) {
+      ::signal(SIGPIPE, SIG_DFL);
+      ::raise(SIGPIPE);
+    }
   }
   return report;
 }

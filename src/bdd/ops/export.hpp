@@ -23,12 +23,26 @@ struct ExportProgress {
   std::uint64_t inputs_total = 0;
 };
 
+// The filters as given on the command line; `export_study` checks and reads them.
+struct ExportFilterArgs {
+  std::optional<std::string> since; // exporting::parse_time_bound
+  std::optional<std::string> until;
+  bool stored_time = false; // --time-field stored
+  std::vector<std::string> users;
+  std::optional<std::filesystem::path> users_file; // exporting::read_users_file
+  std::vector<std::string> event_types;
+};
+
+// The filter `args` describe. Fails with Errc::usage naming a bad time, a `since` not before
+// `until`, or a users file that cannot be read or holds no id.
+Result<exporting::Filter> make_export_filter(const ExportFilterArgs& args);
+
 struct ExportOptions {
   std::string format = "csv"; // exporting::row_formats()
   // Empty: `<study>-export.<ext>` in the working directory; "-": standard output.
   std::filesystem::path output;
-  bool force = false; // replace an existing output file
-  exporting::Filter filter;
+  bool force = false;       // replace an existing output file
+  exporting::Filter filter; // see make_export_filter
   // Applied to every exported event, in export order, before it is written and before any
   // `first_pass` sees it (e.g. pseudonymisation). May be empty.
   std::function<void(model::Event&)> transform;
@@ -93,6 +107,8 @@ std::filesystem::path default_export_path(const std::string& study, std::string_
 // flattened columns; Errc::config for a missing or weak pseudonym secret; Errc::storage
 // for an unfinished commit (run `bdd download` first), a damaged data file (named; see `bdd
 // verify`) or a write that fails (a full disk: the partial output is removed); Errc::interrupted.
+// When standard output is closed before the end (`bdd export s -o - | head`), it cleans up and
+// ends the process with SIGPIPE, as other tools do.
 Result<ExportReport> export_study(const config::Config& config, const ExportOptions& options);
 
 } // namespace bdd::ops

@@ -214,6 +214,8 @@ public:
   SqliteSource(const std::filesystem::path& path, const Selection& selection)
       : m_db(path.string(), SQLite::OPEN_READONLY),
         m_query(m_db, query_text(selection)) {
+    // An export may hold 128 of these open at once (one per selected user): a small cache each.
+    m_db.exec("PRAGMA cache_size=-256");
     int index = 1;
     if (selection.user_id) {
       m_query.bind(index++, *selection.user_id);

@@ -62,6 +62,18 @@ void write_leaf(const stdfs::path& path, const std::vector<Generated>& events, i
   bdd::test::write_text(path, text);
 }
 
+StreamOptions options_for(const stdfs::path& study,
+                          const std::vector<bdd::exporting::Input>& inputs,
+                          const stdfs::path& temp) {
+  StreamOptions options;
+  options.study_dir = study;
+  options.study_name = "s";
+  options.format = "jsonl";
+  options.inputs = inputs;
+  options.temp_parent = temp;
+  return options;
+}
+
 std::vector<std::string> run_pass(EventStream& stream, const EventStream::Rewind& rewind = {}) {
   std::vector<std::string> ids;
   auto result = stream.for_each(
@@ -129,12 +141,7 @@ TEST_CASE("export::EventStream yields export order whatever the merge path", "[e
                        Case{2, 24 << 20, true},
                        Case{3, 4096, true}}) {
     INFO("max_open " << c.max_open << " run_bytes " << c.run_bytes);
-    StreamOptions options;
-    options.study_dir = study;
-    options.study_name = "s";
-    options.format = "jsonl";
-    options.inputs = *inputs;
-    options.temp_parent = temp;
+    StreamOptions options = options_for(study, *inputs, temp);
     options.max_open = c.max_open;
     options.run_bytes = c.run_bytes;
     {
@@ -168,12 +175,7 @@ TEST_CASE("export::EventStream sorts inputs that are out of order, rewinding a f
   auto inputs = bdd::exporting::plan_inputs(study, "jsonl", {}, {});
   REQUIRE(inputs);
   for (const std::size_t run_bytes : {std::size_t{24} << 20, std::size_t{2000}}) {
-    StreamOptions options;
-    options.study_dir = study;
-    options.study_name = "s";
-    options.format = "jsonl";
-    options.inputs = *inputs;
-    options.temp_parent = dir.path();
+    StreamOptions options = options_for(study, *inputs, dir.path());
     options.run_bytes = run_bytes;
     options.max_open = 4;
     {
@@ -205,13 +207,7 @@ TEST_CASE("export::EventStream names a damaged file and points at bdd verify", "
                         bdd::test::read_text(study / "a" / "events.jsonl") + "{cut");
   auto inputs = bdd::exporting::plan_inputs(study, "jsonl", {bdd::storage::Level::by_user_id}, {});
   REQUIRE(inputs);
-  StreamOptions options;
-  options.study_dir = study;
-  options.study_name = "s";
-  options.format = "jsonl";
-  options.inputs = *inputs;
-  options.temp_parent = dir.path();
-  EventStream stream(options);
+  EventStream stream(options_for(study, *inputs, dir.path()));
   auto result = stream.for_each([](const bdd::model::Event&) { return bdd::ok(); });
   REQUIRE_FALSE(result);
   CHECK(result.error().code == bdd::Errc::storage);
