@@ -12,6 +12,8 @@ this order:
   3. on the large study, in the workspaces the last fresh runs left: an incremental run after
      appending 1% new events, a no-op run, `bdd status` and `bdd verify` (against the fresh
      download of the same case);
+     and, for the jsonl workspaces, `bdd export` of the copy to each of EXPORT_FORMATS (events/s
+     and peak RSS; the output checked to hold the stored events);
   4. scale, on a server of its own with a 5M study: one fresh jsonl [] download (its events/s
      against the large study's) and its verify;
   5. latency, on a server that adds 50 ms to every request: curl and bdd with 1 and 4 requests in
@@ -22,6 +24,7 @@ those of issue 12 ("Speed, re-based"): every reference is measured in the same r
 """
 
 import argparse
+import csv
 import datetime
 import json
 import os
@@ -66,6 +69,11 @@ INCREMENTAL_LIMIT = 0.05
 NOOP_LIMIT_S = 0.3
 NOOP_REQUESTS = (1, 2)
 STATUS_LIMIT_S = 0.050
+
+# `bdd export` (issue 13) of the large jsonl copies, to these formats ("flat-csv": csv with
+# --flatten, one column per value of `data`); the target is jsonl from the flat jsonl copy.
+EXPORT_FORMATS = ["jsonl", "csv", "flat-csv"]
+EXPORT_EVENTS_S = 300_000
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -478,8 +486,47 @@ class Bench:
                     f"exit {run['exit']}")
                 if run["exit"] != 0:
                     self.failures.append(f"{large} {fmt} {structure} verify: exit {run['exit']}")
+            if fmt == "jsonl":
+                updates[(fmt, structure)]["export"] = {
+                    out: self.export(workspace, study, out, f"{large} {fmt} {structure}")
+                    for out in EXPORT_FORMATS}
             self.discard(workspace)
         return updates, has_verify
+
+    def export(self, workspace, study, out, label):
+        """One `bdd export --json` of the copy in `workspace` to `out`; its rows checked against
+        the events stored. The output is deleted afterwards."""
+        path = os.path.join(workspace, f"export.{out}")
+        flat = out == "flat-csv"
+        os.sync()
+        run = self.run_bdd(workspace, "export", study, "--format", "csv" if flat else out,
+                           "--output", path, "--force", "--json", *(["--flatten"] if flat else []))
+        rows = stored = None
+        try:
+            with open(os.path.join(workspace, "data", study, ".metadata.json")) as f:
+                stored = json.load(f).get("events_stored")
+            if flat:
+                # Flattened strings are plain text: a quoted field may hold a line break.
+                csv.field_size_limit(1 << 30)
+                with open(path, newline="", encoding="utf-8") as f:
+                    rows = sum(1 for _ in csv.reader(f)) - 1
+            else:
+                # One event per line: JSON text escapes line breaks, in csv's data column too.
+                with open(path, "rb") as f:
+                    rows = sum(1 for _ in f) - (1 if out == "csv" else 0)
+        except (OSError, ValueError):
+            pass
+        run["stored"] = stored
+        run["ok"] = run["exit"] == 0 and rows == stored
+        run["events_s"] = stored / run["wall_s"] if run["ok"] and stored else None
+        log(f"  {label} export {out}: {run['wall_s']:.2f} s, {fmt_num(run['events_s'], 0)} "
+            f"events/s, {run['rss_kib'] / KIB:.0f} MiB{'' if run['ok'] else ', FAILED'}")
+        if not run["ok"]:
+            self.failures.append(f"{label} export {out}: exit {run['exit']}, {rows} rows, "
+                                 f"{stored} stored")
+        if os.path.exists(path):
+            os.remove(path)
+        return run
 
     def scale_phase(self):
         """One fresh jsonl [] download of a much larger study, on a server of its own (it holds
@@ -707,6 +754,14 @@ def check_targets(fresh, transport, updates, has_verify, concurrency, scale, pea
     check(f"{label} +1% run requests beyond its {pages} pages", "≤ 1", items, str)
     check(f"{label} bdd status", f"< {STATUS_LIMIT_S * 1000:.0f} ms", status,
           lambda v: f"{v * 1000:.0f} ms")
+    run = updates.get(("jsonl", "[]"), {}).get("export", {}).get("jsonl")
+    check(f"{label} export jsonl [] to jsonl", f"≥ {EXPORT_EVENTS_S:,} events/s",
+          [("jsonl [] → jsonl", run and run["events_s"],
+            bool(run and run["events_s"] and run["events_s"] >= EXPORT_EVENTS_S))],
+          lambda v: f"{v:,.0f} events/s", worst=min)
+    items = [(f"{f} {s} → {out}", r["rss_kib"] / KIB, r["rss_kib"] / KIB < RSS_LIMIT_MIB)
+             for (f, s), u in updates.items() for out, r in u.get("export", {}).items()]
+    check(f"{label} export peak RSS", f"< {RSS_LIMIT_MIB} MiB", items, lambda v: f"{v:.0f} MiB")
     return targets
 
 
@@ -804,6 +859,20 @@ def render(result, fresh, transport, updates, concurrency, scale, small, large):
                      f"{fmt_num(share, 1, 100)} | {fmt_num(noop, 3)} | {requests} | "
                      f"{fmt_num(status, 0, 1000)} | {verify} | {fmt_num(verify_share, 2)} | "
                      f"{fmt_num(verify_rss, 0)} |")
+
+    lines += [
+        "",
+        f"Export: `bdd export` of the {size_label(large)} jsonl copies above (after the +1% "
+        f"runs) to one file.",
+        "",
+        "| copy | to | wall s | CPU s | events/s | peak RSS MiB |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for (f, s), u in updates.items():
+        for out, r in u.get("export", {}).items():
+            lines.append(f"| {f} {s} | {out} | {fmt_num(r['wall_s'], 2)} | "
+                         f"{fmt_num(r['cpu_s'], 2)} | {fmt_num(r['events_s'], 0)} | "
+                         f"{fmt_num(r['rss_kib'] / KIB, 0)} |")
 
     base = fresh[(large, "jsonl", "[]")]
     download, verify = scale.get("download"), scale.get("verify")

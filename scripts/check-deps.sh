@@ -17,7 +17,7 @@ exec python3 - "$@" <<'PYTHON'
 import pathlib, re, sys
 
 root = pathlib.Path(".")
-modules = ["core", "model", "config", "api", "storage", "tracking", "ops", "cli"]
+modules = ["core", "model", "config", "api", "storage", "tracking", "export", "ops", "cli"]
 # Library names the table uses, and the header prefixes they stand for.
 libraries = {
     "nlohmann": ("nlohmann/",),
@@ -25,6 +25,8 @@ libraries = {
     "SQLiteCpp": ("SQLiteCpp/", "sqlite3.h"),  # SQLiteCpp's own headers and the C API under it
     "libcurl": ("curl/",),
     "CLI11": ("CLI/",),
+    "libxlsxwriter": ("xlsxwriter.h", "xlsxwriter/"),
+    "libzip": ("zip.h", "zipconf.h"),
 }
 # Headers of libraries the product must not use at all (tests only).
 test_only = ("catch2/", "httplib.h", "openssl/")

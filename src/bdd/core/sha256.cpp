@@ -243,15 +243,22 @@ std::array<std::uint8_t, 32> Sha256::finish() {
   return digest;
 }
 
-std::string Sha256::finish_hex() {
+namespace {
+
+std::string to_hex(const std::array<std::uint8_t, 32>& digest) {
   constexpr std::string_view k_hex = "0123456789abcdef";
-  const auto digest = finish();
   std::string out(digest.size() * 2, '0');
   for (std::size_t i = 0; i < digest.size(); ++i) {
     out[2 * i] = k_hex[digest[i] >> 4];
     out[2 * i + 1] = k_hex[digest[i] & 0x0f];
   }
   return out;
+}
+
+} // namespace
+
+std::string Sha256::finish_hex() {
+  return to_hex(finish());
 }
 
 std::string Sha256::export_state() const {
@@ -301,6 +308,36 @@ std::string sha256_hex(std::string_view data) {
   Sha256 hasher;
   hasher.update(data);
   return hasher.finish_hex();
+}
+
+std::array<std::uint8_t, 32> hmac_sha256(std::string_view key, std::string_view message) {
+  constexpr std::size_t k_block = 64;
+  std::array<std::uint8_t, k_block> padded{};
+  Sha256 hasher;
+  if (key.size() > k_block) {
+    hasher.update(key);
+    const auto hashed = hasher.finish();
+    std::copy(hashed.begin(), hashed.end(), padded.begin());
+  } else {
+    std::copy(key.begin(), key.end(), padded.begin());
+  }
+  std::array<char, k_block> pad{};
+  auto with_pad = [&](std::uint8_t byte) {
+    for (std::size_t i = 0; i < k_block; ++i) {
+      pad[i] = static_cast<char>(padded[i] ^ byte);
+    }
+    return std::string_view(pad.data(), pad.size());
+  };
+  hasher.update(with_pad(0x36));
+  hasher.update(message);
+  const auto inner = hasher.finish();
+  hasher.update(with_pad(0x5c));
+  hasher.update(std::string_view(reinterpret_cast<const char*>(inner.data()), inner.size()));
+  return hasher.finish();
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+  return to_hex(hmac_sha256(key, message));
 }
 
 } // namespace bdd

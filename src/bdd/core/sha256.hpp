@@ -55,4 +55,11 @@ private:
 // The SHA-256 of `data` as 64 lower-case hexadecimal digits.
 std::string sha256_hex(std::string_view data);
 
+// HMAC-SHA256 (RFC 2104) of `message` under `key` (any length: a key longer than the 64-byte
+// block is hashed first, as the RFC says).
+std::array<std::uint8_t, 32> hmac_sha256(std::string_view key, std::string_view message);
+
+// `hmac_sha256` as 64 lower-case hexadecimal digits.
+std::string hmac_sha256_hex(std::string_view key, std::string_view message);
+
 } // namespace bdd

@@ -306,12 +306,20 @@ public:
     out = value;
     return true;
   }
-  bool skip_digits() {
-    const std::size_t start = m_pos;
-    while (!done() && m_text[m_pos] >= '0' && m_text[m_pos] <= '9') {
-      ++m_pos;
+  // A fraction's digits as microseconds (the first six; the rest are read and dropped). False
+  // if there is no digit.
+  bool fraction(std::int64_t& micros) {
+    std::size_t count = 0;
+    micros = 0;
+    for (; !done() && m_text[m_pos] >= '0' && m_text[m_pos] <= '9'; ++m_pos, ++count) {
+      if (count < 6) {
+        micros = micros * 10 + (m_text[m_pos] - '0');
+      }
     }
-    return m_pos > start;
+    for (std::size_t i = count; i < 6; ++i) {
+      micros *= 10;
+    }
+    return count > 0;
   }
 
 private:
@@ -335,72 +343,16 @@ std::optional<std::string> format_day(std::chrono::sys_days day) {
   return std::string(buffer.data());
 }
 
+constexpr std::int64_t k_microseconds_per_day = 86'400'000'000;
+
 std::optional<std::string> iso_day(std::string_view text) {
-  Scanner in(text);
-  int year = 0;
-  int month = 0;
-  int day = 0;
-  if (!in.digits(4, year) || !in.accept('-') || !in.digits(2, month) || !in.accept('-')
-      || !in.digits(2, day)) {
+  const auto time = parse_iso_time(text);
+  if (!time) {
     return std::nullopt;
   }
-  const std::chrono::year_month_day date{std::chrono::year{year},
-                                         std::chrono::month{static_cast<unsigned>(month)},
-                                         std::chrono::day{static_cast<unsigned>(day)}};
-  if (!date.ok()) {
-    return std::nullopt;
-  }
-  if (in.done()) {
-    return format_day(std::chrono::sys_days{date});
-  }
-
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  if (!(in.accept('T') || in.accept('t') || in.accept(' ')) || !in.digits(2, hour)
-      || !in.accept(':') || !in.digits(2, minute)) {
-    return std::nullopt;
-  }
-  if (in.accept(':')) {
-    if (!in.digits(2, second)) {
-      return std::nullopt;
-    }
-    if ((in.accept('.') || in.accept(',')) && !in.skip_digits()) {
-      return std::nullopt;
-    }
-  }
-  if (hour > 23 || minute > 59 || second > 60) { // 60: a leap second
-    return std::nullopt;
-  }
-
-  int offset_minutes = 0;
-  if (in.accept('Z') || in.accept('z')) {
-    // UTC
-  } else if (const bool plus = in.accept('+'); plus || in.accept('-')) {
-    int offset_hour = 0;
-    int offset_minute = 0;
-    if (!in.digits(2, offset_hour)) {
-      return std::nullopt;
-    }
-    if (!in.done()) {
-      in.accept(':');
-      if (!in.digits(2, offset_minute)) {
-        return std::nullopt;
-      }
-    }
-    if (offset_hour > 23 || offset_minute > 59) {
-      return std::nullopt;
-    }
-    offset_minutes = (plus ? 1 : -1) * (offset_hour * 60 + offset_minute);
-  }
-  // No offset: the local zone is unknown, and the API's own times are UTC.
-  if (!in.done()) {
-    return std::nullopt;
-  }
-
-  const int utc_minutes = hour * 60 + minute - offset_minutes;
-  const int day_shift = utc_minutes < 0 ? -1 : utc_minutes / (24 * 60);
-  return format_day(std::chrono::sys_days{date} + std::chrono::days{day_shift});
+  const std::int64_t at = time->utc_microseconds;
+  const std::int64_t days = at / k_microseconds_per_day - (at % k_microseconds_per_day < 0 ? 1 : 0);
+  return format_day(std::chrono::sys_days{std::chrono::days{days}});
 }
 
 std::optional<std::string> epoch_day(std::string_view text) {
@@ -509,6 +461,85 @@ Event normalise_compact(std::string compact_event) {
   event.timestamp = first_text({top.timestamp, object.ts_generated, base.ts_generated, top.stored});
   event.stored_timestamp = first_text({top.stored, top.stored_timestamp, top.timestamp});
   return event;
+}
+
+std::optional<IsoTime> parse_iso_time(std::string_view text) {
+  Scanner in(text);
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  if (!in.digits(4, year) || !in.accept('-') || !in.digits(2, month) || !in.accept('-')
+      || !in.digits(2, day)) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day date{std::chrono::year{year},
+                                         std::chrono::month{static_cast<unsigned>(month)},
+                                         std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) {
+    return std::nullopt;
+  }
+  IsoTime out;
+  const std::int64_t day_start =
+      static_cast<std::int64_t>(std::chrono::sys_days{date}.time_since_epoch().count())
+      * k_microseconds_per_day;
+  out.utc_microseconds = day_start;
+  if (in.done()) {
+    return out;
+  }
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  std::int64_t micros = 0;
+  if (!(in.accept('T') || in.accept('t') || in.accept(' ')) || !in.digits(2, hour)
+      || !in.accept(':') || !in.digits(2, minute)) {
+    return std::nullopt;
+  }
+  if (in.accept(':')) {
+    if (!in.digits(2, second)) {
+      return std::nullopt;
+    }
+    if ((in.accept('.') || in.accept(',')) && !in.fraction(micros)) {
+      return std::nullopt;
+    }
+  }
+  if (hour > 23 || minute > 59 || second > 60) { // 60: a leap second
+    return std::nullopt;
+  }
+  out.has_time = true;
+  int offset_minutes = 0;
+  if (in.accept('Z') || in.accept('z')) {
+    out.has_zone = true;
+  } else if (const bool plus = in.accept('+'); plus || in.accept('-')) {
+    int offset_hour = 0;
+    int offset_minute = 0;
+    if (!in.digits(2, offset_hour)) {
+      return std::nullopt;
+    }
+    if (!in.done()) {
+      in.accept(':');
+      if (!in.digits(2, offset_minute)) {
+        return std::nullopt;
+      }
+    }
+    if (offset_hour > 23 || offset_minute > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (plus ? 1 : -1) * (offset_hour * 60 + offset_minute);
+    out.has_zone = true;
+  }
+  // No offset: the local zone is unknown, and the API's own times are UTC.
+  if (!in.done()) {
+    return std::nullopt;
+  }
+  if (second == 60) {
+    // The last microsecond of its minute: a leap second stays in its minute and UTC day.
+    second = 59;
+    micros = 999'999;
+  }
+  const std::int64_t seconds = std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second
+                               - std::int64_t{offset_minutes} * 60;
+  out.utc_microseconds = day_start + seconds * 1'000'000 + micros;
+  return out;
 }
 
 std::optional<std::string> utc_day(std::string_view timestamp) {

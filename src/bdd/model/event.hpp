@@ -118,6 +118,18 @@ bool parse_bounded(std::string_view text,
 // not a recognisable time or falls outside years 0000-9999.
 std::optional<std::string> utc_day(std::string_view timestamp);
 
+// An ISO-8601 time of the grammar `utc_day` accepts (not its epoch numbers): "YYYY-MM-DD",
+// optionally 'T', 't' or ' ' and "HH:MM[:SS[.frac]]" ('.' or ',' before the fraction, digits past
+// the sixth dropped), then "Z", "±HH:MM", "±HHMM" or "±HH". No zone is UTC, a date alone that
+// day's start, a leap second (":60") the last microsecond of its minute, so that the instant
+// falls in the UTC day `utc_day` gives.
+struct IsoTime {
+  std::int64_t utc_microseconds = 0; // since 1970-01-01T00:00:00Z
+  bool has_time = false;             // a time of day was written
+  bool has_zone = false;             // "Z" or an offset was written
+};
+std::optional<IsoTime> parse_iso_time(std::string_view text);
+
 // A fast 64-bit non-cryptographic hash of `raw` (multiply-mix over 8-byte little-endian words,
 // the same on every machine): a stored event's fingerprint, to notice the server changing an
 // event after bdd stored it. States before schema 4 held the first 8 bytes of the SHA-256

@@ -7,6 +7,7 @@
 #include "json_writer.hpp"
 #include "jsonl_writer.hpp"
 #include "readers.hpp"
+#include "sources.hpp"
 #include "sqlite_writer.hpp"
 
 #include <bdd/core/fs.hpp>
@@ -32,10 +33,10 @@ static_assert(k_json_document_tail.size() == k_json_array_tail.size(),
 
 // clang-format off
 const std::array k_backends = {
-    Backend{Format::json,   &make_json_writer,   &open_json_reader,   TextLayout{",\n", k_json_array_tail}, k_json_array_tail},
-    Backend{Format::jsonl,  &make_jsonl_writer,  &open_jsonl_reader,  TextLayout{"\n", "\n"},         {}},
-    Backend{Format::csv,    &make_csv_writer,    &open_csv_reader,    TextLayout{"\r\n", "\r\n"},     {}},
-    Backend{Format::sqlite, &make_sqlite_writer, &open_sqlite_reader, std::nullopt,                   {}},
+    Backend{Format::json,   &make_json_writer,   &open_json_reader,   &open_json_source,   TextLayout{",\n", k_json_array_tail}, k_json_array_tail},
+    Backend{Format::jsonl,  &make_jsonl_writer,  &open_jsonl_reader,  &open_jsonl_source,  TextLayout{"\n", "\n"},         {}},
+    Backend{Format::csv,    &make_csv_writer,    &open_csv_reader,    &open_csv_source,    TextLayout{"\r\n", "\r\n"},     {}},
+    Backend{Format::sqlite, &make_sqlite_writer, &open_sqlite_reader, &open_sqlite_source, std::nullopt,                   {}},
 };
 // clang-format on
 
@@ -98,6 +99,13 @@ Result<std::unique_ptr<EventReader>> open_reader(std::string_view format,
                                                  const ReadOptions& options) {
   BDD_TRY_ASSIGN(const Backend* backend, backend_of(format));
   return backend->open_reader(path, options);
+}
+
+Result<std::unique_ptr<EventSource>> open_event_source(std::string_view format,
+                                                       const std::filesystem::path& path,
+                                                       const Selection& selection) {
+  BDD_TRY_ASSIGN(const Backend* backend, backend_of(format));
+  return backend->open_source(path, selection);
 }
 
 std::optional<TextLayout> text_layout(std::string_view format, std::string_view head) {

@@ -71,10 +71,11 @@ void append_doubling_quotes(std::string& out, std::string_view field) {
   out.append(field.data() + copied, field.size() - copied);
 }
 
-// RFC 4180: quote a field that holds a comma, quote, CR or LF, doubling its quotes. An empty
-// string is written as "" so that it stays distinct from a missing value (an empty field) for
-// readers that look, such as R's read.csv with na.strings = "".
-void append_field(std::string& out, std::string_view field) {
+} // namespace
+
+// An empty string is written as "" so that it stays distinct from a missing value (an empty
+// field) for readers that look, such as R's read.csv with na.strings = "".
+void append_csv_field(std::string& out, std::string_view field) {
   if (!field.empty() && !needs_quotes(field)) {
     out += field;
     return;
@@ -84,9 +85,11 @@ void append_field(std::string& out, std::string_view field) {
   out += '"';
 }
 
+namespace {
+
 void append_optional(std::string& out, const std::optional<std::string>& field) {
   if (field) {
-    append_field(out, *field);
+    append_csv_field(out, *field);
   }
 }
 
@@ -102,26 +105,34 @@ protected:
   }
   std::string_view required_ending() const override { return "\r\n"; }
   void append_event(std::string& out, const model::Event& event) const override {
-    append_field(out, model::display_id(event.id));
-    out += ',';
-    append_field(out, event.user_id);
-    out += ',';
-    append_field(out, event.event_type);
-    out += ',';
-    append_optional(out, event.element_id);
-    out += ',';
-    append_optional(out, event.timestamp);
-    out += ',';
-    append_optional(out, event.stored_timestamp);
-    out += ',';
-    append_optional(out, event.page_url);
-    out += ',';
-    append_field(out, event.raw);
-    out += "\r\n";
+    append_csv_row(out, event);
   }
 };
 
 } // namespace
+
+std::string_view csv_header() {
+  return k_header;
+}
+
+void append_csv_row(std::string& out, const model::Event& event) {
+  append_csv_field(out, model::display_id(event.id));
+  out += ',';
+  append_csv_field(out, event.user_id);
+  out += ',';
+  append_csv_field(out, event.event_type);
+  out += ',';
+  append_optional(out, event.element_id);
+  out += ',';
+  append_optional(out, event.timestamp);
+  out += ',';
+  append_optional(out, event.stored_timestamp);
+  out += ',';
+  append_optional(out, event.page_url);
+  out += ',';
+  append_csv_field(out, event.raw);
+  out += "\r\n";
+}
 
 Result<std::unique_ptr<Writer>> make_csv_writer(const WriterOptions& options) {
   return std::unique_ptr<Writer>(std::make_unique<CsvWriter>(options));

@@ -185,11 +185,9 @@ private:
   std::uint64_t m_end = 0;
 };
 
-// The identity key (model::Event::id) of a stored event whose id was written as `shown` (its
-// display form) and whose raw event is `data` (compact JSON; empty if unknown). The display form
-// alone says which key it is unless it is the text of a number: then the raw event decides
-// between the number and the string id. A raw event that does not give back `shown` (edited,
-// or stored before ids were exact) leaves the key as the text, as it was before.
+} // namespace
+
+// See reader.hpp.
 std::string stored_key(std::string_view shown, std::string_view data) {
   if (auto key = model::key_of_displayed_id(shown)) {
     return std::move(*key);
@@ -202,6 +200,8 @@ std::string stored_key(std::string_view shown, std::string_view data) {
   }
   return std::string(shown);
 }
+
+namespace {
 
 // The identity key of a stored normalised event (one JSON object with a string `id` and the raw
 // event as `data`), or an error message. Read without a document: the raw event's number
@@ -245,6 +245,7 @@ public:
   std::uint64_t error_line() const override { return m_error_line; }
   const std::string& head() const override { return m_head; }
   Result<std::string> file_sha256() override { return m_lines.bytes().finish_hash(); }
+  std::string_view compact() const override { return m_compact; }
 
 protected:
   Error fail(std::uint64_t line, std::string message) {
@@ -281,7 +282,7 @@ protected:
 
   LineSource m_lines;
   std::string m_head;
-  std::string m_compact; // scratch for event_id
+  std::string m_compact; // the record minified by event_id (json, jsonl): compact()
   bool m_failed = false;
   bool m_done = false;
   std::uint64_t m_error_line = 0;

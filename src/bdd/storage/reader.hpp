@@ -62,6 +62,9 @@ public:
   // the whole file, reading what `next()` did not, so that every byte is read once. Fails with
   // Errc::storage if the file cannot be read; a database (sqlite) is not hashed.
   virtual Result<std::string> file_sha256() = 0;
+  // json and jsonl: the last record's bytes minified (model::append_minified_json), which the
+  // reader made to find its id; valid until the next `next()`. Empty for the other formats.
+  virtual std::string_view compact() const { return {}; }
 };
 
 // A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with
@@ -85,6 +88,13 @@ std::string_view rewritten_tail(std::string_view format);
 // are not entered). Fails with Errc::storage if a folder cannot be listed.
 Result<std::vector<std::string>> list_data_files(const std::filesystem::path& study_dir,
                                                  std::string_view format);
+
+// The identity key (model::Event::id) of a stored event whose id was written as `shown` (its
+// display form) and whose raw event is `data` (compact JSON; empty if unknown). The display form
+// alone says which key it is unless it is the text of a number: then the raw event decides
+// between the number and the string id. A raw event that does not give back `shown` (edited,
+// or stored before ids were exact) leaves the key as the text, as it was before.
+std::string stored_key(std::string_view shown, std::string_view data);
 
 // The problems `PRAGMA integrity_check` finds in the SQLite database `path` (empty if none),
 // or one problem if it cannot be opened as a database.

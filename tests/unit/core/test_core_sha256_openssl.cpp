@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <array>
 #include <cstdint>
@@ -135,4 +136,33 @@ TEST_CASE("core::Sha256 agrees with OpenSSL at every length around the block siz
     INFO(size);
     REQUIRE(hash.finish() == openssl_peek(ctx.get()));
   }
+}
+
+TEST_CASE("core::hmac_sha256 agrees with OpenSSL's HMAC for keys around the block size", "[core]") {
+  std::mt19937_64 rng(13);
+  // Key lengths: empty, short, exactly one block, longer than a block (hashed first).
+  for (const std::size_t key_size : {0, 1, 16, 63, 64, 65, 200}) {
+    for (const std::size_t message_size : {0, 1, 55, 64, 1000}) {
+      const std::string key = random_bytes(rng, key_size);
+      const std::string message = random_bytes(rng, message_size);
+      Digest expected{};
+      unsigned int length = 0;
+      REQUIRE(HMAC(EVP_sha256(),
+                   key.data(),
+                   static_cast<int>(key.size()),
+                   reinterpret_cast<const unsigned char*>(message.data()),
+                   message.size(),
+                   expected.data(),
+                   &length)
+              != nullptr);
+      REQUIRE(length == expected.size());
+      INFO("key " << key_size << " bytes, message " << message_size << " bytes");
+      REQUIRE(bdd::hmac_sha256(key, message) == expected);
+    }
+  }
+}
+
+TEST_CASE("core::hmac_sha256_hex gives RFC 4231's test case 2", "[core]") {
+  REQUIRE(bdd::hmac_sha256_hex("Jefe", "what do ya want for nothing?")
+          == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
