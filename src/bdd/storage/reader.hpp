@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bdd::storage {
@@ -27,6 +28,10 @@ struct TextLayout {
   std::string_view separator;
   std::string_view end;
 };
+
+// The top-level members of a compact JSON object in order: each key's literal (quotes included)
+// and its compact value.
+using JsonMembers = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // Reads the events of one data file in file order with flat memory (one record at a time), and
 // checks the file's structure as it goes: the format's head, every record, and the end.
@@ -48,9 +53,13 @@ public:
   // end; empty for jsonl and sqlite. Valid after the first `next()`.
   virtual const std::string& head() const = 0;
 
-  // json and jsonl: the last record's bytes minified (model::append_minified_json), which the
-  // reader made to find its id; valid until the next `next()`. Empty for the other formats.
-  virtual std::string_view compact() const { return {}; }
+  // json and jsonl: the top-level members of the last record, minified
+  // (model::append_minified_json), as the reader walked them to find its id; views valid until
+  // the next `next()`. Empty for the other formats.
+  virtual const JsonMembers& members() const {
+    static const JsonMembers none;
+    return none;
+  }
 };
 
 // A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with
