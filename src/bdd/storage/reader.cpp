@@ -207,8 +207,9 @@ namespace {
 // event as `data`), or an error message. Read without a document: the raw event's number
 // tokens must stay as written, and the depth stays bounded (a stored event is at most
 // k_max_json_depth deep, one level inside its record).
-Result<std::string> event_id(std::string_view text, std::string& compact) {
+Result<std::string> event_id(std::string_view text, std::string& compact, JsonMembers& members) {
   compact.clear();
+  members.clear();
   if (!model::append_minified_json(text, compact, model::k_max_json_depth + 1)) {
     return damaged("not valid JSON (cut short or edited?)");
   }
@@ -218,10 +219,11 @@ Result<std::string> event_id(std::string_view text, std::string& compact) {
   // A repeated key keeps its last value, as document parsers do.
   std::string_view id;
   std::string_view data;
-  model::CompactReader members(compact);
+  model::CompactReader reader(compact);
   std::string_view key;
   std::string_view value;
-  while (members.next(key, value)) {
+  while (reader.next(key, value)) {
+    members.emplace_back(key, value);
     if (model::string_equals(key, "id")) {
       id = value;
     } else if (model::string_equals(key, "data")) {
@@ -245,7 +247,7 @@ public:
   std::uint64_t error_line() const override { return m_error_line; }
   const std::string& head() const override { return m_head; }
   Result<std::string> file_sha256() override { return m_lines.bytes().finish_hash(); }
-  std::string_view compact() const override { return m_compact; }
+  const JsonMembers& members() const override { return m_members; }
 
 protected:
   Error fail(std::uint64_t line, std::string message) {
@@ -282,7 +284,8 @@ protected:
 
   LineSource m_lines;
   std::string m_head;
-  std::string m_compact; // the record minified by event_id (json, jsonl): compact()
+  std::string m_compact; // the record minified by event_id (json, jsonl)
+  JsonMembers m_members; // the members of m_compact
   bool m_failed = false;
   bool m_done = false;
   std::uint64_t m_error_line = 0;
@@ -306,7 +309,7 @@ public:
       return fail(line, "the last line has no line end (cut short?)");
     }
     const std::string_view record = m_lines.line();
-    auto id = event_id(record, m_compact);
+    auto id = event_id(record, m_compact, m_members);
     if (!id) {
       return fail(line, id.error().message);
     }
@@ -361,7 +364,7 @@ public:
     }
     const bool comma = !text.empty() && text.back() == ',';
     const std::string_view record = text.substr(0, text.size() - (comma ? 1 : 0));
-    auto id = event_id(record, m_compact);
+    auto id = event_id(record, m_compact, m_members);
     if (!id) {
       return fail(line, id.error().message);
     }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bdd::storage {
@@ -38,6 +39,10 @@ struct ReadOptions {
   std::size_t max_record_bytes = k_max_record_bytes;
 };
 
+// The top-level members of a compact JSON object in order: each key's literal (quotes included)
+// and its compact value.
+using JsonMembers = std::vector<std::pair<std::string_view, std::string_view>>;
+
 // Reads the events of one data file in file order with flat memory (one record at a time), and
 // checks the file's structure as it goes: the format's head, every record, and the end.
 // Used from one thread.
@@ -62,9 +67,13 @@ public:
   // the whole file, reading what `next()` did not, so that every byte is read once. Fails with
   // Errc::storage if the file cannot be read; a database (sqlite) is not hashed.
   virtual Result<std::string> file_sha256() = 0;
-  // json and jsonl: the last record's bytes minified (model::append_minified_json), which the
-  // reader made to find its id; valid until the next `next()`. Empty for the other formats.
-  virtual std::string_view compact() const { return {}; }
+  // json and jsonl: the top-level members of the last record, minified
+  // (model::append_minified_json), as the reader walked them to find its id; views valid until
+  // the next `next()`. Empty for the other formats.
+  virtual const JsonMembers& members() const {
+    static const JsonMembers none;
+    return none;
+  }
 };
 
 // A reader for the data file `path` of the format named `format` (see backend.cpp). Fails with

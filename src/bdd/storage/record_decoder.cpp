@@ -41,20 +41,27 @@ bool decode_optional(std::string_view value, std::optional<std::string>& out) {
   return decode_string(value, *out);
 }
 
-// The normalised object of a json or jsonl record (see model::append_normalised_json).
+// The normalised object of a json or jsonl record (see model::append_normalised_json), from the
+// members the reader found while it read the id (or, from a reader that did not, walked here).
 Result<void>
 decode_object(const EventReader& reader, const StoredRecord& record, model::Event& out) {
   thread_local std::string minified;
-  std::string_view compact = reader.compact();
-  if (compact.empty()) {
+  thread_local JsonMembers walked;
+  const JsonMembers* members = &reader.members();
+  if (members->empty()) {
     minified.clear();
-    if (!model::append_minified_json(record.bytes, minified, model::k_max_json_depth + 1)) {
-      return damaged("the event is not valid JSON");
+    if (!model::append_minified_json(record.bytes, minified, model::k_max_json_depth + 1)
+        || minified[0] != '{') {
+      return damaged("the event is not a JSON object");
     }
-    compact = minified;
-  }
-  if (compact[0] != '{') {
-    return damaged("the event is not a JSON object");
+    walked.clear();
+    model::CompactReader walk(minified);
+    std::string_view key;
+    std::string_view value;
+    while (walk.next(key, value)) {
+      walked.emplace_back(key, value);
+    }
+    members = &walked;
   }
   out.user_id = "unknown";
   out.event_type = "unknown";
@@ -63,12 +70,9 @@ decode_object(const EventReader& reader, const StoredRecord& record, model::Even
   out.stored_timestamp.reset();
   out.page_url.reset();
   out.raw.clear();
-  model::CompactReader members(compact);
-  std::string_view key;
-  std::string_view value;
-  bool good = true;
-  while (good && members.next(key, value)) {
+  for (const auto& [key, value] : *members) {
     // Keys in the writer's order; a repeated key keeps its last value, as document parsers do.
+    bool good = true;
     if (model::string_equals(key, "user_id")) {
       good = decode_string(value, out.user_id);
     } else if (model::string_equals(key, "event_type")) {
