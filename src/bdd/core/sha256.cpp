@@ -186,6 +186,9 @@ void Sha256::compress(const std::uint8_t* blocks, std::size_t count) {
 }
 
 void Sha256::update(std::string_view data) {
+  if (data.empty()) {
+    return; // its data() may be null, which memcpy must not get even for 0 bytes
+  }
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
   std::size_t size = data.size();
   m_total_bytes += size;
