@@ -243,7 +243,9 @@ make_csv(const OutputTarget& target, std::string study_name, const FlatColumns* 
   return make<CsvRows>(target, std::move(study_name), nullptr);
 }
 
+// The signature of every row format's maker (k_row_formats), hence the unused copied parameter.
 Result<std::unique_ptr<RowWriter>>
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColumns* flat) {
   BDD_TRY_ASSIGN(
       auto writer,
