@@ -40,12 +40,14 @@ void merge_record(tracking::CommitRecord& into, tracking::CommitRecord&& next) {
   into.quarantined.insert(into.quarantined.end(),
                           std::make_move_iterator(next.quarantined.begin()),
                           std::make_move_iterator(next.quarantined.end()));
+  // Reserved before the views below are taken: a reallocation moves the records, and a short
+  // path lives inside its std::string (small-string optimisation), so its view would dangle.
+  into.files.reserve(into.files.size() + next.files.size());
   std::unordered_map<std::string_view, std::size_t> position; // a deep layout has thousands
   position.reserve(into.files.size());
   for (std::size_t i = 0; i < into.files.size(); ++i) {
     position.emplace(into.files[i].path, i);
   }
-  into.files.reserve(into.files.size() + next.files.size()); // the views above stay valid
   for (tracking::FileRecord& file : next.files) {
     if (const auto same = position.find(file.path); same != position.end()) {
       tracking::FileRecord& earlier = into.files[same->second]; // its path (the key) stays

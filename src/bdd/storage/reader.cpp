@@ -145,7 +145,9 @@ public:
     for (;;) {
       const char* begin = m_bytes.data();
       const std::size_t available = m_bytes.available();
-      const void* newline = std::memchr(begin + scanned, '\n', available - scanned);
+      // memchr of an empty buffer (its data() may be null) is undefined behaviour.
+      const void* newline =
+          available > scanned ? std::memchr(begin + scanned, '\n', available - scanned) : nullptr;
       if (newline != nullptr) {
         const auto size = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
         return take(size, true);
