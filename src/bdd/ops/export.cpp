@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <random>
 
 namespace bdd::ops {
@@ -64,9 +63,11 @@ Result<std::vector<storage::Level>> levels_of(const tracking::Metadata& metadata
   return levels;
 }
 
-stdfs::path temp_folder() {
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? stdfs::path(tmp) : stdfs::path("/tmp");
+// $TMPDIR of `environment` (core/environment.hpp: bdd itself never calls getenv), else /tmp.
+stdfs::path temp_folder(const std::map<std::string, std::string>& environment) {
+  const auto tmp = environment.find("TMPDIR");
+  return tmp != environment.end() && !tmp->second.empty() ? stdfs::path(tmp->second)
+                                                          : stdfs::path("/tmp");
 }
 
 // The rows of one pass go through `transform` (on a copy: the stream compares the events it
@@ -310,7 +311,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   stream_options.inputs = std::move(inputs);
   stream_options.filter = options.filter;
   stream_options.temp_parent =
-      to_stdout ? temp_folder()
+      to_stdout ? temp_folder(options.environment)
                 : (output.has_parent_path() ? output.parent_path() : stdfs::path("."));
   stream_options.stop = options.stop;
   if (options.on_progress) {

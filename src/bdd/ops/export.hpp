@@ -63,6 +63,8 @@ struct ExportOptions {
   // (exporting::load_pseudonym_key).
   bool pseudonymise = false;
   std::optional<std::filesystem::path> pseudonym_key_file;
+  // The process environment (core/environment.hpp): BDD_PSEUDONYM_KEY, and TMPDIR for the sorted
+  // runs of an export to standard output.
   std::map<std::string, std::string> environment;
   // --pseudonym-map: the `user_id,pseudonym` table, written after the export (never inside it).
   std::optional<std::filesystem::path> pseudonym_map;
