@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <array>
 #include <cerrno>
@@ -168,11 +169,31 @@ private:
     if (size > k_max_page_bytes) {
       return damaged("a page is larger than bdd writes");
     }
-    if (m_codec == Codec::uncompressed && stored != size) {
-      return damaged("an uncompressed page's sizes differ");
+    if (m_codec == Codec::uncompressed) {
+      if (stored != size) {
+        return damaged("an uncompressed page's sizes differ");
+      }
+      BDD_TRY(m_file->read(m_pos, static_cast<std::size_t>(stored), m_page));
+      m_pos += stored;
+      return {};
     }
-    BDD_TRY(m_file->read(m_pos, static_cast<std::size_t>(stored), m_page));
+    BDD_TRY(m_file->read(m_pos, static_cast<std::size_t>(stored), m_stored));
     m_pos += stored;
+    // One frame, as the writer makes, that says it holds exactly the page's size (bounded
+    // above) before anything is allocated for it: a small page cannot expand into gigabytes.
+    if (ZSTD_findFrameCompressedSize(m_stored.data(), m_stored.size()) != stored
+        || ZSTD_getFrameContentSize(m_stored.data(), m_stored.size()) != size) {
+      return damaged("a compressed page's size differs from its header's");
+    }
+    if (m_context == nullptr) {
+      m_context.reset(ZSTD_createDCtx());
+    }
+    m_page.resize(static_cast<std::size_t>(size));
+    const std::size_t got = ZSTD_decompressDCtx(
+        m_context.get(), m_page.data(), m_page.size(), m_stored.data(), m_stored.size());
+    if (ZSTD_isError(got) != 0 || got != size) {
+      return damaged("a compressed page cannot be decompressed");
+    }
     return {};
   }
 
@@ -283,6 +304,11 @@ private:
   bool m_first_page = true;
   bool m_dictionary_encoded = false;
   std::string m_header_bytes;
+  std::string m_stored; // a compressed page as stored
+  struct FreeContext {
+    void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
+  };
+  std::unique_ptr<ZSTD_DCtx, FreeContext> m_context;
   std::string m_page; // the current data page's bytes
   std::vector<std::uint32_t> m_levels;
   std::vector<std::uint32_t> m_indices;
@@ -330,7 +356,7 @@ Result<void> check_row_groups(const FileMetaData& meta, std::uint64_t data_end) 
       if (column.type != k_columns[i].type || column.path != k_columns[i].name) {
         return damaged("a row group's column " + std::to_string(i + 1) + " is not bdd's");
       }
-      if (column.codec != Codec::uncompressed) {
+      if (column.codec != Codec::uncompressed && column.codec != Codec::zstd) {
         return damaged("a column chunk is compressed with a codec bdd does not write");
       }
       if (column.num_values != group.num_rows) {
