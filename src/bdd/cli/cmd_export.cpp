@@ -77,9 +77,10 @@ public:
     app.add_option("study", m_study, "the study to export")->required();
     app.add_option("-f,--format",
                    m_format,
-                   "output format: csv (default), jsonl, json or xlsx (one "
+                   "output format: csv (default), jsonl, json, xlsx (one "
                    "Excel sheet: at most 1,048,575 events, refused before anything is written; a "
-                   "cell holds at most 32,767 characters)")
+                   "cell holds at most 32,767 characters) or parquet (typed columns, ZSTD; a "
+                   "file, not standard output)")
         ->capture_default_str();
     app.add_option("-o,--output",
                    m_output,
