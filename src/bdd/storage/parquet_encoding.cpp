@@ -6,14 +6,6 @@ namespace bdd::storage::parquet {
 
 namespace {
 
-void append_uleb128(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
 bool read_uleb128(std::string_view bytes, std::size_t& pos, std::uint64_t& value) {
   value = 0;
   for (int shift = 0; shift < 35; shift += 7) { // run headers are 32-bit numbers

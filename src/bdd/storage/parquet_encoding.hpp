@@ -46,6 +46,30 @@ inline std::uint64_t load_u64_le(const char* bytes) {
   return value;
 }
 
+// `value` as an unsigned LEB128 varint (the hybrid's run headers; Thrift's integers).
+inline void append_uleb128(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+// The PLAIN BYTE_ARRAY value at `pos` of `bytes` (a 4-byte LE length, then the bytes) into
+// `out`, `pos` moved past it; false if `bytes` ends inside it.
+inline bool read_byte_array(std::string_view bytes, std::size_t& pos, std::string_view& out) {
+  if (bytes.size() - pos < 4) {
+    return false;
+  }
+  const std::uint32_t size = load_u32_le(bytes.data() + pos);
+  if (size > bytes.size() - pos - 4) {
+    return false;
+  }
+  out = bytes.substr(pos + 4, size);
+  pos += 4 + std::size_t{size};
+  return true;
+}
+
 // The number of bits that hold every value below `count` (0 for count <= 1).
 int bit_width_for(std::uint64_t count);
 

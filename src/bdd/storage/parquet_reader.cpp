@@ -125,16 +125,9 @@ public:
       out.number = static_cast<std::int64_t>(load_u64_le(m_values.data() + m_value_pos));
       m_value_pos += 8;
     } else {
-      if (m_values.size() - m_value_pos < 4) {
+      if (!read_byte_array(m_values, m_value_pos, out.text)) {
         return damaged("a page ends inside a value");
       }
-      const std::uint32_t size = load_u32_le(m_values.data() + m_value_pos);
-      m_value_pos += 4;
-      if (size > m_values.size() - m_value_pos) {
-        return damaged("a page ends inside a value");
-      }
-      out.text = m_values.substr(m_value_pos, size);
-      m_value_pos += size;
     }
     if (m_page_left == 0 && !m_dictionary_encoded && m_value_pos != m_values.size()) {
       return damaged("a page holds more bytes than its values");
@@ -212,16 +205,11 @@ private:
     std::size_t pos = 0;
     m_dictionary.reserve(static_cast<std::size_t>(header.num_values));
     for (std::int32_t i = 0; i < header.num_values; ++i) {
-      if (bytes.size() - pos < 4) {
+      std::string_view value;
+      if (!read_byte_array(bytes, pos, value)) {
         return damaged("a dictionary page ends inside a value");
       }
-      const std::uint32_t size = load_u32_le(bytes.data() + pos);
-      pos += 4;
-      if (size > bytes.size() - pos) {
-        return damaged("a dictionary page ends inside a value");
-      }
-      m_dictionary.push_back(bytes.substr(pos, size));
-      pos += size;
+      m_dictionary.push_back(value);
     }
     if (pos != bytes.size()) {
       return damaged("a dictionary page holds more bytes than its values");

@@ -1,3 +1,4 @@
+#include <bdd/storage/parquet_encoding.hpp>
 #include <bdd/storage/parquet_thrift.hpp>
 
 #include <limits>
@@ -5,14 +6,6 @@
 namespace bdd::storage::parquet::thrift {
 
 namespace {
-
-void append_varint(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
 
 std::uint64_t zigzag(std::int64_t value) {
   return (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
@@ -37,19 +30,19 @@ void Writer::field_header(std::int16_t id, Type type) {
     m_out.push_back(static_cast<char>((delta << 4) | static_cast<int>(type)));
   } else {
     m_out.push_back(static_cast<char>(type));
-    append_varint(m_out, zigzag(id));
+    append_uleb128(m_out, zigzag(id));
   }
   m_last_ids.back() = id;
 }
 
 void Writer::field_i32(std::int16_t id, std::int32_t value) {
   field_header(id, Type::i32);
-  append_varint(m_out, zigzag(value));
+  append_uleb128(m_out, zigzag(value));
 }
 
 void Writer::field_i64(std::int16_t id, std::int64_t value) {
   field_header(id, Type::i64);
-  append_varint(m_out, zigzag(value));
+  append_uleb128(m_out, zigzag(value));
 }
 
 void Writer::field_bool(std::int16_t id, bool value) {
@@ -72,16 +65,16 @@ void Writer::field_list(std::int16_t id, Type element, std::size_t size) {
     m_out.push_back(static_cast<char>((size << 4) | static_cast<std::size_t>(element)));
   } else {
     m_out.push_back(static_cast<char>(0xF0 | static_cast<int>(element)));
-    append_varint(m_out, size);
+    append_uleb128(m_out, size);
   }
 }
 
 void Writer::element_i32(std::int32_t value) {
-  append_varint(m_out, zigzag(value));
+  append_uleb128(m_out, zigzag(value));
 }
 
 void Writer::element_binary(std::string_view value) {
-  append_varint(m_out, value.size());
+  append_uleb128(m_out, value.size());
   m_out.append(value);
 }
 
