@@ -143,6 +143,45 @@ TEST_CASE("cli::global options are accepted after the command", "[e2e][cli][ux]"
   check_usage_error(ws.bdd({"status", Workspace::k_study, "--fresh"}));
 }
 
+TEST_CASE("cli::-- ends the options, as in git", "[e2e][cli][ux]") {
+  Workspace ws;
+  ws.add_events(20);
+  REQUIRE(ws.bdd({"download", Workspace::k_study, "-q"}).exit_code == 0);
+
+  // Before the command it ends the global options; the command's own arguments follow.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-C", ".", "--", "status", Workspace::k_study},
+        std::vector<std::string>{"--", "status", Workspace::k_study},
+        std::vector<std::string>{"-q", "--", "status", Workspace::k_study, "--json"},
+        std::vector<std::string>{"status", "--", Workspace::k_study}}) {
+    auto run = ws.bdd(args);
+    INFO("bdd " << joined(args) << ": " << run.out << run.err);
+    CHECK(run.exit_code == 0);
+    CHECK(run.err.empty());
+    CHECK((contains(run.out, "events stored:    20") || contains(run.out, "\"events_stored\":20")));
+  }
+  // After `--` the word is the command even when it looks like an option, and after the command
+  // an option-like word is the study (here not a valid one), not an option.
+  auto dashed = ws.bdd({"--", "--help"});
+  INFO("bdd -- --help: " << dashed.err);
+  check_usage_error(dashed);
+  CHECK(contains(dashed.err, "bdd: error: '--help' is not a bdd command"));
+  auto study = ws.bdd({"status", "--", "-q"});
+  INFO("bdd status -- -q: " << study.out << study.err);
+  CHECK(study.exit_code == cli::k_exit_usage);
+  CHECK(contains(study.err, "\"-q\""));
+  // `--` is never reported as an unknown option: what is missing is named.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status", "--"}, std::vector<std::string>{"-C", ".", "--"}}) {
+    auto run = ws.bdd(args);
+    INFO("bdd " << joined(args) << ": " << run.err);
+    check_usage_error(run);
+    CHECK_FALSE(contains(run.err, "'--'"));
+  }
+  CHECK(contains(ws.bdd({"status", "--"}).err, "missing the <study> argument of 'bdd status'"));
+  CHECK(contains(ws.bdd({"-C", ".", "--"}).err, "no command given"));
+}
+
 TEST_CASE("cli::the word after a global option that takes a value is its value, wherever it is",
           "[e2e][cli][ux]") {
   // Global options are read after the command too, so `bdd status --config my-study` gives

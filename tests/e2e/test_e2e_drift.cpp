@@ -20,6 +20,7 @@ namespace {
 
 using bdd::test::contains;
 using bdd::test::describe_difference;
+using bdd::test::layout;
 using bdd::test::ProcessResult;
 using bdd::test::repeated;
 using bdd::test::wait_until;
@@ -31,10 +32,6 @@ using enum bdd::cli::ExitCode;
 // below what was downloaded.
 constexpr const char* k_drift = "the server's event list changed before offset";
 constexpr const char* k_shrink = "events were deleted on the server (local data is kept)";
-
-json layout(const std::string& format, const json& folders) {
-  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
-}
 
 std::vector<std::string> sorted(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());

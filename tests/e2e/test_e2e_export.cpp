@@ -24,6 +24,7 @@
 namespace {
 
 using bdd::test::contains;
+using bdd::test::layout;
 using bdd::test::read_text;
 using bdd::test::Workspace;
 using nlohmann::json;
@@ -31,10 +32,6 @@ namespace stdfs = std::filesystem;
 using enum bdd::cli::ExitCode;
 
 const char* const k_study = Workspace::k_study;
-
-json layout(const std::string& format, const json& folders) {
-  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
-}
 
 void write_bytes(const stdfs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;

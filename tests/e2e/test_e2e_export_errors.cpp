@@ -25,6 +25,7 @@
 namespace {
 
 using bdd::test::contains;
+using bdd::test::HeldLock;
 using bdd::test::line_count;
 using bdd::test::read_text;
 using bdd::test::Workspace;
@@ -57,32 +58,6 @@ void check_no_output(const Workspace& ws) {
     CHECK_FALSE(name.starts_with(".bdd-export-"));
   }
 }
-
-// An flock on the study's lock file held by the test, as a download (exclusive) or another
-// export (shared) holds it.
-class HeldLock {
-public:
-  HeldLock(const stdfs::path& path, int operation, const std::string& holder) {
-    m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    REQUIRE(m_fd >= 0);
-    REQUIRE(::flock(m_fd, operation) == 0);
-    if (!holder.empty()) {
-      REQUIRE(::ftruncate(m_fd, 0) == 0);
-      REQUIRE(::pwrite(m_fd, holder.data(), holder.size(), 0)
-              == static_cast<ssize_t>(holder.size()));
-    }
-  }
-  ~HeldLock() { release(); }
-  void release() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-
-private:
-  int m_fd = -1;
-};
 
 std::unique_ptr<Workspace> downloaded(std::size_t count = 200) {
   auto ws = std::make_unique<Workspace>(
@@ -178,7 +153,7 @@ TEST_CASE("export::a write that fails removes the partial output and exits with 
 TEST_CASE("export::waits for a running download, says so, and not for another export",
           "[e2e][export]") {
   auto ws = downloaded(50);
-  const stdfs::path lock = ws->dir() / "data" / ("." + std::string(k_study) + ".lock");
+  const stdfs::path lock = ws->lock_path();
   {
     HeldLock shared(lock, LOCK_SH, "");
     auto run = ws->bdd({"export", k_study, "-o", "while-shared.csv"});

@@ -33,6 +33,7 @@ namespace {
 
 using bdd::test::check_exact_copy;
 using bdd::test::contains;
+using bdd::test::layout;
 using bdd::test::ProcessOptions;
 using bdd::test::ProcessResult;
 using bdd::test::read_text;
@@ -45,10 +46,6 @@ namespace stdfs = std::filesystem;
 using enum bdd::cli::ExitCode;
 // The user the unwritable-folder test runs bdd as when the tests run as root: `nobody`.
 constexpr unsigned k_unprivileged_id = 65534;
-
-json layout(const std::string& format, const json& folders) {
-  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
-}
 
 // Few users and one day, so that a nested layout has a few large leaves rather than hundreds of
 // tiny ones: a size limit must be reachable by a data file, not only by bdd's own state.

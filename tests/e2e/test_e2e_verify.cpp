@@ -26,6 +26,7 @@ namespace {
 using bdd::fake_api::Faults;
 using bdd::test::check_exact_copy;
 using bdd::test::contains;
+using bdd::test::layout;
 using bdd::test::read_text;
 using bdd::test::wait_until;
 using bdd::test::Workspace;
@@ -33,10 +34,6 @@ using nlohmann::json;
 namespace stdfs = std::filesystem;
 
 using enum bdd::cli::ExitCode;
-
-json layout(const std::string& format, const json& folders) {
-  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
-}
 
 std::string read_bytes(const stdfs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -106,6 +103,31 @@ std::tuple<int, std::size_t, int, std::uint64_t> order_of(const json& finding,
   return {1, static_cast<std::size_t>(file - files.begin()), phase, finding["line"]};
 }
 
+// The scratch folders and their lock files verifies keep under `.bdd/` (`verify-<pid>-<n>`).
+std::vector<std::string> verify_scratch(const Workspace& ws) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator(ws.study_dir() / ".bdd", ec)) {
+    if (entry.path().filename().string().starts_with("verify")) {
+      names.push_back(entry.path().filename().string());
+    }
+  }
+  return names;
+}
+
+// Start `bdd verify --remote` (slow: the server answers each page after a delay) and stop it
+// (SIGSTOP) while it holds the study's lock: once its scratch folder exists, which it makes under
+// the lock and removes before letting it go.
+std::unique_ptr<bdd::test::BackgroundProcess> stopped_verify(const Workspace& ws) {
+  auto verify = ws.start_bdd({"verify", Workspace::k_study, "--remote"});
+  REQUIRE(wait_until([&] { return !verify_scratch(ws).empty() || !verify->running(); },
+                     std::chrono::seconds(30)));
+  verify->send_signal(SIGSTOP);
+  REQUIRE(verify->running());
+  REQUIRE(verify_scratch(ws).size() == 2); // the folder and its lock file
+  return verify;
+}
+
 } // namespace
 
 TEST_CASE("verify::a fresh download verifies clean in every format, with a matching manifest",
@@ -119,7 +141,7 @@ TEST_CASE("verify::a fresh download verifies clean in every format, with a match
   REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
   check_verify_clean(ws);
   check_manifest(ws);
-  CHECK_FALSE(stdfs::exists(ws.study_dir() / ".bdd" / "verify-ids.sqlite"));
+  CHECK(verify_scratch(ws).empty());
 
   auto as_json = ws.bdd({"verify", Workspace::k_study, "--json"});
   REQUIRE(as_json.exit_code == 0);
@@ -419,4 +441,93 @@ TEST_CASE("verify::a data file replaced by a link to an identical copy is refuse
   CHECK(contains(run.out + run.err, "symbolic link"));
   CHECK(contains(run.out + run.err, "events." + format));
   CHECK_FALSE(contains(run.out, ": OK"));
+}
+
+TEST_CASE("verify::takes the lock shared: exports and verifies run beside it, a download does "
+          "not",
+          "[e2e][verify][lock]") {
+  Workspace ws(layout("jsonl", json::array({"by_user_id"})));
+  ws.add_events(600);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  Faults slow;
+  slow.latency_ms = 200;
+  ws.server().set_faults(slow);
+
+  auto first = stopped_verify(ws);
+  const auto held = verify_scratch(ws);
+  // Beside a verify: another verify and an export run at once, neither waits.
+  auto second = ws.bdd({"verify", Workspace::k_study});
+  INFO("second verify: " << second.out << second.err);
+  CHECK(second.exit_code == 0);
+  CHECK_FALSE(contains(second.err, "waiting"));
+  auto exported = ws.bdd({"export", Workspace::k_study, "-o", "beside.jsonl"});
+  INFO("export: " << exported.err);
+  CHECK(exported.exit_code == 0);
+  CHECK_FALSE(contains(exported.err, "waiting"));
+  // The second verify cleaned up only what no process holds: the first's folder is still there.
+  CHECK(verify_scratch(ws) == held);
+  // A download cannot change the files under it: refused, as under an export.
+  ws.add_events(40);
+  auto download = ws.bdd({"download", Workspace::k_study});
+  INFO("download: " << download.err);
+  CHECK(download.exit_code == k_exit_locked);
+  CHECK(contains(download.err, "bdd verify"));
+
+  first->send_signal(SIGCONT);
+  auto result = first->wait(std::chrono::seconds(60));
+  REQUIRE(result);
+  INFO("first verify: " << result->out << result->err);
+  // The 40 events are new on the server, not damage.
+  CHECK(result->exit_code == k_exit_verify_failed);
+  CHECK(contains(result->out, "40 new events on the server"));
+  CHECK(verify_scratch(ws).empty());
+  ws.server().set_faults(Faults{});
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  check_verify_clean(ws);
+}
+
+TEST_CASE("verify::waits for a running download and finds no damage after it",
+          "[e2e][verify][lock]") {
+  // 40 pages, one at a time, 100 ms each: the download runs for over 4 s.
+  Workspace ws(json{{"storage", {{"default_format", "csv"}}},
+                    {"download", {{"default_page_size", 50}, {"max_concurrent_requests", 1}}}});
+  ws.add_events(2000);
+  Faults slow;
+  slow.latency_ms = 100;
+  ws.server().set_faults(slow);
+  auto download = ws.start_bdd({"download", Workspace::k_study});
+  const std::string holder = "pid " + std::to_string(download->pid());
+  // The download holds the lock and is reading pages.
+  REQUIRE(wait_until(
+      [&] {
+        return ws.server().request_count() >= 2 && contains(read_text(ws.lock_path()), holder);
+      },
+      std::chrono::seconds(30)));
+  auto verify = ws.bdd({"verify", Workspace::k_study});
+  auto downloaded = download->wait(std::chrono::seconds(60));
+  REQUIRE(downloaded);
+  INFO("download: " << downloaded->err << "\nverify: " << verify.out << verify.err);
+  REQUIRE(downloaded->exit_code == 0);
+  CHECK(verify.exit_code == 0);
+  CHECK(contains(verify.err, "waiting for the running download"));
+  CHECK(contains(verify.err, holder));
+  CHECK(contains(verify.out, "verified 2000 events"));
+}
+
+TEST_CASE("verify::what a killed verify left is removed by the next one", "[e2e][verify][lock]") {
+  Workspace ws;
+  ws.add_events(300);
+  REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
+  Faults slow;
+  slow.latency_ms = 200;
+  ws.server().set_faults(slow);
+  auto killed = stopped_verify(ws);
+  killed->send_signal(SIGKILL);
+  REQUIRE(killed->wait(std::chrono::seconds(60)));
+  CHECK(verify_scratch(ws).size() == 2);
+  // And what a verify of an older bdd left, under the name it used.
+  std::ofstream(ws.study_dir() / ".bdd" / "verify-ids.sqlite") << "left by a killed run";
+  ws.server().set_faults(Faults{});
+  check_verify_clean(ws);
+  CHECK(verify_scratch(ws).empty());
 }

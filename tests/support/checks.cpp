@@ -1,6 +1,9 @@
 #include "checks.hpp"
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -215,6 +218,23 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+HeldLock::HeldLock(const std::filesystem::path& path, int operation, const std::string& holder) {
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(m_fd >= 0);
+  REQUIRE(::flock(m_fd, operation) == 0);
+  if (!holder.empty()) {
+    REQUIRE(::ftruncate(m_fd, 0) == 0);
+    REQUIRE(::pwrite(m_fd, holder.data(), holder.size(), 0) == static_cast<ssize_t>(holder.size()));
+  }
+}
+
+void HeldLock::release() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
 }
 
 } // namespace bdd::test

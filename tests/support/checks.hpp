@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,6 +57,21 @@ std::string text_field(const nlohmann::json& event, const std::string& key);
 
 // The `data` field of a stored event as JSON (CSV and SQLite store it as text).
 nlohmann::json data_field(const nlohmann::json& event);
+
+// An flock on a study's lock file (`Workspace::lock_path`) held by the test, as a download
+// (`LOCK_EX`) or an export or verify (`LOCK_SH`) holds it; `holder`, if not empty, is written
+// into it as a download records itself.
+class HeldLock {
+public:
+  HeldLock(const std::filesystem::path& path, int operation, const std::string& holder);
+  HeldLock(const HeldLock&) = delete;
+  HeldLock& operator=(const HeldLock&) = delete;
+  ~HeldLock() { release(); }
+  void release();
+
+private:
+  int m_fd = -1;
+};
 
 // Poll `condition` every 10 ms until it holds or `timeout` passes; returns its last value.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

@@ -110,6 +110,14 @@ std::filesystem::path Workspace::study_dir() const {
   return (data.is_absolute() ? data : dir() / data) / k_study;
 }
 
+std::filesystem::path Workspace::lock_path() const {
+  return study_dir().parent_path() / (std::string(".") + k_study + ".lock");
+}
+
+nlohmann::json layout(const std::string& format, const nlohmann::json& folders) {
+  return {{"storage", {{"default_format", format}, {"folder_structure", folders}}}};
+}
+
 void Workspace::update_config(const json& config) {
   m_config.merge_patch(config);
   m_dir.write(std::string("study_configs/") + k_study + ".json", m_config.dump(2));

@@ -32,6 +32,8 @@ public:
   const fake_api::FakeApi& server() const { return m_server; }
   const std::filesystem::path& dir() const { return m_dir.path(); }
   std::filesystem::path study_dir() const;
+  // The study's lock file, `<data>/.<study>.lock`.
+  std::filesystem::path lock_path() const;
   // `study_configs/<study>.json` and its content as last written.
   std::filesystem::path config_path() const;
   const nlohmann::json& config() const { return m_config; }
@@ -78,6 +80,10 @@ private:
   fake_api::FakeApi m_server;
   nlohmann::json m_config;
 };
+
+// A study config's storage section: `format` (storage.default_format) and `folders`
+// (storage.folder_structure), to pass to `Workspace` or `update_config`.
+nlohmann::json layout(const std::string& format, const nlohmann::json& folders);
 
 // The events of one data file, as normalised JSON objects in file order; the format is taken
 // from the extension (.json, .jsonl, .csv, .sqlite). Throws if the file is not valid.

@@ -102,9 +102,16 @@ bool takes_value(std::string_view global_option) {
   return global_option == "-C" || global_option == "--config" || global_option == "--log-file";
 }
 
-// The first argument that is not an option (nor a global option's value): the command, or
-// nullopt if there is none.
-std::optional<std::string> command_word(int argc, char** argv) {
+// Where the command is: the index in argv of the first argument that is not an option (nor a
+// global option's value), or of the word after a `--` that ends the global options (as in git:
+// that word is the command whatever it looks like); 0 if there is none. `terminator` is the
+// index of that `--`, 0 if there is none.
+struct CommandPosition {
+  int command = 0;
+  int terminator = 0;
+};
+
+CommandPosition command_position(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (takes_value(arg)) {
@@ -112,14 +119,19 @@ std::optional<std::string> command_word(int argc, char** argv) {
       continue;
     }
     if (arg == "--") {
-      return i + 1 < argc ? std::optional<std::string>(argv[i + 1]) : std::nullopt;
+      return {i + 1 < argc ? i + 1 : 0, i};
     }
     if (!arg.empty() && arg[0] == '-') {
       continue;
     }
-    return std::string(arg);
+    return {i, 0};
   }
-  return std::nullopt;
+  return {};
+}
+
+std::optional<std::string> command_word(int argc, char** argv) {
+  const int at = command_position(argc, argv).command;
+  return at == 0 ? std::nullopt : std::optional<std::string>(argv[at]);
 }
 
 std::vector<std::string> command_names() {
@@ -188,7 +200,10 @@ describe_parse_error(const CLI::App& app, const CLI::App* sub, const CLI::ParseE
   const std::string where = sub == nullptr ? "bdd" : "bdd " + sub->get_name();
   UsageError out{lower_first(error.what()), "see '" + where + " --help'"};
   const std::string what = error.what();
+  // `--` ends options (`bdd status -- <study>`): CLI11 keeps it among the extras, but it is
+  // neither an unknown option nor an unexpected argument.
   auto extras = app.remaining(true);
+  std::erase(extras, "--");
   // `bdd --frob` fails for the missing command first, `bdd download --frsh` for the missing
   // study: the unknown option is the news.
   bool unknown_option = !extras.empty() && extras.front().starts_with("-");
@@ -357,6 +372,19 @@ int run(int argc, char** argv) {
   CLI::App* help = app.add_subcommand("help", "show help for bdd, a command, or exit-codes");
   std::string help_topic;
   help->add_option("topic", help_topic, "a command, or exit-codes");
+
+  // A `--` before the command ends the global options, as in git (`bdd -C dir -- status s`):
+  // CLI11 would take it for an unknown option of bdd's, so it is dropped here, and the word after
+  // it must be the command, even one that looks like an option.
+  std::vector<char*> arguments(argv, argv + argc);
+  if (const auto position = command_position(argc, argv); position.terminator != 0) {
+    if (position.command != 0 && argv[position.command][0] == '-') {
+      return print_usage_error(color, unknown_command(argv[position.command]));
+    }
+    arguments.erase(arguments.begin() + position.terminator);
+    argc = static_cast<int>(arguments.size());
+    argv = arguments.data();
+  }
 
   try {
     app.parse(argc, argv);

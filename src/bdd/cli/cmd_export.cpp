@@ -181,9 +181,8 @@ private:
     options.force = m_force;
     options.stop = context.stop;
     options.on_wait = [this](const std::string& holder) {
-      spdlog::warn("waiting for the running download (or verify) of study \"{}\" to finish ({})",
-                   m_study,
-                   holder);
+      spdlog::warn(
+          "waiting for the running download of study \"{}\" to finish ({})", m_study, holder);
     };
     ExportProgressLine progress(context.stderr_is_terminal && !context.quiet);
     options.on_progress = [&progress](const ops::ExportProgress& p) { progress.update(p); };

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <iostream>
@@ -63,6 +64,10 @@ private:
     ops::VerifyOptions options;
     options.remote = m_remote;
     options.stop = context.stop;
+    options.on_wait = [this](const std::string& holder) {
+      spdlog::warn(
+          "waiting for the running download of study \"{}\" to finish ({})", m_study, holder);
+    };
     return ops::verify(config, options);
   }
 

@@ -58,8 +58,8 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path, const std:
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     const std::string holder = read_holder(fd);
-    // Held, but a shared lock can be had: the holders are readers (bdd export), which record
-    // no holder; the file names the last exclusive one.
+    // Held, but a shared lock can be had: the holders are readers (bdd export, bdd verify),
+    // which record no holder; the file names the last exclusive one.
     const bool readers = err == EWOULDBLOCK && ::flock(fd, LOCK_SH | LOCK_NB) == 0;
     ::close(fd);
     if (err != EWOULDBLOCK) {
@@ -68,8 +68,8 @@ Result<FileLock> FileLock::acquire(const std::filesystem::path& path, const std:
     if (readers) {
       return Error(Errc::locked,
                    what
-                       + " cannot run while bdd export reads the study; wait for the export to "
-                         "finish");
+                       + " cannot run while bdd export or bdd verify reads the study; wait for "
+                         "it to finish");
     }
     return Error(Errc::locked,
                  what + " is already running (" + (holder.empty() ? "holder unknown" : holder)

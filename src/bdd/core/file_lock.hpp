@@ -21,8 +21,8 @@ public:
 
   // Take the lock on `path` (created if missing) without waiting, and record in it who holds it
   // ("pid <pid> on <host> since <UTC time>"). Fails with Errc::locked, naming the holder, if
-  // another process holds it (saying it is an export when only shared holders have it); with
-  // Errc::storage if the file cannot be created.
+  // another process holds it (saying it is an export or a verify when only shared holders have it);
+  // with Errc::storage if the file cannot be created.
   static Result<FileLock> acquire(const std::filesystem::path& path, const std::string& what);
 
   // Take the lock on `path` (created if missing) shared: any number of shared holders at once,

@@ -19,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace bdd::ops {
@@ -377,7 +378,16 @@ public:
            "an interrupted download left an unfinished commit (" + std::to_string(pending.size())
                + " files to check; the next download cuts each back to its recorded size)"});
     }
-    BDD_TRY_ASSIGN(m_ids, tracking::make_id_index(m_dir / ".bdd" / "verify-ids.sqlite"));
+    // Other verifies and exports may read the study at the same time (the lock is shared):
+    // each verify keeps its indexes in a folder of its own.
+    BDD_TRY_ASSIGN(auto scratch, tracking::ScratchFolder::create(m_dir / ".bdd", "verify"));
+    m_scratch.emplace(std::move(scratch));
+    // What a verify of a bdd before the shared lock left when killed (it held the lock alone,
+    // so none of those runs now).
+    for (const char* legacy : {"verify-ids.sqlite", "verify-remote.sqlite"}) {
+      tracking::remove_id_index(m_dir / ".bdd" / legacy);
+    }
+    BDD_TRY_ASSIGN(m_ids, tracking::make_id_index(m_scratch->path() / "ids.sqlite"));
     BDD_TRY(check_files());
     BDD_TRY(check_counts(metadata->events_stored));
     BDD_TRY(check_quarantine());
@@ -583,8 +593,7 @@ private:
   // Every server id must be stored; stored ids the server lost are only reported: bdd never
   // deletes local data because the server did.
   Result<void> check_remote() {
-    BDD_TRY_ASSIGN(auto server_ids,
-                   tracking::make_id_index(m_dir / ".bdd" / "verify-remote.sqlite"));
+    BDD_TRY_ASSIGN(auto server_ids, tracking::make_id_index(m_scratch->path() / "remote.sqlite"));
     auto stream = open_event_stream(m_config, 0, m_options.stop);
     std::uint64_t position = 0;
     for (;;) {
@@ -667,6 +676,7 @@ private:
   stdfs::path m_dir;
   std::string m_format;
   std::unique_ptr<tracking::State> m_state;
+  std::optional<tracking::ScratchFolder> m_scratch; // outlives the indexes in it
   std::unique_ptr<tracking::IdIndex> m_ids;
   VerifyReport m_report;
   std::map<std::string, std::size_t> m_per_kind;
@@ -689,10 +699,10 @@ Result<VerifyReport> verify(const config::Config& config, const VerifyOptions& o
                      + paths.study_dir.string() + "\" (run `bdd download " + config.study_name
                      + "`)");
   }
-  // The lock keeps a download from changing the files while they are read.
-  BDD_TRY_ASSIGN(
-      FileLock lock,
-      FileLock::acquire(paths.lock, "a download of study \"" + config.study_name + "\""));
+  // Shared: a download (which takes it alone) cannot change the files while they are read, and
+  // an export or another verify does not wait for this one.
+  BDD_TRY_ASSIGN(FileLock lock,
+                 FileLock::acquire_shared(paths.lock, options.on_wait, options.stop));
   return Verifier(config, options, paths.study_dir).run();
 }
 

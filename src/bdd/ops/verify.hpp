@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,8 @@ struct Finding {
 struct VerifyOptions {
   bool remote = false;                     // also compare with the server, page by page
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM
+  // Called once, with who holds the lock, if verify has to wait for a running download.
+  std::function<void(const std::string& holder)> on_wait;
 };
 
 struct VerifyReport {
@@ -58,8 +61,10 @@ struct VerifyReport {
 // file once with flat memory: every file parses, no id is stored twice, the event counts of the
 // files, `.metadata.json` and the state agree, and each file's size and SHA-256 match the last
 // commit's manifest. With `options.remote`, every id on the server must be stored locally, and
-// stored ids the server no longer has are reported as warnings. Holds the study's lock, so it
-// fails with Errc::locked while a download runs. Problems with the data are findings, not
+// stored ids the server no longer has are reported as warnings. Holds the study's lock shared,
+// as export does: it waits for a running download (`on_wait`; Errc::interrupted if `stop` is set
+// meanwhile), a download started meanwhile fails with Errc::locked, and exports and other
+// verifies run beside it. Problems with the data are findings, not
 // errors; errors are for what stops the check itself (no local data: Errc::usage; the lock,
 // the network, an unreadable state).
 Result<VerifyReport> verify(const config::Config& config, const VerifyOptions& options);

@@ -1,8 +1,12 @@
 #include "id_index.hpp"
 
+#include <bdd/core/fs.hpp>
+
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <string_view>
 #include <system_error>
 #include <tuple>
@@ -274,6 +278,77 @@ Result<std::unique_ptr<IdIndex>> make_id_index(const std::filesystem::path& path
     remove_database_files(path);
     return Error(Errc::storage, "cannot create id index \"" + path.string() + "\": " + e.what());
   }
+}
+
+void remove_id_index(const std::filesystem::path& path) {
+  remove_database_files(path);
+}
+
+namespace {
+
+std::filesystem::path lock_of(const std::filesystem::path& folder) {
+  return folder.string() + ".lock";
+}
+
+// Remove what a process killed while it used `lock`'s folder left: only if no process holds the
+// lock, and while holding it, the lock file last (a process that finds it gone has nothing to do).
+void remove_if_abandoned(const std::filesystem::path& lock) {
+  auto held = FileLock::acquire(lock, "a scratch folder");
+  if (!held) {
+    return; // in use, or not ours to judge
+  }
+  const auto folder = std::filesystem::path(lock).replace_extension();
+  if (fs::remove_tree(folder)) {
+    std::error_code ec;
+    std::filesystem::remove(lock, ec);
+  }
+}
+
+} // namespace
+
+ScratchFolder::ScratchFolder(std::filesystem::path path, FileLock lock)
+    : m_path(std::move(path)),
+      m_lock(std::move(lock)) {}
+
+ScratchFolder::ScratchFolder(ScratchFolder&& other) noexcept
+    : m_path(std::exchange(other.m_path, {})),
+      m_lock(std::move(other.m_lock)) {}
+
+ScratchFolder::~ScratchFolder() {
+  if (m_path.empty()) {
+    return;
+  }
+  if (fs::remove_tree(m_path)) {
+    std::error_code ec;
+    std::filesystem::remove(lock_of(m_path), ec);
+  }
+}
+
+Result<ScratchFolder> ScratchFolder::create(const std::filesystem::path& dir,
+                                            std::string_view prefix) {
+  const std::string stem = std::string(prefix) + "-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(stem) && name.ends_with(".lock") && entry.is_regular_file(ec)
+        && !entry.is_symlink(ec)) {
+      remove_if_abandoned(entry.path());
+    }
+  }
+  std::random_device device;
+  const auto folder = dir / (stem + std::to_string(::getpid()) + "-" + std::to_string(device()));
+  // Locked under a name the clean-up above does not match, then renamed: another process never
+  // sees the lock file before it is held.
+  const std::filesystem::path unheld = folder.string() + ".new";
+  BDD_TRY_ASSIGN(FileLock lock, FileLock::acquire(unheld, "a scratch folder"));
+  std::filesystem::rename(unheld, lock_of(folder), ec);
+  if (ec || !std::filesystem::create_directory(folder, ec) || ec) {
+    const int err = ec ? ec.value() : EEXIST;
+    std::filesystem::remove(unheld, ec);
+    std::filesystem::remove(lock_of(folder), ec);
+    return Error(Errc::storage, fs::describe_errno("cannot create", folder, err));
+  }
+  return ScratchFolder(folder, std::move(lock));
 }
 
 } // namespace bdd::tracking

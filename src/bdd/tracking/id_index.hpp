@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bdd/core/file_lock.hpp>
 #include <bdd/core/result.hpp>
 
 #include <cstdint>
@@ -51,5 +52,33 @@ public:
 // Create an empty index in the file `path` (replacing any leftover of a killed run). Fails with
 // Errc::storage naming the file.
 Result<std::unique_ptr<IdIndex>> make_id_index(const std::filesystem::path& path);
+
+// Remove the files of an index at `path` left by a killed run (nothing if there are none).
+void remove_id_index(const std::filesystem::path& path);
+
+// A folder for the scratch indexes of one process where others may make theirs at the same time
+// (`bdd verify`s running together under the shared study lock): `<dir>/<prefix>-<pid>-<random>/`,
+// with beside it the lock file `<same name>.lock`, which the process holds (flock) as long as it
+// uses the folder, so that another one tells a folder in use from one a killed process left.
+class ScratchFolder {
+public:
+  // Remove the folders of `prefix` in `dir` whose lock no process holds (what killed runs left),
+  // then make a new one. Fails with Errc::storage naming what could not be made.
+  static Result<ScratchFolder> create(const std::filesystem::path& dir, std::string_view prefix);
+
+  ScratchFolder(ScratchFolder&& other) noexcept;
+  ScratchFolder& operator=(ScratchFolder&&) = delete;
+  // Removes the folder, then its lock file (whatever the folder still holds: close its files
+  // first).
+  ~ScratchFolder();
+
+  const std::filesystem::path& path() const { return m_path; }
+
+private:
+  ScratchFolder(std::filesystem::path path, FileLock lock);
+
+  std::filesystem::path m_path;
+  FileLock m_lock;
+};
 
 } // namespace bdd::tracking
