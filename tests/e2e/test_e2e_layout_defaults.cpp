@@ -163,6 +163,10 @@ TEST_CASE("download names folders user_id=... with partition_naming hive, and ke
   }
   CHECK(stored_ids(ws) == server_ids(ws));
   CHECK(ws.metadata()["partition_naming"] == "hive");
+  const auto status = ws.bdd({"status", Workspace::k_study, "--json"});
+  INFO(status.out << status.err);
+  REQUIRE(status.exit_code == bdd::cli::k_exit_success);
+  CHECK(json::parse(status.out)["partition_naming"] == "hive");
   ws.add_events(100);
 
   SECTION("the recorded naming is kept when the study config stops naming it") {
