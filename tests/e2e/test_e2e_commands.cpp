@@ -187,6 +187,7 @@ TEST_CASE("cli::create-config writes a config that reads its key from the enviro
   json created = json::parse(text);
   CHECK(created["study_name"] == "new-study");
   CHECK(created["api"]["api_key"] == "${BEHAVERSE_API_KEY_NEW_STUDY}");
+  CHECK(created["storage"]["partition_naming"] == "plain");
   CHECK(contains(run.out, "BEHAVERSE_API_KEY_NEW_STUDY"));
 
   // It is a valid config: `bdd config` reads it.

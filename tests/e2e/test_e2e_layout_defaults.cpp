@@ -146,3 +146,71 @@ TEST_CASE("download keeps an existing study's layout when the defaults change", 
     CHECK(data_files(ws) == first_files);
   }
 }
+
+TEST_CASE("download names folders user_id=... with partition_naming hive, and keeps the naming",
+          "[e2e][layout]") {
+  Workspace ws;
+  write_storage(ws, json::parse(R"({"default_format": "jsonl", "partition_naming": "hive",
+                                    "folder_structure": ["by_user_id", "by_date"]})"));
+  ws.add_events(300);
+  check_ok(ws.bdd({"download", Workspace::k_study}));
+  const auto files = data_files(ws);
+  REQUIRE_FALSE(files.empty());
+  for (const auto& file : files) {
+    INFO(file);
+    CHECK(file.starts_with("user_id="));
+    CHECK(contains(file, "/date="));
+  }
+  CHECK(stored_ids(ws) == server_ids(ws));
+  CHECK(ws.metadata()["partition_naming"] == "hive");
+  const auto status = ws.bdd({"status", Workspace::k_study, "--json"});
+  INFO(status.out << status.err);
+  REQUIRE(status.exit_code == bdd::cli::k_exit_success);
+  CHECK(json::parse(status.out)["partition_naming"] == "hive");
+  ws.add_events(100);
+
+  SECTION("the recorded naming is kept when the study config stops naming it") {
+    write_storage(ws, json::parse(R"({"default_format": "jsonl",
+                                      "folder_structure": ["by_user_id", "by_date"]})"));
+    check_ok(ws.bdd({"download", Workspace::k_study}));
+    for (const auto& file : data_files(ws)) {
+      INFO(file);
+      CHECK(file.starts_with("user_id="));
+    }
+    CHECK(stored_ids(ws) == server_ids(ws));
+    check_ok(ws.bdd({"verify", Workspace::k_study}));
+  }
+  SECTION("switching the naming is refused, pointing at --fresh, which then rebuilds it") {
+    write_storage(ws, json::parse(R"({"default_format": "jsonl", "partition_naming": "plain",
+                                      "folder_structure": ["by_user_id", "by_date"]})"));
+    const auto run = ws.bdd({"download", Workspace::k_study});
+    INFO(run.err);
+    CHECK(run.exit_code == bdd::cli::k_exit_config);
+    CHECK(contains(run.err, "in hive folders"));
+    CHECK(contains(run.err, "--fresh"));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK(data_files(ws) == files); // nothing written
+    check_ok(ws.bdd({"download", Workspace::k_study, "--fresh"}));
+    for (const auto& file : data_files(ws)) {
+      INFO(file);
+      CHECK_FALSE(contains(file, "="));
+    }
+    CHECK(stored_ids(ws) == server_ids(ws));
+    CHECK(ws.metadata()["partition_naming"] == "plain");
+  }
+}
+
+TEST_CASE("an unknown partition_naming is refused naming the valid ones", "[e2e][layout]") {
+  Workspace ws;
+  write_storage(ws, json::parse(R"({"partition_naming": "Hive"})"));
+  const auto run = ws.bdd({"config"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == bdd::cli::k_exit_config);
+  CHECK(contains(run.out, "storage.partition_naming \"Hive\" is not supported (use \"plain\""));
+  CHECK(contains(run.out, "\"hive\""));
+  write_storage(ws, json::parse(R"({"partition_naming": "hive"})"));
+  const auto shown = ws.bdd({"config", "--json"});
+  INFO(shown.out);
+  REQUIRE(shown.exit_code == bdd::cli::k_exit_success);
+  CHECK(json::parse(shown.out).at(0)["partition_naming"] == "hive");
+}

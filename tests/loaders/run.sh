@@ -98,13 +98,15 @@ count() {
 total=$events
 checked=0
 # One study per layout and format; the defaults first (what a new user gets).
-for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json"; do
+for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json" "hive jsonl" "hive csv"; do
     read -r layout format <<<"$case"
     dir="$work/$layout-$format"
     if [ "$case" = "flat json" ]; then
         study "$dir" "" # no storage settings: bdd's defaults must be one events.json
         [ "$(cd "$dir/data/my-study" && find . -name 'events.*')" = ./events.json ] \
             || fail "the default layout is not data/my-study/events.json alone"
+    elif [ "$layout" = hive ]; then
+        study "$dir" "{\"default_format\": \"$format\", \"partition_naming\": \"hive\", \"folder_structure\": [\"by_user_id\", \"by_date\"]}"
     elif [ "$layout" = nested ]; then
         study "$dir" "{\"default_format\": \"$format\", \"folder_structure\": [\"by_user_id\", \"by_date\"]}"
     else
@@ -114,6 +116,7 @@ for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json"; do
         code="$(snippet "$layout" "$format" "$tool")"
         if [ -z "$code" ]; then
             [ "$format/$tool" = sqlite/duckdb ] && continue # see README: needs an extension download
+            [ "$layout" = hive ] && [ "$tool" != duckdb ] && continue # shown for DuckDB only
             fail "README.md has no '<!-- loader: $layout $format $tool -->' block"
         fi
         got="$(count "$tool" "$dir" "$code" | tail -n 1 | tr -d ' ')" \

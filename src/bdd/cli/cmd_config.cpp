@@ -79,6 +79,7 @@ private:
                  {"format", nullptr},
                  {"data_directory", nullptr},
                  {"folder_structure", nullptr},
+                 {"partition_naming", nullptr},
                  {"error", nullptr}};
       auto config = context.resolve(study, false);
       if (!config) {
@@ -93,6 +94,7 @@ private:
         entry["format"] = config->format;
         entry["data_directory"] = absolute_path(config->data_directory);
         entry["folder_structure"] = config->folder_structure;
+        entry["partition_naming"] = config->partition_naming;
       }
       array.push_back(std::move(entry));
     }

@@ -111,6 +111,7 @@ private:
               << "location:         " << status.study_dir.string() << '\n'
               << "format:           " << m.format << '\n'
               << "folder structure: " << join(m.folder_structure) << '\n'
+              << "partition naming: " << m.partition_naming << '\n'
               << "events stored:    " << m.events_stored << '\n'
               << "deleted on server: " << m.deleted_on_server
               << " (kept here; the server no longer lists them)\n"
@@ -144,6 +145,7 @@ private:
         {"downloaded", m != nullptr},
         {"format", m ? m->format : config.format},
         {"folder_structure", m ? m->folder_structure : config.folder_structure},
+        {"partition_naming", m ? m->partition_naming : config.partition_naming},
         {"events_stored", m ? m->events_stored : 0},
         {"remote_total", m ? or_null(m->remote_total) : json(nullptr)},
         {"deleted_on_server", m ? m->deleted_on_server : 0},

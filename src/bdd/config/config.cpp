@@ -231,6 +231,7 @@ Result<Config> resolve(const std::string& study, const Sources& sources, bool re
   // The default config's layout is a default too: only the study config's binds a study.
   config.format_from_study_config = false;
   config.folder_structure_from_study_config = false;
+  config.partition_naming_from_study_config = false;
 
   // 3. The study config, optional unless named by --config.
   BDD_TRY_ASSIGN(auto study_path, select_study_config(study, sources));

@@ -47,12 +47,17 @@ struct Config {
   // One file per study that every loader reads in one line (see README "Loading the data").
   std::string format = "json"; // json | jsonl | csv | sqlite
   std::vector<std::string> folder_structure = {};
-  // Whether the study config set storage.default_format / storage.folder_structure. When it did
+  // storage.partition_naming: "plain" (folders named by the bare value) or "hive"
+  // (`user_id=<value>`, ...: see storage::folder_name).
+  std::string partition_naming = "plain";
+  // Whether the study config set storage.default_format / storage.folder_structure /
+  // storage.partition_naming. When it did
   // not (the value is a built-in default or comes from settings/default_config.json), a study
   // that already holds data keeps the format and folders it was downloaded with, so a changed
   // default never re-lays out or refuses an existing study (`ops::download`).
   bool format_from_study_config = false;
   bool folder_structure_from_study_config = false;
+  bool partition_naming_from_study_config = false;
   // The JSON config files that were read, lowest priority first (for messages and `bdd config`).
   // `.env` is not listed.
   std::vector<std::filesystem::path> files_read;

@@ -270,6 +270,18 @@ Result<void> apply_folder_structure(Context& ctx, const Json& value) {
   return ok();
 }
 
+Result<void> apply_partition_naming(Context& ctx, const Json& value) {
+  BDD_TRY_ASSIGN(std::string naming, expanded_string(ctx, value, "\"plain\" or \"hive\""));
+  if (naming != "plain" && naming != "hive") {
+    return ctx.fail(ctx.name + " " + quote(naming)
+                    + " is not supported (use \"plain\" for bare folder names or \"hive\" for "
+                      "user_id=... folders)");
+  }
+  ctx.config.partition_naming = std::move(naming);
+  ctx.config.partition_naming_from_study_config = true; // as in apply_format
+  return ok();
+}
+
 // The one table of keys: everything a config file may hold. Sections are the parts before '.'.
 // clang-format off
 constexpr std::array k_keys = {
@@ -287,6 +299,7 @@ constexpr std::array k_keys = {
     KeySpec{"storage.data_directory",           &apply_data_directory},
     KeySpec{"storage.default_format",           &apply_format},
     KeySpec{"storage.folder_structure",         &apply_folder_structure},
+    KeySpec{"storage.partition_naming",         &apply_partition_naming},
 };
 // clang-format on
 

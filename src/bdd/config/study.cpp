@@ -39,7 +39,8 @@ constexpr std::string_view k_builtin_template = R"({
     "max_concurrent_requests": 3
   },
   "storage": {
-    "data_directory": "data"
+    "data_directory": "data",
+    "partition_naming": "plain"
   }
 }
 )";

@@ -14,12 +14,14 @@ namespace {
 // Whether a folder named `name` at a level of kind `level` can hold an event `filter` keeps.
 class FolderFilter {
 public:
-  explicit FolderFilter(const Filter& filter) : m_filter(filter) {
+  FolderFilter(const Filter& filter, storage::PartitionNaming naming)
+      : m_filter(filter),
+        m_naming(naming) {
     for (const auto& user : filter.users) {
-      m_users.insert(storage::safe_component(user));
+      m_users.insert(storage::folder_name(storage::Level::by_user_id, user, naming));
     }
     for (const auto& type : filter.event_types) {
-      m_types.insert(storage::safe_component(type));
+      m_types.insert(storage::folder_name(storage::Level::by_event_type, type, naming));
     }
   }
 
@@ -35,11 +37,12 @@ public:
     if (!m_filter.has_time() || m_filter.time_field != TimeField::stored_timestamp) {
       return true;
     }
-    const auto day = folder_day(name);
+    const auto value = storage::folder_value(storage::Level::by_date, name, m_naming);
+    const auto day = value ? folder_day(*value) : std::nullopt;
     if (!day) {
       // `unknown-date`: no stored time model::utc_day reads, so none parse_instant reads.
       // Any other name is no folder bdd wrote: read it.
-      return name != storage::k_unknown_date;
+      return value != storage::k_unknown_date;
     }
     const Instant end = *day + k_microseconds_per_day;
     return (!m_filter.until || *day < *m_filter.until)
@@ -48,6 +51,7 @@ public:
 
 private:
   const Filter& m_filter;
+  storage::PartitionNaming m_naming;
   std::set<std::string> m_users;
   std::set<std::string> m_types;
 };
@@ -66,6 +70,7 @@ std::string last_component(const std::string& relative) {
 Result<std::vector<Input>> plan_inputs(const std::filesystem::path& study_dir,
                                        std::string_view format,
                                        const std::vector<storage::Level>& levels,
+                                       storage::PartitionNaming naming,
                                        const Filter& filter) {
   const FormatInfo& info = format_info(format);
   const std::string data_name = "events." + std::string(info.extension);
@@ -89,7 +94,7 @@ Result<std::vector<Input>> plan_inputs(const std::filesystem::path& study_dir,
     return inputs;
   }
 
-  const FolderFilter folders(filter);
+  const FolderFilter folders(filter, naming);
   std::string link;
   BDD_TRY(fs::walk_tree(study_dir,
                         [&](const std::string& relative, fs::EntryType type) -> Result<bool> {

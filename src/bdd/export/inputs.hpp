@@ -20,7 +20,8 @@ struct Input {
   storage::Selection selection;
 };
 
-// The inputs of a study stored in `format` with `levels` (outermost first) under `study_dir`,
+// The inputs of a study stored in `format` with `levels` (outermost first) named by `naming`
+// under `study_dir`,
 // sorted by file. Only folders that can hold events `filter` keeps are entered: a by_user_id
 // folder for a listed user, a by_event_type folder for a listed type, and, when the time bounds
 // apply to stored_timestamp, a by_date folder whose UTC day overlaps them (the folder's day is
@@ -33,6 +34,7 @@ struct Input {
 Result<std::vector<Input>> plan_inputs(const std::filesystem::path& study_dir,
                                        std::string_view format,
                                        const std::vector<storage::Level>& levels,
+                                       storage::PartitionNaming naming,
                                        const Filter& filter);
 
 } // namespace bdd::exporting

@@ -114,6 +114,22 @@ std::string join(const std::vector<std::string>& parts) {
   return out + "]";
 }
 
+Result<storage::PartitionNaming> parse_naming(const std::string& name) {
+  const auto naming = storage::parse_partition_naming(name);
+  if (!naming) {
+    return Error(Errc::config, "storage.partition_naming: unknown value \"" + name + "\"");
+  }
+  return *naming;
+}
+
+// "jsonl [by_user_id]", with " in hive folders" when the folders are named `key=value`.
+std::string describe_layout(const std::string& format,
+                            const std::vector<std::string>& folders,
+                            const std::string& naming) {
+  return format + " " + join(folders)
+         + (folders.empty() || naming == "plain" ? "" : " in " + naming + " folders");
+}
+
 // Data laid out one way cannot be extended in another: refuse instead of mixing layouts.
 Result<void> check_layout(const config::Config& config,
                           const std::optional<tracking::Metadata>& metadata) {
@@ -121,16 +137,23 @@ Result<void> check_layout(const config::Config& config,
     return ok();
   }
   bool same_format = metadata->format == config.format;
+  // The naming matters only where there are folders to name.
   bool same_folders = !format_info(config.format).folder_structure
-                      || metadata->folder_structure == config.folder_structure;
+                      || (metadata->folder_structure == config.folder_structure
+                          && (config.folder_structure.empty()
+                              || metadata->partition_naming == config.partition_naming));
   if (same_format && same_folders) {
     return ok();
   }
-  return Error(Errc::config,
-               "study \"" + config.study_name + "\" is stored as " + metadata->format + " "
-                   + join(metadata->folder_structure) + " but the config now asks for "
-                   + config.format + " " + join(config.folder_structure) + "; run `bdd download "
-                   + config.study_name + " --fresh` to rebuild it in the new layout");
+  return Error(
+      Errc::config,
+      "study \"" + config.study_name + "\" is stored as "
+          + describe_layout(
+              metadata->format, metadata->folder_structure, metadata->partition_naming)
+          + " but the config now asks for "
+          + describe_layout(config.format, config.folder_structure, config.partition_naming)
+          + "; run `bdd download " + config.study_name
+          + " --fresh` to rebuild it in the new layout");
 }
 
 // The layout to download `config`'s study in: a study that holds data keeps the format and
@@ -140,7 +163,8 @@ Result<void> check_layout(const config::Config& config,
 Result<config::Config> with_recorded_layout(const config::Config& config,
                                             const stdfs::path& study_dir) {
   config::Config out = config;
-  if (config.format_from_study_config && config.folder_structure_from_study_config) {
+  if (config.format_from_study_config && config.folder_structure_from_study_config
+      && config.partition_naming_from_study_config) {
     return out;
   }
   BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(study_dir));
@@ -152,6 +176,9 @@ Result<config::Config> with_recorded_layout(const config::Config& config,
   }
   if (!config.folder_structure_from_study_config) {
     out.folder_structure = metadata->folder_structure;
+  }
+  if (!config.partition_naming_from_study_config) {
+    out.partition_naming = metadata->partition_naming;
   }
   return out;
 }
@@ -243,9 +270,11 @@ public:
     }
     BDD_TRY(check_database(m_config, m_work_dir, *m_state));
     BDD_TRY_ASSIGN(auto levels, parse_levels(m_config.folder_structure));
-    BDD_TRY_ASSIGN(m_writer,
-                   storage::make_writer(m_config.format,
-                                        {m_work_dir, m_config.study_name, std::move(levels)}));
+    BDD_TRY_ASSIGN(auto naming, parse_naming(m_config.partition_naming));
+    BDD_TRY_ASSIGN(
+        m_writer,
+        storage::make_writer(m_config.format,
+                             {m_work_dir, m_config.study_name, std::move(levels), naming}));
     BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(m_work_dir));
     BDD_TRY(check_layout(m_config, metadata));
     m_described = metadata;
@@ -737,6 +766,7 @@ private:
     metadata.study_name = m_config.study_name;
     metadata.format = m_config.format;
     metadata.folder_structure = m_config.folder_structure;
+    metadata.partition_naming = m_config.partition_naming;
     metadata.events_stored = cursor.events_stored;
     metadata.remote_total = cursor.remote_total;
     metadata.last_update = utc_now();

@@ -275,8 +275,15 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     }
   }
   BDD_TRY_ASSIGN(auto levels, levels_of(*metadata));
-  BDD_TRY_ASSIGN(auto inputs,
-                 exporting::plan_inputs(paths.study_dir, metadata->format, levels, options.filter));
+  const auto naming = storage::parse_partition_naming(metadata->partition_naming);
+  if (!naming) {
+    return Error(Errc::storage,
+                 "\".metadata.json\" names an unknown partition naming \""
+                     + metadata->partition_naming + "\" (run `bdd verify " + study + "`)");
+  }
+  BDD_TRY_ASSIGN(
+      auto inputs,
+      exporting::plan_inputs(paths.study_dir, metadata->format, levels, *naming, options.filter));
 
   // --zip: the zip's own output file, and the export file in a private folder beside it.
   std::optional<exporting::OutputFile> zip_file;

@@ -164,23 +164,60 @@ std::string level_value(const model::Event& event, Level level) {
   return day ? std::move(*day) : std::string(k_unknown_date);
 }
 
-std::string leaf_directory_string(const model::Event& event, const std::vector<Level>& levels) {
+std::string_view partition_key(Level level) {
+  switch (level) {
+  case Level::by_user_id:
+    return "user_id";
+  case Level::by_event_type:
+    return "event_type";
+  case Level::by_date:
+    break;
+  }
+  return "date";
+}
+
+std::string folder_name(Level level, std::string_view value, PartitionNaming naming) {
+  if (naming == PartitionNaming::plain) {
+    return safe_component(value);
+  }
+  std::string out(partition_key(level));
+  out += '=';
+  if (!value.empty()) {
+    // `<key>=` alone is the empty value to a hive reader; no other value gives it.
+    out += safe_component(value);
+  }
+  return out;
+}
+
+std::optional<std::string_view>
+folder_value(Level level, std::string_view name, PartitionNaming naming) {
+  if (naming == PartitionNaming::plain) {
+    return name;
+  }
+  const std::string_view key = partition_key(level);
+  if (name.size() <= key.size() || !name.starts_with(key) || name[key.size()] != '=') {
+    return std::nullopt;
+  }
+  return name.substr(key.size() + 1);
+}
+
+std::string leaf_directory_string(const model::Event& event,
+                                  const std::vector<Level>& levels,
+                                  PartitionNaming naming) {
   std::string out;
   for (Level level : levels) {
     if (!out.empty()) {
       out += '/';
     }
-    out += safe_component(level_value(event, level));
+    out += folder_name(level, level_value(event, level), naming);
   }
   return out;
 }
 
-std::filesystem::path leaf_directory(const model::Event& event, const std::vector<Level>& levels) {
-  std::filesystem::path out;
-  for (Level level : levels) {
-    out /= safe_component(level_value(event, level));
-  }
-  return out;
+std::filesystem::path leaf_directory(const model::Event& event,
+                                     const std::vector<Level>& levels,
+                                     PartitionNaming naming) {
+  return leaf_directory_string(event, levels, naming);
 }
 
 } // namespace bdd::storage

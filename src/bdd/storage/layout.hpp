@@ -4,6 +4,7 @@
 #include <bdd/storage/writer.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +35,35 @@ std::string safe_component(std::string_view value);
 // day of `stored_timestamp` (else of `timestamp`) as "YYYY-MM-DD", else `k_unknown_date`.
 std::string level_value(const model::Event& event, Level level);
 
+// The key a level has in a hive folder name: "user_id", "date" or "event_type".
+std::string_view partition_key(Level level);
+
+// The folder, at `level`, of the events whose `level_value` is `value`. plain:
+// `safe_component(value)`. hive: `<partition_key>=<safe_component(value)>`, or `<key>=` alone
+// for an empty value. Hive readers URL-decode what follows '=' (DuckDB does; tests/loaders
+// checks it), and `safe_component` escapes every byte that URL decoding changes ('%', '+' and
+// '=' and '/' included), so such a reader's partition column is the value itself, the empty
+// one included; except for a value whose escaped form passes `k_max_component_bytes`: the
+// reader sees its escaped prefix decoded, then '~' and 24 hex digits of its SHA-256. Injective
+// for a given level and naming, so two values never share a folder.
+std::string folder_name(Level level, std::string_view value, PartitionNaming naming);
+
+// What `folder_name` made the escaped value of a folder `name` at `level`: the name (plain),
+// what follows `<key>=` (hive). nullopt for a hive name without that prefix (no folder bdd
+// wrote).
+std::optional<std::string_view>
+folder_value(Level level, std::string_view name, PartitionNaming naming);
+
 // The directory, relative to the study directory, that holds `event`'s leaf file: one
-// `safe_component(level_value(...))` per level, outermost first. Empty for an empty structure.
-std::filesystem::path leaf_directory(const model::Event& event, const std::vector<Level>& levels);
+// `folder_name(level, level_value(...), naming)` per level, outermost first. Empty for an empty
+// structure.
+std::filesystem::path
+leaf_directory(const model::Event& event, const std::vector<Level>& levels, PartitionNaming naming);
 
 // `leaf_directory` as a string with '/' separators (the form `FileExtent` uses), computed
 // without building a path.
-std::string leaf_directory_string(const model::Event& event, const std::vector<Level>& levels);
+std::string leaf_directory_string(const model::Event& event,
+                                  const std::vector<Level>& levels,
+                                  PartitionNaming naming);
 
 } // namespace bdd::storage

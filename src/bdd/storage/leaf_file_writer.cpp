@@ -276,7 +276,7 @@ void LeafFileWriter::prepare(model::Event& event) const {
   }
   model::Event::Prepared prepared;
   if (!m_options.folder_structure.empty()) {
-    prepared.leaf = leaf_directory_string(event, m_options.folder_structure);
+    prepared.leaf = leaf_directory_string(event, m_options.folder_structure, m_options.naming);
   }
   prepared.bytes.reserve(event.raw.size() + event.raw.size() / 4 + 128);
   append_event(prepared.bytes, event);
@@ -314,7 +314,7 @@ Result<void> LeafFileWriter::write(const model::Event& event) {
   if (event.prepared) {
     leaf_dir = event.prepared->leaf;
   } else if (!m_options.folder_structure.empty()) {
-    leaf_dir = leaf_directory_string(event, m_options.folder_structure);
+    leaf_dir = leaf_directory_string(event, m_options.folder_structure, m_options.naming);
   }
   auto [slot, inserted] = m_pending.index.try_emplace(std::move(leaf_dir), m_pending.leaves.size());
   if (inserted) {

@@ -16,10 +16,16 @@ namespace bdd::storage {
 // One level of `storage.folder_structure`.
 enum class Level { by_user_id, by_date, by_event_type };
 
+// How the folders of `storage.partition_naming` are named: `plain` is the bare (escaped) value,
+// `hive` is `<key>=<escaped value>` (`user_id=`, `date=`, `event_type=`), which DuckDB, Spark,
+// Polars and pandas read as partition columns. See storage::folder_name.
+enum class PartitionNaming { plain, hive };
+
 struct WriterOptions {
   std::filesystem::path study_dir; // <data_directory>/<study>; exists before the writer is made
   std::string study_name;
   std::vector<Level> folder_structure; // outermost first; empty means one file for the study
+  PartitionNaming naming = PartitionNaming::plain;
 };
 
 // A leaf file as it stands after a commit: its path relative to `study_dir` and its size in
@@ -106,5 +112,9 @@ std::vector<std::string_view> writer_formats();
 // Parse a folder_structure level name ("by_user_id", ...). nullopt if unknown.
 std::optional<Level> parse_level(std::string_view name);
 std::string_view level_name(Level level);
+
+// Parse a storage.partition_naming value ("plain", "hive"). nullopt if unknown.
+std::optional<PartitionNaming> parse_partition_naming(std::string_view name);
+std::string_view partition_naming_name(PartitionNaming naming);
 
 } // namespace bdd::storage

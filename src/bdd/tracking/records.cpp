@@ -30,6 +30,7 @@ json to_json(const Metadata& m) {
       {"study_name", m.study_name},
       {"format", m.format},
       {"folder_structure", m.folder_structure},
+      {"partition_naming", m.partition_naming},
       {"events_stored", m.events_stored},
       {"remote_total", optional_number(m.remote_total)},
       {"first_download", m.first_download},
@@ -245,6 +246,9 @@ Result<std::optional<Metadata>> read_metadata(const std::filesystem::path& study
   m.study_name = string_or_empty(j, "study_name");
   m.format = string_or_empty(j, "format");
   m.folder_structure = strings_or_empty(j, "folder_structure");
+  if (auto naming = string_or_empty(j, "partition_naming"); !naming.empty()) {
+    m.partition_naming = std::move(naming);
+  }
   m.events_stored = number_or_zero(j, "events_stored");
   m.remote_total = read_optional_number(j, "remote_total");
   m.first_download = string_or_empty(j, "first_download");

@@ -19,6 +19,9 @@ struct Metadata {
   std::string study_name;
   std::string format;
   std::vector<std::string> folder_structure;
+  // storage.partition_naming the folders were named by: "plain" (also for files written before
+  // the field existed) or "hive".
+  std::string partition_naming = "plain";
   std::uint64_t events_stored = 0;
   std::optional<std::uint64_t> remote_total;
   std::string first_download; // UTC ISO-8601 with Z

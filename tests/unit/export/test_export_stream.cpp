@@ -128,7 +128,8 @@ TEST_CASE("export::EventStream yields export order whatever the merge path", "[e
     expected.push_back(g.id);
   }
 
-  auto inputs = bdd::exporting::plan_inputs(study, "jsonl", {bdd::storage::Level::by_user_id}, {});
+  auto inputs = bdd::exporting::plan_inputs(
+      study, "jsonl", {bdd::storage::Level::by_user_id}, bdd::storage::PartitionNaming::plain, {});
   REQUIRE(inputs);
   REQUIRE(inputs->size() == 12);
   struct Case {
@@ -172,7 +173,8 @@ TEST_CASE("export::EventStream sorts inputs that are out of order, rewinding a f
   std::mt19937 rng(3);
   std::shuffle(events.begin(), events.end(), rng);
   write_leaf(study / "events.jsonl", events, 0);
-  auto inputs = bdd::exporting::plan_inputs(study, "jsonl", {}, {});
+  auto inputs =
+      bdd::exporting::plan_inputs(study, "jsonl", {}, bdd::storage::PartitionNaming::plain, {});
   REQUIRE(inputs);
   for (const std::size_t run_bytes : {std::size_t{24} << 20, std::size_t{2000}}) {
     StreamOptions options = options_for(study, *inputs, dir.path());
@@ -205,7 +207,8 @@ TEST_CASE("export::EventStream names a damaged file and points at bdd verify", "
   stdfs::create_directories(study / "b");
   bdd::test::write_text(study / "b" / "events.jsonl",
                         bdd::test::read_text(study / "a" / "events.jsonl") + "{cut");
-  auto inputs = bdd::exporting::plan_inputs(study, "jsonl", {bdd::storage::Level::by_user_id}, {});
+  auto inputs = bdd::exporting::plan_inputs(
+      study, "jsonl", {bdd::storage::Level::by_user_id}, bdd::storage::PartitionNaming::plain, {});
   REQUIRE(inputs);
   EventStream stream(options_for(study, *inputs, dir.path()));
   auto result = stream.for_each([](const bdd::model::Event&) { return bdd::ok(); });
@@ -217,21 +220,27 @@ TEST_CASE("export::EventStream names a damaged file and points at bdd verify", "
 }
 
 TEST_CASE("export::plan_inputs enters only the folders a filter can match", "[export]") {
+  using bdd::storage::PartitionNaming;
+  const auto naming = GENERATE(PartitionNaming::plain, PartitionNaming::hive);
+  const bool hive = naming == PartitionNaming::hive;
+  const std::string user = hive ? "user_id=" : "";
+  const std::string date = hive ? "date=" : "";
   bdd::test::TempDir dir;
   const stdfs::path study = dir.path() / "study";
-  for (const char* leaf : {"u1/2025-01-14",
-                           "u1/2025-01-15",
-                           "u1/2025-01-16",
-                           "u2/2025-01-15",
-                           "u1/unknown-date",
-                           "u%2Fx/2025-01-15"}) {
-    write_leaf(study / leaf / "events.jsonl", {{"x", 0}}, 0);
+  for (const auto& [u, d] :
+       std::vector<std::pair<std::string, std::string>>{{"u1", "2025-01-14"},
+                                                        {"u1", "2025-01-15"},
+                                                        {"u1", "2025-01-16"},
+                                                        {"u2", "2025-01-15"},
+                                                        {"u1", "unknown-date"},
+                                                        {"u%2Fx", "2025-01-15"}}) {
+    write_leaf(study / (user + u) / (date + d) / "events.jsonl", {{"x", 0}}, 0);
   }
   write_leaf(study / ".bdd" / "events.jsonl", {{"x", 0}}, 0);
   const std::vector<bdd::storage::Level> levels = {bdd::storage::Level::by_user_id,
                                                    bdd::storage::Level::by_date};
   const auto files = [&](const bdd::exporting::Filter& filter) {
-    auto inputs = bdd::exporting::plan_inputs(study, "jsonl", levels, filter);
+    auto inputs = bdd::exporting::plan_inputs(study, "jsonl", levels, naming, filter);
     REQUIRE(inputs);
     std::vector<std::string> out;
     for (const auto& input : *inputs) {
@@ -243,12 +252,13 @@ TEST_CASE("export::plan_inputs enters only the folders a filter can match", "[ex
   bdd::exporting::Filter users;
   users.users = {"u2", "u/x"};
   CHECK(files(users)
-        == std::vector<std::string>{"u%2Fx/2025-01-15/events.jsonl", "u2/2025-01-15/events.jsonl"});
+        == std::vector<std::string>{user + "u%2Fx/" + date + "2025-01-15/events.jsonl",
+                                    user + "u2/" + date + "2025-01-15/events.jsonl"});
   bdd::exporting::Filter days;
   days.users = {"u1"};
   days.since = bdd::exporting::parse_instant("2025-01-15T12:00:00+02:00");
   days.until = bdd::exporting::parse_instant("2025-01-16T00:00:00Z");
   CHECK(files(days).size() == 4); // on `timestamp`: date folders are not pruned
   days.time_field = bdd::exporting::TimeField::stored_timestamp;
-  CHECK(files(days) == std::vector<std::string>{"u1/2025-01-15/events.jsonl"});
+  CHECK(files(days) == std::vector<std::string>{user + "u1/" + date + "2025-01-15/events.jsonl"});
 }

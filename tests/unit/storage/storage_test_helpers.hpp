@@ -143,7 +143,8 @@ inline std::vector<model::Event> concat_events(std::vector<model::Event> a,
 inline std::string leaf_file(const model::Event& event,
                              const std::vector<storage::Level>& levels,
                              const std::string& extension) {
-  const std::string dir = storage::leaf_directory_string(event, levels);
+  const std::string dir =
+      storage::leaf_directory_string(event, levels, storage::PartitionNaming::plain);
   return (dir.empty() ? "" : dir + "/") + "events." + extension;
 }
 
@@ -163,11 +164,13 @@ inline storage::JournalFn accept_journal() {
   return [](const std::vector<storage::FileExtent>&) -> Result<void> { return ok(); };
 }
 
-inline std::unique_ptr<storage::Writer> make_test_writer(const std::string& format,
-                                                         const std::filesystem::path& dir,
-                                                         std::vector<storage::Level> levels = {},
-                                                         const std::string& study = "study") {
-  auto writer = storage::make_writer(format, {dir, study, std::move(levels)});
+inline std::unique_ptr<storage::Writer>
+make_test_writer(const std::string& format,
+                 const std::filesystem::path& dir,
+                 std::vector<storage::Level> levels = {},
+                 const std::string& study = "study",
+                 storage::PartitionNaming naming = storage::PartitionNaming::plain) {
+  auto writer = storage::make_writer(format, {dir, study, std::move(levels), naming});
   REQUIRE(writer);
   return std::move(writer).value();
 }

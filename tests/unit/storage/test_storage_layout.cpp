@@ -4,12 +4,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 using bdd::storage::Level;
+using bdd::storage::PartitionNaming;
 using bdd::storage::safe_component;
 
 namespace {
@@ -232,23 +235,114 @@ TEST_CASE("storage::leaf_directory builds one safe component per level", "[stora
   event.stored_timestamp = "2025-11-18T23:30:00-02:00";
   event.timestamp = "2020-01-01T00:00:00Z";
 
-  CHECK(bdd::storage::leaf_directory(event, {}).empty());
-  CHECK(bdd::storage::leaf_directory(event, {Level::by_user_id, Level::by_date}).generic_string()
+  CHECK(bdd::storage::leaf_directory(event, {}, PartitionNaming::plain).empty());
+  CHECK(bdd::storage::leaf_directory(
+            event, {Level::by_user_id, Level::by_date}, PartitionNaming::plain)
+            .generic_string()
         == "%2E.%2F..%2Fetc/2025-11-19");
-  CHECK(bdd::storage::leaf_directory_string(
-            event, {Level::by_event_type, Level::by_user_id, Level::by_date})
-        == "a%2Fb/%2E.%2F..%2Fetc/2025-11-19");
+  CHECK(
+      bdd::storage::leaf_directory_string(
+          event, {Level::by_event_type, Level::by_user_id, Level::by_date}, PartitionNaming::plain)
+      == "a%2Fb/%2E.%2F..%2Fetc/2025-11-19");
 
   SECTION("by_date falls back to timestamp, then to unknown-date") {
     event.stored_timestamp = "not a time";
-    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}) == "2020-01-01");
+    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}, PartitionNaming::plain)
+          == "2020-01-01");
     event.timestamp.reset();
-    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}) == "unknown-date");
+    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}, PartitionNaming::plain)
+          == "unknown-date");
     event.stored_timestamp.reset();
-    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}) == "unknown-date");
+    CHECK(bdd::storage::leaf_directory_string(event, {Level::by_date}, PartitionNaming::plain)
+          == "unknown-date");
   }
   SECTION("epoch timestamps give a day too") {
     event.stored_timestamp = "1763460001532";
     CHECK(bdd::storage::level_value(event, Level::by_date) == "2025-11-18");
   }
+}
+
+namespace {
+
+// What a hive reader does to the text after '=' (URL decoding, as DuckDB does: checked against
+// DuckDB itself in tests/loaders/hive.js).
+std::string url_decoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()
+        && std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0
+        && std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("storage::folder_name names hive folders key=value, decoded back to the value",
+          "[storage]") {
+  using bdd::storage::folder_name;
+  using bdd::storage::folder_value;
+  CHECK(folder_name(Level::by_user_id, "u1", PartitionNaming::plain) == "u1");
+  CHECK(folder_name(Level::by_user_id, "u1", PartitionNaming::hive) == "user_id=u1");
+  CHECK(folder_name(Level::by_date, "2025-11-19", PartitionNaming::hive) == "date=2025-11-19");
+  CHECK(folder_name(Level::by_event_type, "a/b", PartitionNaming::hive) == "event_type=a%2Fb");
+  CHECK(folder_name(Level::by_user_id, "", PartitionNaming::hive) == "user_id=");
+  CHECK(folder_name(Level::by_user_id, "x=y", PartitionNaming::hive) == "user_id=x%3Dy");
+  CHECK(folder_name(Level::by_user_id, "a b+c", PartitionNaming::hive) == "user_id=a%20b%2Bc");
+
+  const std::vector<std::string> values = {"",
+                                           "%empty",
+                                           "%",
+                                           "%25",
+                                           "=",
+                                           "a=b",
+                                           "/",
+                                           "..",
+                                           ".",
+                                           " ",
+                                           "+",
+                                           "a b",
+                                           "CON",
+                                           "caf\xC3\xA9",
+                                           "\xE2\x80\xAE",
+                                           "~",
+                                           "unknown-date",
+                                           "user_id=x",
+                                           std::string(200, 'x'),
+                                           std::string(200, 'x') + "y"};
+  std::set<std::string> seen;
+  for (const auto& value : values) {
+    INFO("value \"" << value << "\"");
+    const std::string name = folder_name(Level::by_user_id, value, PartitionNaming::hive);
+    CHECK(seen.insert(name).second); // injective
+    CHECK(name.find('/') == std::string::npos);
+    const auto escaped = folder_value(Level::by_user_id, name, PartitionNaming::hive);
+    REQUIRE(escaped);
+    CHECK(*escaped == (value.empty() ? std::string() : safe_component(value)));
+    if (value.size() < 100) {
+      CHECK(url_decoded(*escaped) == value);
+    } else {
+      CHECK(name.size() <= std::string("user_id=").size() + bdd::storage::k_max_component_bytes);
+      CHECK(url_decoded(*escaped).find('~') != std::string::npos); // the hashed tail
+    }
+  }
+  CHECK_FALSE(folder_value(Level::by_user_id, "date=x", PartitionNaming::hive));
+  CHECK_FALSE(folder_value(Level::by_user_id, "user_id", PartitionNaming::hive));
+  CHECK(folder_value(Level::by_user_id, "user_id", PartitionNaming::plain) == "user_id");
+}
+
+TEST_CASE("storage::leaf_directory puts each level's key before its value in hive naming",
+          "[storage]") {
+  bdd::model::Event event;
+  event.user_id = "a=b";
+  event.event_type = "";
+  event.stored_timestamp = "2025-11-18T23:30:00-02:00";
+  CHECK(bdd::storage::leaf_directory_string(
+            event, {Level::by_event_type, Level::by_user_id, Level::by_date}, PartitionNaming::hive)
+        == "event_type=/user_id=a%3Db/date=2025-11-19");
 }

@@ -92,6 +92,32 @@ TEST_CASE("storage::Writer::commit puts leaf files where leaf_directory says", "
                                     "ユーザー/2025-11-20/events.jsonl"});
 }
 
+TEST_CASE("storage::Writer::commit names hive folders key=value", "[storage]") {
+  TempDir dir;
+  auto writer = make_test_writer("csv",
+                                 dir.path(),
+                                 {Level::by_user_id, Level::by_date},
+                                 "study",
+                                 bdd::storage::PartitionNaming::hive);
+  write_all(*writer, hostile_events());
+  REQUIRE(writer->commit(accept_journal()));
+  std::vector<std::string> names;
+  for (const auto& [name, size] : sizes_on_disk(dir.path())) {
+    names.push_back(name);
+  }
+  CHECK(names
+        == std::vector<std::string>{"user_id=%2E.%2F..%2Fx/date=2025-11-18/events.csv",
+                                    "user_id=%2Ebdd/date=2025-11-21/events.csv",
+                                    "user_id=%43ON/date=2025-11-18/events.csv",
+                                    "user_id=/date=2025-11-18/events.csv",
+                                    "user_id=P-007/date=2025-11-18/events.csv",
+                                    "user_id=a%2Fb/date=2025-11-18/events.csv",
+                                    "user_id=unknown/date=unknown-date/events.csv",
+                                    "user_id=user_A/date=2025-11-18/events.csv",
+                                    "user_id=user_A/date=2025-11-19/events.csv",
+                                    "user_id=ユーザー/date=2025-11-20/events.csv"});
+}
+
 TEST_CASE("storage::make_writer csv quotes only what needs quoting", "[storage]") {
   TempDir dir;
   auto writer = make_test_writer("csv", dir.path());

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Studies downloaded with `"partition_naming": "hive"` in jsonl, csv and json, read by DuckDB
+# as Hive-partitioned folders (hive.js): every event once, the partition columns equal to the
+# events' own values, bdd's own files outside the globs. Values are hostile (the fake server's
+# --nasty names, plus '=', '%', '+', '/', spaces, empty and long ones appended below).
+#
+#   hive.sh <bdd> <bdd-demo-server>
+set -euo pipefail
+
+bdd="$(realpath "$1")"
+server="$(realpath "$2")"
+here="$(cd "$(dirname "$0")" && pwd)"
+node_modules="${BDD_LOADERS_NODE_MODULES:-$here/node_modules}"
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+command -v node >/dev/null || fail "node is missing: run 'bash scripts/install-deps.sh' (Debian packages nodejs npm)"
+[ -d "$node_modules/@duckdb/node-api" ] \
+    || fail "DuckDB is missing: run 'bash scripts/install-deps.sh' (npm ci in tests/loaders)"
+
+work="$(mktemp -d)"
+"$server" --port 0 --port-file "$work/port" --nasty --users 15 --days 3 \
+    --study my-study:key:1500 >"$work/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+    [ -s "$work/port" ] && break
+    sleep 0.1
+done
+[ -s "$work/port" ] || fail "the fake server did not start: $(cat "$work/server.log")"
+port="$(cat "$work/port")"
+
+# Values that URL decoding would change if bdd did not escape them, as user ids and types; the
+# last one is long enough for the hashed tail.
+extra="$(/usr/bin/python3 -c '
+import json
+names = ["x=y", "=", "user_id=7", "%", "%41", "a+b", "a b", "/", "..", "~", "\u00e9.", "l" * 150 + "="]
+print(json.dumps([{"id": "h%d" % i, "stored": "2025-11-18T10:00:%02dZ" % i, "types": [name],
+                   "base": {"userId": name}} for i, name in enumerate(names)]))')"
+total="$(curl -sf -X POST --data-binary "$extra" "http://127.0.0.1:$port/_control/append?study=my-study" \
+    | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" \
+    || fail "the fake server did not take the extra events"
+
+for format in jsonl csv json; do
+    dir="$work/$format"
+    mkdir -p "$dir/study_configs"
+    printf '{"api": {"base_url": "http://127.0.0.1:%s", "api_key": "key"}, "storage": {"default_format": "%s", "partition_naming": "hive", "folder_structure": ["by_user_id", "by_date", "by_event_type"]}}\n' \
+        "$port" "$format" >"$dir/study_configs/my-study.json"
+    "$bdd" -q -C "$dir" download my-study >/dev/null || fail "bdd download failed in $dir"
+    (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" data/my-study "$format" "$total")
+done
