@@ -114,23 +114,25 @@ public:
     --m_page_left;
     --m_values_left;
     const std::size_t index = m_level_pos++;
-    if (m_spec->repetition == Repetition::optional && m_levels[index] == 0) {
-      out.null = true;
-      return {};
+    out.null = m_spec->repetition == Repetition::optional && m_levels[index] == 0;
+    if (!out.null) {
+      BDD_TRY(read_value(out));
     }
-    out.null = false;
+    if (m_page_left == 0 && !m_dictionary_encoded && m_value_pos != m_values.size()) {
+      return damaged("a page holds more bytes than its values");
+    }
+    return {};
+  }
+
+  // The page's next stored value into `out`.
+  Result<void> read_value(Value& out) {
     if (m_dictionary_encoded) {
       out.text = m_dictionary[m_indices[m_index_pos++]];
     } else if (m_spec->type == PhysicalType::int64) {
       out.number = static_cast<std::int64_t>(load_u64_le(m_values.data() + m_value_pos));
       m_value_pos += 8;
-    } else {
-      if (!read_byte_array(m_values, m_value_pos, out.text)) {
-        return damaged("a page ends inside a value");
-      }
-    }
-    if (m_page_left == 0 && !m_dictionary_encoded && m_value_pos != m_values.size()) {
-      return damaged("a page holds more bytes than its values");
+    } else if (!read_byte_array(m_values, m_value_pos, out.text)) {
+      return damaged("a page ends inside a value");
     }
     return {};
   }

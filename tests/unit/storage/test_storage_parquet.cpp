@@ -275,3 +275,20 @@ TEST_CASE("storage::parquet fails with a storage error on every truncation and o
   }
   CHECK(failures > 0);
 }
+
+TEST_CASE("storage::parquet refuses an event without its raw JSON", "[storage]") {
+  std::string bytes;
+  auto writer = parquet::make_file_writer(
+      [&](std::string_view chunk) -> bdd::Result<void> {
+        bytes.append(chunk);
+        return {};
+      },
+      {});
+  REQUIRE(writer);
+  Event event;
+  event.id = "a";
+  const auto added = (*writer)->add(event);
+  REQUIRE_FALSE(added);
+  CHECK(added.error().code == bdd::Errc::internal);
+  CHECK((*writer)->rows() == 0);
+}
