@@ -115,10 +115,13 @@ std::vector<std::string> verify_scratch(const Workspace& ws) {
   return names;
 }
 
-// Start `bdd verify --remote` (slow: the server answers each page after a delay) and stop it
+// Start `bdd verify --remote` (slow: the server made to answer each page after 200 ms) and stop it
 // (SIGSTOP) while it holds the study's lock: once its scratch folder exists, which it makes under
 // the lock and removes before letting it go.
-std::unique_ptr<bdd::test::BackgroundProcess> stopped_verify(const Workspace& ws) {
+std::unique_ptr<bdd::test::BackgroundProcess> stopped_verify(Workspace& ws) {
+  Faults slow;
+  slow.latency_ms = 200;
+  ws.server().set_faults(slow);
   auto verify = ws.start_bdd({"verify", Workspace::k_study, "--remote"});
   REQUIRE(wait_until([&] { return !verify_scratch(ws).empty() || !verify->running(); },
                      std::chrono::seconds(30)));
@@ -449,10 +452,6 @@ TEST_CASE("verify::takes the lock shared: exports and verifies run beside it, a 
   Workspace ws(layout("jsonl", json::array({"by_user_id"})));
   ws.add_events(600);
   REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
-  Faults slow;
-  slow.latency_ms = 200;
-  ws.server().set_faults(slow);
-
   auto first = stopped_verify(ws);
   const auto held = verify_scratch(ws);
   // Beside a verify: another verify and an export run at once, neither waits.
@@ -518,9 +517,6 @@ TEST_CASE("verify::what a killed verify left is removed by the next one", "[e2e]
   Workspace ws;
   ws.add_events(300);
   REQUIRE(ws.bdd({"download", Workspace::k_study}).exit_code == 0);
-  Faults slow;
-  slow.latency_ms = 200;
-  ws.server().set_faults(slow);
   auto killed = stopped_verify(ws);
   killed->send_signal(SIGKILL);
   REQUIRE(killed->wait(std::chrono::seconds(60)));

@@ -217,7 +217,7 @@ class SqliteSource final : public EventSource {
 public:
   SqliteSource(const std::filesystem::path& path, const Selection& selection)
       : m_db(path.string(), SQLite::OPEN_READONLY),
-        m_query(m_db, query_text(selection)) {
+        m_query(m_db, sqlite_selection_query(selection)) {
     // An export may hold 128 of these open at once (one per selected user): a small cache each.
     m_db.exec("PRAGMA cache_size=-256");
     int index = 1;
@@ -263,21 +263,6 @@ public:
   std::uint64_t error_line() const override { return m_error_line; }
 
 private:
-  // rowid is the server's order. With a selection the index on that column (sqlite_writer.cpp)
-  // gives the rows in rowid order already (an index orders equal keys by rowid), so the
-  // ORDER BY costs no sort; a database whose indexes a first download has not built yet is
-  // scanned instead.
-  static std::string query_text(const Selection& selection) {
-    std::string text = "SELECT rowid, id, user_id, event_type, element_id, timestamp, "
-                       "stored_timestamp, page_url, study_name, data FROM events";
-    if (selection.user_id) {
-      text += " WHERE user_id = ?";
-    }
-    if (selection.event_type) {
-      text += selection.user_id ? " AND event_type = ?" : " WHERE event_type = ?";
-    }
-    return text + " ORDER BY rowid";
-  }
   static std::string text_or(const SQLite::Column& column, const char* fallback) {
     return column.isNull() ? std::string(fallback) : column.getString();
   }
@@ -325,6 +310,22 @@ Result<std::unique_ptr<EventSource>> open_sqlite_source(const std::filesystem::p
   } catch (const std::exception& e) {
     return Error(Errc::storage, "cannot read \"" + path.string() + "\": " + e.what());
   }
+}
+
+// rowid is the server's order. With a selection the index on that column (sqlite_writer.cpp)
+// gives the rows in rowid order already (an index orders equal keys by rowid), so the
+// ORDER BY costs no sort; a database whose indexes a first download has not built yet is
+// scanned instead.
+std::string sqlite_selection_query(const Selection& selection) {
+  std::string text = "SELECT rowid, id, user_id, event_type, element_id, timestamp, "
+                     "stored_timestamp, page_url, study_name, data FROM events";
+  if (selection.user_id) {
+    text += " WHERE user_id = ?";
+  }
+  if (selection.event_type) {
+    text += selection.user_id ? " AND event_type = ?" : " WHERE event_type = ?";
+  }
+  return text + " ORDER BY rowid";
 }
 
 } // namespace bdd::storage

@@ -49,4 +49,8 @@ Result<std::unique_ptr<EventSource>> open_event_source(std::string_view format,
                                                        const std::filesystem::path& path,
                                                        const Selection& selection = {});
 
+// The query a sqlite source runs for `selection`, its parameters the selected user id and event
+// type in that order: exposed so that a test can check that SQLite plans it on the indexes.
+std::string sqlite_selection_query(const Selection& selection);
+
 } // namespace bdd::storage

@@ -1,5 +1,6 @@
 #include "storage_test_helpers.hpp"
 
+#include <bdd/storage/record_decoder.hpp>
 #include <bdd/storage/writer.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -261,4 +262,48 @@ TEST_CASE(
   REQUIRE(writer->commit(accept_journal()));
   CHECK(rows_only(read_rows(dir.path() / "events.sqlite"))
         == expected_rows(concat_events(first, second)));
+}
+
+TEST_CASE("storage::sqlite_selection_query reads a user's or a type's rows through the index",
+          "[storage]") {
+  TempDir dir;
+  {
+    auto writer = make_test_writer("sqlite", dir.path());
+    write_all(*writer, generated_events(400, 8, 3));
+    REQUIRE(writer->commit(accept_journal()));
+    REQUIRE(writer->finish()); // a first download builds the indexes at its end
+    REQUIRE(writer->close());
+  }
+  SQLite::Database db((dir.path() / "events.sqlite").string(), SQLite::OPEN_READONLY);
+  const auto contains = [](const std::string& text, const char* part) {
+    return text.find(part) != std::string::npos;
+  };
+  // What SQLite's planner does with the query an export runs (`bdd export --user/--event-type`).
+  const auto plan = [&db](const bdd::storage::Selection& selection) {
+    SQLite::Statement explain(
+        db, "EXPLAIN QUERY PLAN " + bdd::storage::sqlite_selection_query(selection));
+    int at = 1;
+    for (const auto* value : {&selection.user_id, &selection.event_type}) {
+      if (*value) {
+        explain.bind(at++, **value);
+      }
+    }
+    std::string details;
+    while (explain.executeStep()) {
+      details += explain.getColumn(3).getString() + "\n";
+    }
+    return details;
+  };
+  const auto by_user = plan({"user-1", std::nullopt});
+  INFO(by_user);
+  CHECK(contains(by_user, "USING INDEX events_user_id"));
+  CHECK_FALSE(contains(by_user, "TEMP B-TREE")); // rows come in rowid order: no sort
+  const auto by_type = plan({std::nullopt, "click"});
+  INFO(by_type);
+  CHECK(contains(by_type, "USING INDEX events_event_type"));
+  // Without a selection every row is read, in rowid order.
+  const auto all = plan({});
+  INFO(all);
+  CHECK(contains(all, "SCAN"));
+  CHECK_FALSE(contains(all, "USING INDEX"));
 }
