@@ -223,17 +223,24 @@ public:
     });
   }
 
-  Result<std::optional<FileRecord>> file(const std::string& path) override {
-    return guarded([&]() -> std::optional<FileRecord> {
-      // Prepared once: a commit of a deep folder_structure asks for thousands of files.
+  Result<std::vector<FileRecord>> files_at(const std::vector<std::string>& paths) override {
+    return guarded([&] {
+      std::vector<FileRecord> found;
+      if (paths.empty()) {
+        return found;
+      }
+      // Prepared once; one read transaction takes the locks once for all of the paths.
       SQLite::Statement& query = m_file_query;
-      query.reset();
-      query.bindNoCopy(1, path);
-      std::optional<FileRecord> found;
-      if (query.executeStep()) {
-        found = file_record(query);
+      SQLite::Transaction reads(m_db);
+      for (const auto& path : paths) {
+        query.reset();
+        query.bindNoCopy(1, path);
+        if (query.executeStep()) {
+          found.push_back(file_record(query));
+        }
       }
       query.reset();
+      reads.commit();
       return found;
     });
   }
