@@ -244,12 +244,26 @@ Result<tracking::CommitRecord> CommitPipeline::write_batch(tracking::CommitRecor
       return ok();
     }
     const std::lock_guard lock(m_state_mutex);
+    // The same files are those whose state records the hashing below starts from: read them
+    // all at once (one read transaction per commit, not one per file).
+    std::vector<std::string> paths;
+    paths.reserve(files.size());
+    for (const auto& file : files) {
+      paths.push_back(file.path);
+      m_from_state.emplace(file.path, std::nullopt);
+    }
+    BDD_TRY_ASSIGN(auto recorded, m_state.files_at(paths));
+    for (auto& file : recorded) {
+      std::string path = file.path;
+      m_from_state.insert_or_assign(std::move(path), std::move(file));
+    }
     BDD_TRY(m_state.begin_commit(files));
     m_journal_open = true;
     return ok();
   };
   // Hash what the writer wrote as it writes it, instead of reading it back afterwards.
   m_hashed.clear();
+  m_from_state.clear();
   auto written = [this](const storage::FileExtent& from,
                         const std::vector<std::string_view>& pieces) {
     auto previous = previous_file(from.relative_path);
@@ -326,12 +340,19 @@ Result<std::optional<tracking::FileRecord>> CommitPipeline::previous_file(const 
   if (auto found = m_last_written.find(path); found != m_last_written.end()) {
     return std::optional<tracking::FileRecord>(found->second);
   }
+  if (auto found = m_from_state.find(path); found != m_from_state.end()) {
+    return found->second;
+  }
   return state_file(path);
 }
 
 Result<std::optional<tracking::FileRecord>> CommitPipeline::state_file(const std::string& path) {
   const std::lock_guard lock(m_state_mutex);
-  return m_state.file(path);
+  BDD_TRY_ASSIGN(auto found, m_state.files_at({path}));
+  if (found.empty()) {
+    return std::optional<tracking::FileRecord>();
+  }
+  return std::optional<tracking::FileRecord>(std::move(found.front()));
 }
 
 // The manifest entry of a file the writer just committed: hashed from memory as it was written,

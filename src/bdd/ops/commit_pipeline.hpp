@@ -184,10 +184,14 @@ private:
 
   // The writing step only (one batch's thread at a time): the files the last written batch
   // changed, with their hashes; whether the state's journal is open for this run
-  // (begin_commit() succeeded once); the hashes of the files the batch being written changed.
+  // (begin_commit() succeeded once); the hashes of the files the batch being written changed;
+  // the state's records of the files it changes that the last batch did not.
   std::unordered_map<std::string, tracking::FileRecord> m_last_written;
   bool m_journal_open = false;
   std::unordered_map<std::string, tracking::FileHash> m_hashed;
+  // The state's records (nullopt: none) of the files the batch being written changes that
+  // m_last_written does not hold, read before the write (see write_batch's journal).
+  std::unordered_map<std::string, std::optional<tracking::FileRecord>> m_from_state;
 
   // The record steps only (one batch's thread at a time, in order; the paging thread in `wait`
   // once none is in flight): the records of the batches not stored yet, as one, and how many.

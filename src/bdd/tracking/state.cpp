@@ -69,58 +69,43 @@ void migrate(SQLite::Database& db, int version) {
   txn.commit();
 }
 
-// True if `id` is a JSON string literal's content as it is: printable ASCII without '"' or '\\'.
-bool is_plain_json_text(const std::string& id) {
-  return std::all_of(
-      id.begin(), id.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-}
-
-// INSERT OR IGNORE each of `ids` (with its digest, if `digests` has one) into the ids table.
-// The plain ones (all ids of the usual schemes) go in one statement that reads them from a JSON
-// array of [id, digest] pairs, in the order given: it saves a statement start and reset per id,
-// which made up most of the cost. Any other id is bound on its own, so that no escaping can
-// change it.
+// INSERT OR IGNORE each of `ids` (with its digest, if it has one) into the ids table, in the
+// order given. Up to k_rows_per_statement rows go in one statement of bound values: it saves a
+// statement start and reset per id, which made up most of the cost, and, unlike reading them
+// from a JSON array (json_each), parses nothing (half the CPU time of that at 15,000 ids a
+// commit). Bound, an id is stored exactly as it is, whatever bytes it holds.
 void insert_ids(
     SQLite::Database& db,
     const std::vector<std::pair<const std::string*, std::optional<std::int64_t>>>& ids) {
-  // A few thousand ids a statement: the text and SQLite's parse of it stay small (a commit may
-  // store the ids of several batches) for as good as the same cost.
-  constexpr std::size_t k_ids_per_statement = 2048;
-  std::string plain = "[";
-  std::size_t in_plain = 0;
-  SQLite::Statement insert_one(db, "INSERT OR IGNORE INTO ids(id, digest) VALUES(?, ?)");
-  SQLite::Statement insert_all(
-      db, "INSERT OR IGNORE INTO ids(id, digest) SELECT value->>0, value->>1 FROM json_each(?)");
-  const auto insert_plain = [&] {
-    plain += ']';
-    insert_all.bindNoCopy(1, plain);
-    insert_all.exec();
-    insert_all.reset();
-    plain.clear();
-    plain += '[';
-    in_plain = 0;
+  // 512 parameters a statement: well under SQLite's limit, and as good as the same cost as more.
+  constexpr std::size_t k_rows_per_statement = 256;
+  const auto prepare = [&db](std::optional<SQLite::Statement>& statement, std::size_t rows) {
+    std::string sql = "INSERT OR IGNORE INTO ids(id, digest) VALUES (?, ?)";
+    for (std::size_t row = 1; row < rows; ++row) {
+      sql += ", (?, ?)";
+    }
+    statement.emplace(db, sql);
   };
-  for (const auto& [id, digest] : ids) {
-    if (is_plain_json_text(*id)) {
-      plain += plain.size() == 1 ? "[\"" : ",[\"";
-      plain += *id;
-      plain += digest ? "\"," + std::to_string(*digest) + "]" : "\",null]";
-      if (++in_plain == k_ids_per_statement) {
-        insert_plain();
+  std::optional<SQLite::Statement> full;
+  std::optional<SQLite::Statement> rest;
+  for (std::size_t from = 0; from < ids.size(); from += k_rows_per_statement) {
+    const std::size_t rows = std::min(k_rows_per_statement, ids.size() - from);
+    std::optional<SQLite::Statement>& insert = rows == k_rows_per_statement ? full : rest;
+    if (!insert) {
+      prepare(insert, rows);
+    }
+    for (std::size_t row = 0; row < rows; ++row) {
+      const auto& [id, digest] = ids[from + row];
+      const auto parameter = static_cast<int>(2 * row + 1);
+      insert->bindNoCopy(parameter, *id);
+      if (digest) {
+        insert->bind(parameter + 1, static_cast<int64_t>(*digest));
+      } else {
+        insert->bind(parameter + 1);
       }
-      continue;
     }
-    insert_one.bindNoCopy(1, *id);
-    if (digest) {
-      insert_one.bind(2, static_cast<int64_t>(*digest));
-    } else {
-      insert_one.bind(2);
-    }
-    insert_one.exec();
-    insert_one.reset();
-  }
-  if (in_plain > 0) {
-    insert_plain();
+    insert->exec();
+    insert->reset();
   }
 }
 
@@ -223,17 +208,24 @@ public:
     });
   }
 
-  Result<std::optional<FileRecord>> file(const std::string& path) override {
-    return guarded([&]() -> std::optional<FileRecord> {
-      // Prepared once: a commit of a deep folder_structure asks for thousands of files.
+  Result<std::vector<FileRecord>> files_at(const std::vector<std::string>& paths) override {
+    return guarded([&] {
+      std::vector<FileRecord> found;
+      if (paths.empty()) {
+        return found;
+      }
+      // Prepared once; one read transaction takes the locks once for all of the paths.
       SQLite::Statement& query = m_file_query;
-      query.reset();
-      query.bindNoCopy(1, path);
-      std::optional<FileRecord> found;
-      if (query.executeStep()) {
-        found = file_record(query);
+      SQLite::Transaction reads(m_db);
+      for (const auto& path : paths) {
+        query.reset();
+        query.bindNoCopy(1, path);
+        if (query.executeStep()) {
+          found.push_back(file_record(query));
+        }
       }
       query.reset();
+      reads.commit();
       return found;
     });
   }

@@ -114,8 +114,10 @@ public:
   virtual void end_reads() {}
   // Every data file with its committed size and hashes, sorted by path.
   virtual Result<std::vector<FileRecord>> files() = 0;
-  // The record of one data file; nullopt if the state has none.
-  virtual Result<std::optional<FileRecord>> file(const std::string& path) = 0;
+  // The records of those of `paths` that the state has (in any order), read in one
+  // transaction: a commit of a deep folder_structure asks for thousands of new files, and each
+  // read of its own takes and releases the database's file locks.
+  virtual Result<std::vector<FileRecord>> files_at(const std::vector<std::string>& paths) = 0;
   // The number of stored ids.
   virtual Result<std::uint64_t> id_count() = 0;
   // The seam with the lowest offset at or after `offset` and below `before`, if any.

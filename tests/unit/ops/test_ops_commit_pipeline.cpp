@@ -111,7 +111,112 @@ void check_files_recorded(Study& study) {
   }
 }
 
+// A state that counts the reads of file records it is asked for and forwards every call.
+class CountingState final : public bdd::tracking::State {
+public:
+  explicit CountingState(State& inner) : m_inner(inner) {}
+  int file_reads = 0;         // calls of files_at
+  std::size_t paths_read = 0; // the paths they asked for
+
+  bdd::Result<std::vector<bdd::tracking::FileRecord>>
+  files_at(const std::vector<std::string>& paths) override {
+    ++file_reads;
+    paths_read += paths.size();
+    return m_inner.files_at(paths);
+  }
+  bdd::Result<bdd::tracking::Cursor> cursor() override { return m_inner.cursor(); }
+  bdd::Result<std::vector<bdd::tracking::FileRecord>> pending() override {
+    return m_inner.pending();
+  }
+  bdd::Result<void> begin_commit(const std::vector<bdd::tracking::FileRecord>& before) override {
+    return m_inner.begin_commit(before);
+  }
+  bdd::Result<void> finish_commit(const bdd::tracking::CommitRecord& record) override {
+    return m_inner.finish_commit(record);
+  }
+  bdd::Result<void> clear_pending() override { return m_inner.clear_pending(); }
+  bdd::Result<bool> contains(const std::string& id) override { return m_inner.contains(id); }
+  bdd::Result<Stored> lookup(const std::string& id) override { return m_inner.lookup(id); }
+  void end_reads() override { m_inner.end_reads(); }
+  bdd::Result<std::vector<bdd::tracking::FileRecord>> files() override { return m_inner.files(); }
+  bdd::Result<std::uint64_t> id_count() override { return m_inner.id_count(); }
+  bdd::Result<std::optional<bdd::tracking::Seam>> seam_in(std::uint64_t offset,
+                                                          std::uint64_t before) override {
+    return m_inner.seam_in(offset, before);
+  }
+  bdd::Result<bool> quarantined(const std::string& id) override { return m_inner.quarantined(id); }
+  bdd::Result<std::vector<bdd::tracking::QuarantinedItem>> quarantine() override {
+    return m_inner.quarantine();
+  }
+  bdd::Result<void> reset() override { return m_inner.reset(); }
+  bdd::Result<std::optional<std::int64_t>> tree_checked_at() override {
+    return m_inner.tree_checked_at();
+  }
+  bdd::Result<void> set_tree_checked_at(std::int64_t unix_seconds) override {
+    return m_inner.set_tree_checked_at(unix_seconds);
+  }
+
+private:
+  State& m_inner;
+};
+
 } // namespace
+
+TEST_CASE("ops::CommitPipeline reads the state's records of a commit's files at once, not one "
+          "by one",
+          "[ops][commit]") {
+  // Each read of its own takes and releases SQLite's file locks: a commit of a deep
+  // folder_structure that creates thousands of files made thousands of them.
+  Study study({"by_user_id"});
+  CountingState counting(*study.state);
+  constexpr int k_users = 20;
+  std::vector<std::string> all;
+  // A commit of one event for each of k_users users from `first_user` on: k_users files.
+  auto commit_users = [&](CommitPipeline& pipeline, int first_user) {
+    REQUIRE(pipeline.make_room());
+    bdd::tracking::CommitRecord commit;
+    commit.cursor = pipeline.handed_off();
+    CommitPipeline::Ids digests;
+    for (int user = first_user; user < first_user + k_users; ++user) {
+      const std::string name{static_cast<char>('a' + user / 10),
+                             static_cast<char>('0' + user % 10)};
+      auto one = study.write(commit.cursor, {"e" + std::to_string(all.size())}, digests, name);
+      commit.cursor = one.cursor;
+      commit.new_ids.push_back(one.new_ids.front());
+      commit.new_digests.push_back(one.new_digests.front());
+      commit.seams = one.seams;
+      all.push_back(one.new_ids.front());
+    }
+    commit.durable = true;
+    pipeline.hand_off(std::move(commit), std::move(digests));
+  };
+  {
+    auto start = counting.cursor();
+    REQUIRE(start);
+    CommitPipeline pipeline(counting, *study.writer, *start, study.options());
+    commit_users(pipeline, 0);       // new files
+    commit_users(pipeline, k_users); // new files, none the commit before wrote
+    REQUIRE(pipeline.wait());
+    CHECK_FALSE(pipeline.failure());
+  }
+  {
+    // A later run appends to the first commit's files: their records come from the state.
+    auto start = counting.cursor();
+    REQUIRE(start);
+    CommitPipeline pipeline(counting, *study.writer, *start, study.options());
+    commit_users(pipeline, 0);
+    REQUIRE(pipeline.wait());
+    CHECK_FALSE(pipeline.failure());
+  }
+  // At most one read per commit, of every file that the commit before did not write.
+  CHECK(counting.file_reads <= 3);
+  CHECK(counting.paths_read == static_cast<std::size_t>(3 * k_users));
+  auto files = study.state->files();
+  REQUIRE(files);
+  CHECK(files->size() == static_cast<std::size_t>(2 * k_users));
+  check_files_recorded(study);
+  check_exact(study.config, all);
+}
 
 TEST_CASE("ops::CommitPipeline makes a batch handed off durable by the end of wait",
           "[ops][commit]") {

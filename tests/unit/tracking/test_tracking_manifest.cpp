@@ -131,11 +131,11 @@ TEST_CASE("tracking::open_state migrates a version 1 state and keeps its data", 
   commit.new_ids = {"c"};
   commit.files = {{"events.jsonl", 20, "abc", std::string("\x01\x00\x02", 3)}};
   REQUIRE((*state)->finish_commit(commit));
-  auto file = (*state)->file("events.jsonl");
+  auto file = (*state)->files_at({"events.jsonl", "missing.jsonl"});
   REQUIRE(file);
-  REQUIRE(*file);
-  CHECK((*file)->sha256 == "abc");
-  CHECK((*file)->midstate == std::string("\x01\x00\x02", 3));
+  REQUIRE(file->size() == 1);
+  CHECK(file->front().sha256 == "abc");
+  CHECK(file->front().midstate == std::string("\x01\x00\x02", 3));
   CHECK((*state)->id_count().value() == 3);
   REQUIRE((*state)->reset());
   CHECK((*state)->id_count().value() == 0);
