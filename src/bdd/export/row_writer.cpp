@@ -225,6 +225,7 @@ struct RowFormat {
   std::string_view extension;
   bool stdout_ok;
   bool flattens;
+  bool partitions; // a file per `--partition-by` folder
   MakeWriter make;
 };
 
@@ -256,10 +257,10 @@ make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColu
 
 // clang-format off
 constexpr std::array k_row_formats = {
-    RowFormat{"csv",   "csv",   true,  true,  &make_csv},
-    RowFormat{"jsonl", "jsonl", true,  false, &make<JsonlRows>},
-    RowFormat{"json",  "json",  false, false, &make<JsonRows>},
-    RowFormat{"xlsx",  "xlsx",  false, true,  &make_xlsx},
+    RowFormat{"csv",   "csv",   true,  true,  true,  &make_csv},
+    RowFormat{"jsonl", "jsonl", true,  false, true,  &make<JsonlRows>},
+    RowFormat{"json",  "json",  false, false, true,  &make<JsonRows>},
+    RowFormat{"xlsx",  "xlsx",  false, true,  false, &make_xlsx},
 };
 // clang-format on
 
@@ -297,6 +298,11 @@ bool streams_to_stdout(std::string_view format) {
 bool flattens(std::string_view format) {
   const RowFormat* found = find_row_format(format);
   return found && found->flattens;
+}
+
+bool partitions(std::string_view format) {
+  const RowFormat* found = find_row_format(format);
+  return found && found->partitions;
 }
 
 std::string_view row_extension(std::string_view format) {
