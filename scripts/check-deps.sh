@@ -27,6 +27,7 @@ libraries = {
     "CLI11": ("CLI/",),
     "libxlsxwriter": ("xlsxwriter.h", "xlsxwriter/"),
     "libzip": ("zip.h", "zipconf.h"),
+    "libzstd": ("zstd.h", "zstd_errors.h"),
 }
 # Headers of libraries the product must not use at all (tests only).
 test_only = ("catch2/", "httplib.h", "openssl/")

@@ -6,6 +6,8 @@ packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-j
           libspdlog-dev libsqlitecpp-dev libsqlite3-dev catch2 libcpp-httplib-dev libssl-dev zlib1g-dev curl
           # bdd export: --format xlsx (libxlsxwriter) and --zip (libzip); the tests read xlsx with openpyxl
           libxlsxwriter-dev libzip-dev python3-openpyxl
+          # the parquet format's ZSTD pages
+          libzstd-dev
           time python3 openssl
           # scripts/tidy.sh (scripts/sanitize.sh and scripts/tsan.sh need only g++: it brings
           # the ASan, UBSan, LSan and TSan runtimes)

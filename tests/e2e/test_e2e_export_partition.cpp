@@ -117,7 +117,7 @@ TEST_CASE("export --partition-by refuses what it cannot write, in one line", "[e
       {{"--partition-by", "date,date"}, "names \"date\" twice"},
       {{"--partition-by", "date", "-o", "-"}, "not standard output"},
       {{"--partition-by", "date", "--zip", "-o", out + ".zip"}, "not a zip"},
-      {{"--partition-by", "date", "--format", "xlsx", "-o", out}, "(use csv, jsonl or json)"},
+      {{"--partition-by", "date", "--format", "xlsx", "-o", out}, "(use csv, jsonl, json, parquet)"},
   };
   for (const auto& [args, message] : cases) {
     std::vector<std::string> command = {"export", k_study};

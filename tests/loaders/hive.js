@@ -21,6 +21,8 @@ function fail(message) {
 // else of timestamp, else "unknown-date". Epoch milliseconds are digits only.
 function day(text) {
   if (text === null || text === undefined || text === '') return null;
+  // Parquet's TIMESTAMP columns (UTC) read as text without a zone: "YYYY-MM-DD hh:mm:ss".
+  if (/^\d{4}-\d{2}-\d{2} /.test(text)) return text.slice(0, 10);
   const ms = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) return null;
   const date = new Date(ms);
@@ -30,6 +32,7 @@ function day(text) {
 function reader(glob, hive) {
   const options = hive ? 'hive_partitioning=true, hive_types_autocast=false'
                        : 'hive_partitioning=false';
+  if (format === 'parquet') return `read_parquet('${glob}', ${options}, filename=true)`;
   return format === 'csv'
     ? `read_csv('${glob}', ${options}, all_varchar=true, filename=true)`
     : `read_json('${glob}', ${options}, filename=true)`;

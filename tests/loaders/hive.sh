@@ -56,3 +56,6 @@ for format in jsonl csv json; do
         -o "$dir/parts" || fail "bdd export --partition-by failed in $dir"
     (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" parts "$format" "$total" "part-0.$format")
 done
+"$bdd" -q -C "$work/jsonl" export my-study --format parquet --partition-by user_id,date \
+    -o "$work/jsonl/parts-parquet" || fail "bdd export --format parquet --partition-by failed"
+(cd "$work/jsonl" && NODE_PATH="$node_modules" node "$here/hive.js" parts-parquet parquet "$total" part-0.parquet)

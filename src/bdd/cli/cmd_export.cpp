@@ -77,9 +77,10 @@ public:
     app.add_option("study", m_study, "the study to export")->required();
     app.add_option("-f,--format",
                    m_format,
-                   "output format: csv (default), jsonl, json or xlsx (one "
+                   "output format: csv (default), jsonl, json, xlsx (one "
                    "Excel sheet: at most 1,048,575 events, refused before anything is written; a "
-                   "cell holds at most 32,767 characters)")
+                   "cell holds at most 32,767 characters) or parquet (typed columns, ZSTD; a "
+                   "file, not standard output)")
         ->capture_default_str();
     app.add_option("-o,--output",
                    m_output,
@@ -147,7 +148,7 @@ public:
                    "KEYS: write a folder (--output, default <study>-export-<ext>) of hive "
                    "folders user_id=<v>/date=<v>/event_type=<v>/part-0.<ext> for the keys given "
                    "(comma-separated, any order of user_id, date, event_type), each file in "
-                   "export order (csv, jsonl, json; not with --zip or --output -)");
+                   "export order (csv, jsonl, json, parquet; not with --zip or --output -)");
     app.add_flag("--json",
                  m_json,
                  "print a one-line JSON summary on stdout, also on failure (not with --output -)");

@@ -3,6 +3,7 @@
 #include <bdd/core/fs.hpp>
 #include <bdd/export/xlsx_writer.hpp>
 #include <bdd/storage/csv_writer.hpp>
+#include <bdd/storage/parquet_file.hpp>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -203,6 +204,36 @@ private:
   std::uint64_t m_bytes = 0;
 };
 
+// parquet: storage's Parquet writer (storage/parquet_file.hpp: one row group at a time in
+// memory, then written to the descriptor). A file only: its footer comes last and readers
+// seek to it.
+class ParquetRows final : public RowWriter {
+public:
+  explicit ParquetRows(std::unique_ptr<storage::parquet::FileWriter> writer)
+      : m_writer(std::move(writer)) {}
+
+  Result<void> write(const model::Event& event) override { return m_writer->add(event); }
+  Result<void> finish() override { return m_writer->finish(); }
+  std::uint64_t bytes_written() const override { return m_writer->bytes_written(); }
+
+private:
+  std::unique_ptr<storage::parquet::FileWriter> m_writer;
+};
+
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
+Result<std::unique_ptr<RowWriter>>
+make_parquet(const OutputTarget& target, std::string study_name, const FlatColumns* /*flat*/) {
+  storage::parquet::FileWriterOptions options;
+  options.study_name = std::move(study_name);
+  BDD_TRY_ASSIGN(auto writer,
+                 storage::parquet::make_file_writer(
+                     [fd = target.fd, shown = target.shown](std::string_view bytes) {
+                       return write_all(fd, bytes, shown);
+                     },
+                     std::move(options)));
+  return std::unique_ptr<RowWriter>(std::make_unique<ParquetRows>(std::move(writer)));
+}
+
 // The column names of the csv format's header.
 std::vector<std::string> csv_columns() {
   std::vector<std::string> out;
@@ -257,10 +288,11 @@ make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColu
 
 // clang-format off
 constexpr std::array k_row_formats = {
-    RowFormat{"csv",   "csv",   true,  true,  true,  &make_csv},
-    RowFormat{"jsonl", "jsonl", true,  false, true,  &make<JsonlRows>},
-    RowFormat{"json",  "json",  false, false, true,  &make<JsonRows>},
-    RowFormat{"xlsx",  "xlsx",  false, true,  false, &make_xlsx},
+    RowFormat{"csv",     "csv",     true,  true,  true,  &make_csv},
+    RowFormat{"jsonl",   "jsonl",   true,  false, true,  &make<JsonlRows>},
+    RowFormat{"json",    "json",    false, false, true,  &make<JsonRows>},
+    RowFormat{"xlsx",    "xlsx",    false, true,  false, &make_xlsx},
+    RowFormat{"parquet", "parquet", false, false, true,  &make_parquet},
 };
 // clang-format on
 

@@ -278,9 +278,15 @@ Result<void> check_extras(const ExportOptions& options, bool to_stdout) {
                                     : "a zip (zip the folder it writes instead)"));
     }
     if (!exporting::partitions(options.format)) {
+      std::string list;
+      for (const auto name : exporting::row_formats()) {
+        if (exporting::partitions(name)) {
+          list += (list.empty() ? "" : ", ") + std::string(name);
+        }
+      }
       return Error(Errc::usage,
                    "--partition-by writes files that engines read as one table, which --format "
-                       + options.format + " is not (use csv, jsonl or json)");
+                       + options.format + " is not (use " + list + ")");
     }
   }
   return ok();

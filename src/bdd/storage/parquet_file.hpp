@@ -15,8 +15,13 @@
 //   timestamp, stored_timestamp   INT64 TIMESTAMP(MICROS, UTC), null when absent or not a time
 //   timestamp_text, stored_timestamp_text  the original text when it does not parse as a time,
 //                                 else null
-//   data                          the raw event (model::Event::raw) as BYTE_ARRAY, logical JSON
+//   data                          the raw event (model::Event::raw) as BYTE_ARRAY, logical JSON;
+//                                 REQUIRED: `add` refuses (Errc::internal) an event whose raw is
+//                                 empty or that is unusable (those go to the quarantine)
 // The id column holds model::display_id(event.id); reading gives back the identity key.
+// Invalid UTF-8 in the text columns (not `data`) is written as U+FFFD, as to_normalised_json does.
+// Pages are ZSTD-compressed; study_name, user_id and event_type dictionary-encoded; min/max and
+// null counts per column chunk (parquet_writer.cpp says how; README's export section too).
 
 #include <bdd/core/result.hpp>
 #include <bdd/model/event.hpp>
