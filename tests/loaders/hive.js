@@ -1,11 +1,12 @@
-// node hive.js <study folder> <format> <events>: read a study downloaded with
-// `"partition_naming": "hive"` as DuckDB reads Hive-partitioned folders, and fail unless every
+// node hive.js <folder> <format> <events> [<file name>]: read a study downloaded with
+// `"partition_naming": "hive"` (files `events.<format>`), or a `bdd export --partition-by`
+// folder (files `part-0.<format>`), as DuckDB reads Hive-partitioned folders, and fail unless every
 // event is there once and each partition column (decoded from the folder names) equals the
 // event's own value, which the same files give when read without hive partitioning. Run by
 // hive.sh with NODE_PATH naming the node_modules that holds @duckdb/node-api.
 const { DuckDBInstance } = require('@duckdb/node-api');
 
-const [dir, format, expected] = process.argv.slice(2);
+const [dir, format, expected, name = `events.${format}`] = process.argv.slice(2);
 
 // Values whose escaped folder name passes bdd's 100-byte limit end in '~' and 24 hex digits of
 // their SHA-256 (storage::folder_name): a reader sees that, not the value.
@@ -20,6 +21,8 @@ function fail(message) {
 // else of timestamp, else "unknown-date". Epoch milliseconds are digits only.
 function day(text) {
   if (text === null || text === undefined || text === '') return null;
+  // Parquet's TIMESTAMP columns (UTC) read as text without a zone: "YYYY-MM-DD hh:mm:ss".
+  if (/^\d{4}-\d{2}-\d{2} /.test(text)) return text.slice(0, 10);
   const ms = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) return null;
   const date = new Date(ms);
@@ -29,6 +32,7 @@ function day(text) {
 function reader(glob, hive) {
   const options = hive ? 'hive_partitioning=true, hive_types_autocast=false'
                        : 'hive_partitioning=false';
+  if (format === 'parquet') return `read_parquet('${glob}', ${options}, filename=true)`;
   return format === 'csv'
     ? `read_csv('${glob}', ${options}, all_varchar=true, filename=true)`
     : `read_json('${glob}', ${options}, filename=true)`;
@@ -39,11 +43,11 @@ function reader(glob, hive) {
   const rows = async (sql) => (await db.runAndReadAll(sql)).getRowObjectsJson();
   // `*.json` would also match bdd's .metadata.json and .download_history.json (DuckDB's globs
   // match names starting with '.'): the README names the file for json.
-  const glob = format === 'json' ? `${dir}/**/events.json` : `${dir}/**/*.${format}`;
+  const glob = format === 'json' ? `${dir}/**/${name}` : `${dir}/**/*.${format}`;
 
   const files = await rows(`SELECT DISTINCT filename FROM ${reader(glob, false)}`);
   for (const { filename } of files) {
-    if (!filename.endsWith(`/events.${format}`) || /\/\./.test(filename.slice(dir.length))) {
+    if (!filename.endsWith(`/${name}`) || /\/\./.test(filename.slice(dir.length))) {
       fail(`the glob ${glob} matches ${filename}, which is not a data file`);
     }
   }
@@ -77,5 +81,5 @@ function reader(glob, hive) {
     }
   }
   const users = new Set(hive.map((row) => row.user_id));
-  console.log(`ok: hive ${format} (${hive.length} events, ${files.length} files, ${users.size} users, ${hashedSeen} hashed values)`);
+  console.log(`ok: hive ${format} ${name} (${hive.length} events, ${files.length} files, ${users.size} users, ${hashedSeen} hashed values)`);
 })().catch((error) => fail(error.message));

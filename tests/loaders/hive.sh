@@ -2,7 +2,8 @@
 # Studies downloaded with `"partition_naming": "hive"` in jsonl, csv and json, read by DuckDB
 # as Hive-partitioned folders (hive.js): every event once, the partition columns equal to the
 # events' own values, bdd's own files outside the globs. Values are hostile (the fake server's
-# --nasty names, plus '=', '%', '+', '/', spaces, empty and long ones appended below).
+# --nasty names, plus '=', '%', '+', '/', spaces, empty and long ones appended below). Then the
+# same for `bdd export --partition-by` of each study.
 #
 #   hive.sh <bdd> <bdd-demo-server>
 set -euo pipefail
@@ -50,4 +51,11 @@ for format in jsonl csv json; do
         "$port" "$format" >"$dir/study_configs/my-study.json"
     "$bdd" -q -C "$dir" download my-study >/dev/null || fail "bdd download failed in $dir"
     (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" data/my-study "$format" "$total")
+    # The same events exported as a hive folder.
+    "$bdd" -q -C "$dir" export my-study --format "$format" --partition-by event_type,date,user_id \
+        -o "$dir/parts" || fail "bdd export --partition-by failed in $dir"
+    (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" parts "$format" "$total" "part-0.$format")
 done
+"$bdd" -q -C "$work/jsonl" export my-study --format parquet --partition-by user_id,date \
+    -o "$work/jsonl/parts-parquet" || fail "bdd export --format parquet --partition-by failed"
+(cd "$work/jsonl" && NODE_PATH="$node_modules" node "$here/hive.js" parts-parquet parquet "$total" part-0.parquet)

@@ -143,6 +143,12 @@ public:
                  "(named after the zip) and MANIFEST.json: bdd version, study, API base URL, "
                  "export time, filters and options, the local copy's events_stored, "
                  "remote_total and last download, and each file's name, rows and SHA-256");
+    app.add_option("--partition-by",
+                   m_partition_by,
+                   "KEYS: write a folder (--output, default <study>-export-<ext>) of hive "
+                   "folders user_id=<v>/date=<v>/event_type=<v>/part-0.<ext> for the keys given "
+                   "(comma-separated, any order of user_id, date, event_type), each file in "
+                   "export order (csv, jsonl, json, parquet; not with --zip or --output -)");
     app.add_flag("--json",
                  m_json,
                  "print a one-line JSON summary on stdout, also on failure (not with --output -)");
@@ -198,6 +204,17 @@ private:
     options.drop_fields = m_drop_fields;
     options.strip_url_query = m_strip_url_query;
     options.zip = m_zip;
+    if (m_partition_by) {
+      std::size_t start = 0;
+      for (;;) {
+        const std::size_t comma = m_partition_by->find(',', start);
+        options.partition_by.push_back(m_partition_by->substr(start, comma - start));
+        if (comma == std::string::npos) {
+          break;
+        }
+        start = comma + 1;
+      }
+    }
     options.manifest_filters = filters_json().dump();
     options.manifest_options = options_json().dump();
     // Tests only: a smaller sheet than Excel's, so that the row limit can be met quickly.
@@ -218,7 +235,10 @@ private:
       out << "exported " << m_report->rows << (m_report->rows == 1 ? " event" : " events") << " of "
           << m_study << " from " << m_report->files << (m_report->files == 1 ? " file" : " files")
           << " to " << (to_stdout ? std::string("standard output") : m_report->output.string())
-          << " (" << m_report->format << ", " << m_report->bytes << " bytes)\n";
+          << " (" << m_report->format << ", " << m_report->bytes << " bytes"
+          << (m_partition_by ? ", " + std::to_string(m_report->partitions) + " partition files"
+                             : std::string())
+          << ")\n";
     }
     return k_exit_success;
   }
@@ -256,6 +276,7 @@ private:
         {"sorted_runs", report ? json(report->sorted_runs) : json(nullptr)},
         {"stored_format", report ? json(report->stored_format) : json(nullptr)},
         {"columns", report && report->columns > 0 ? json(report->columns) : json(nullptr)},
+        {"partitions", report && m_partition_by ? json(report->partitions) : json(nullptr)},
         {"zipped_file", report && m_zip ? json(report->zipped_file) : json(nullptr)},
         {"pseudonym_map", report && m_map ? json(report->pseudonym_map.string()) : json(nullptr)},
         {"options", options_json()},
@@ -285,6 +306,7 @@ private:
   std::vector<std::string> m_drop_fields;
   bool m_strip_url_query = false;
   bool m_zip = false;
+  std::optional<std::string> m_partition_by;
   std::optional<ops::ExportReport> m_report;
 };
 

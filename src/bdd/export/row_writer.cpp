@@ -256,6 +256,7 @@ struct RowFormat {
   std::string_view extension;
   bool stdout_ok;
   bool flattens;
+  bool partitions; // a file per `--partition-by` folder
   MakeWriter make;
 };
 
@@ -287,11 +288,11 @@ make_xlsx(const OutputTarget& target, std::string /*study_name*/, const FlatColu
 
 // clang-format off
 constexpr std::array k_row_formats = {
-    RowFormat{"csv",   "csv",   true,  true,  &make_csv},
-    RowFormat{"jsonl", "jsonl", true,  false, &make<JsonlRows>},
-    RowFormat{"json",  "json",  false, false, &make<JsonRows>},
-    RowFormat{"xlsx",  "xlsx",  false, true,  &make_xlsx},
-    RowFormat{"parquet", "parquet", false, false, &make_parquet},
+    RowFormat{"csv",     "csv",     true,  true,  true,  &make_csv},
+    RowFormat{"jsonl",   "jsonl",   true,  false, true,  &make<JsonlRows>},
+    RowFormat{"json",    "json",    false, false, true,  &make<JsonRows>},
+    RowFormat{"xlsx",    "xlsx",    false, true,  false, &make_xlsx},
+    RowFormat{"parquet", "parquet", false, false, true,  &make_parquet},
 };
 // clang-format on
 
@@ -329,6 +330,11 @@ bool streams_to_stdout(std::string_view format) {
 bool flattens(std::string_view format) {
   const RowFormat* found = find_row_format(format);
   return found && found->flattens;
+}
+
+bool partitions(std::string_view format) {
+  const RowFormat* found = find_row_format(format);
+  return found && found->partitions;
 }
 
 std::string_view row_extension(std::string_view format) {

@@ -43,6 +43,9 @@ std::vector<std::string_view> row_formats();
 bool streams_to_stdout(std::string_view format);
 // Whether `format` is a table that `--flatten` can spread `data` over (csv, xlsx).
 bool flattens(std::string_view format);
+// Whether `format` can write `--partition-by`'s folder of files (not xlsx: engines that read
+// hive folders do not read spreadsheets).
+bool partitions(std::string_view format);
 // The extension of an output file of `format` (the default output name).
 std::string_view row_extension(std::string_view format);
 

@@ -24,9 +24,13 @@ namespace stdfs = std::filesystem;
 struct Item {
   model::Event event;
   SortKey key;
+  std::string partition; // StreamOptions::partition's key; empty without
 };
 
 bool item_before(const Item& a, const Item& b) {
+  if (a.partition != b.partition) {
+    return a.partition < b.partition;
+  }
   return export_before(a.key, a.event, b.key, b.event);
 }
 
@@ -36,7 +40,7 @@ std::size_t footprint(const Item& item) {
     return text ? text->size() : 0;
   };
   const model::Event& e = item.event;
-  return sizeof(Item) + e.id.size() + e.user_id.size() + e.event_type.size()
+  return sizeof(Item) + item.partition.size() + e.id.size() + e.user_id.size() + e.event_type.size()
          + optional(e.element_id) + optional(e.timestamp) + optional(e.stored_timestamp)
          + optional(e.page_url) + e.raw.size();
 }
@@ -103,6 +107,9 @@ public:
       }
       if (m_options.filter.matches(out.event)) {
         out.key = sort_key(out.event);
+        if (m_options.partition) {
+          out.partition = m_options.partition(out.event);
+        }
         return true;
       }
     }
@@ -129,7 +136,7 @@ private:
 
 // True if `a` and `b` are at the same place by time: only the ids order them.
 bool same_time(const Item& a, const Item& b) {
-  if (a.key.group != b.key.group) {
+  if (a.key.group != b.key.group || a.partition != b.partition) {
     return false;
   }
   switch (a.key.group) {
@@ -236,6 +243,7 @@ public:
     optional(e.stored_timestamp);
     optional(e.page_url);
     text(e.raw);
+    text(item.partition);
     if (std::ferror(m_file)) {
       return Error(Errc::storage, fs::describe_errno("cannot write", m_path, errno));
     }
@@ -319,7 +327,8 @@ public:
     model::Event& e = out.event;
     if (!get(&out.key.instant, sizeof out.key.instant) || !text(e.id) || !text(e.user_id)
         || !text(e.event_type) || !optional(e.element_id) || !optional(e.timestamp)
-        || !optional(e.stored_timestamp) || !optional(e.page_url) || !text(e.raw)) {
+        || !optional(e.stored_timestamp) || !optional(e.page_url) || !text(e.raw)
+        || !text(out.partition)) {
       return damaged();
     }
     return true;

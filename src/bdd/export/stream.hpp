@@ -51,6 +51,9 @@ struct StreamOptions {
   std::size_t max_open = 128;
   const std::atomic<bool>* stop = nullptr; // set by SIGINT/SIGTERM
   StreamProgress progress;                 // may be empty
+  // When set (`--partition-by`), the events are ordered by this key of theirs first, then in
+  // export order: a partition's events come together, each partition in export order.
+  std::function<std::string(const model::Event&)> partition;
 };
 
 struct StreamStats {

@@ -11,9 +11,12 @@
 #include <bdd/export/stream.hpp>
 #include <bdd/export/xlsx_writer.hpp>
 #include <bdd/export/zip_archive.hpp>
+#include <bdd/storage/layout.hpp>
 #include <bdd/tracking/records.hpp>
 #include <bdd/tracking/state.hpp>
 
+#include <fcntl.h>
+#include <stdio.h> // renameat2
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,7 +101,8 @@ bool same_file(const stdfs::path& a, const stdfs::path& b) {
          == stdfs::weakly_canonical(stdfs::absolute(b), ec);
 }
 
-// A private folder beside `near` for the file a zip packs, removed with this object.
+// A private folder beside `near`, removed with this object: for the file a zip packs, or the
+// folder of --partition-by until it is renamed to `near`.
 class ZipStaging {
 public:
   static Result<ZipStaging> create(const stdfs::path& near) {
@@ -127,6 +131,125 @@ private:
   stdfs::path m_dir;
 };
 
+// --partition-by's keys (storage::partition_key) as folder levels, outermost first.
+Result<std::vector<storage::Level>> partition_levels(const std::vector<std::string>& keys) {
+  std::vector<storage::Level> levels;
+  for (const auto& key : keys) {
+    std::optional<storage::Level> level;
+    for (const auto candidate :
+         {storage::Level::by_user_id, storage::Level::by_date, storage::Level::by_event_type}) {
+      if (storage::partition_key(candidate) == key) {
+        level = candidate;
+      }
+    }
+    if (!level) {
+      return Error(Errc::usage,
+                   "--partition-by: unknown key \"" + key
+                       + "\" (use user_id, date and event_type, in any order)");
+    }
+    if (std::find(levels.begin(), levels.end(), *level) != levels.end()) {
+      return Error(Errc::usage, "--partition-by names \"" + key + "\" twice");
+    }
+    levels.push_back(*level);
+  }
+  return levels;
+}
+
+// --partition-by's folder of hive folders (`user_id=<v>/date=<v>/part-0.<ext>`), built in
+// `dir`. The stream yields each partition's events together, so one file is open at a time.
+class PartitionedOutput {
+public:
+  PartitionedOutput(stdfs::path dir,
+                    std::vector<storage::Level> levels,
+                    std::string format,
+                    std::string study,
+                    const exporting::FlatColumns* flat)
+      : m_dir(std::move(dir)),
+        m_levels(std::move(levels)),
+        m_format(std::move(format)),
+        m_study(std::move(study)),
+        m_flat(flat) {}
+
+  Result<void> write(const model::Event& event) {
+    std::string folder =
+        storage::leaf_directory_string(event, m_levels, storage::PartitionNaming::hive);
+    if (!m_writer || folder != m_current) {
+      BDD_TRY(close_current());
+      const stdfs::path path = m_dir / folder;
+      BDD_TRY(fs::create_directories(path));
+      BDD_TRY_ASSIGN(
+          auto created,
+          exporting::OutputFile::create(
+              path / ("part-0." + std::string(exporting::row_extension(m_format))), false));
+      m_file.emplace(std::move(created));
+      BDD_TRY_ASSIGN(m_writer,
+                     exporting::make_row_writer(m_format, m_file->target(), m_study, m_flat));
+      m_current = std::move(folder);
+      ++m_files;
+    }
+    return m_writer->write(event);
+  }
+
+  Result<void> finish() { return close_current(); }
+
+  // A pass that starts over: nothing written so far is kept.
+  Result<void> rewind() {
+    m_writer.reset();
+    m_file.reset();
+    m_current.clear();
+    m_files = 0;
+    m_bytes = 0;
+    BDD_TRY(fs::remove_tree(m_dir));
+    return fs::create_directories(m_dir);
+  }
+
+  std::uint64_t files() const { return m_files; }
+  std::uint64_t bytes() const { return m_bytes; }
+
+private:
+  Result<void> close_current() {
+    if (!m_writer) {
+      return ok();
+    }
+    BDD_TRY(m_writer->finish());
+    m_bytes += m_writer->bytes_written();
+    m_writer.reset();
+    BDD_TRY(m_file->commit());
+    m_file.reset();
+    return ok();
+  }
+
+  stdfs::path m_dir;
+  std::vector<storage::Level> m_levels;
+  std::string m_format;
+  std::string m_study;
+  const exporting::FlatColumns* m_flat;
+  std::optional<exporting::OutputFile> m_file;
+  std::unique_ptr<exporting::RowWriter> m_writer;
+  std::string m_current;
+  std::uint64_t m_files = 0;
+  std::uint64_t m_bytes = 0;
+};
+
+// Rename the complete folder `built` to `output`; with `force` an existing `output` is swapped
+// with it in one step (its old content is then at `built`, which the caller removes).
+Result<void> publish_folder(const stdfs::path& built, const stdfs::path& output, bool force) {
+  if (::renameat2(AT_FDCWD, built.c_str(), AT_FDCWD, output.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    if (err != EEXIST || !force) {
+      return Error(err == EEXIST ? Errc::usage : Errc::storage,
+                   err == EEXIST ? "\"" + output.string()
+                                       + "\" already exists (choose another --output, or add "
+                                         "--force to replace it)"
+                                 : fs::describe_errno("cannot rename to", output, err));
+    }
+    if (::renameat2(AT_FDCWD, built.c_str(), AT_FDCWD, output.c_str(), RENAME_EXCHANGE) != 0) {
+      return Error(Errc::storage, fs::describe_errno("cannot replace", output, errno));
+    }
+  }
+  return fs::sync_directory(output.has_parent_path() ? output.parent_path() : stdfs::path("."));
+}
+
 // What the export's own checks refuse before anything is read.
 Result<void> check_extras(const ExportOptions& options, bool to_stdout) {
   if (options.flatten && !exporting::flattens(options.format)) {
@@ -146,6 +269,25 @@ Result<void> check_extras(const ExportOptions& options, bool to_stdout) {
   }
   if (options.pseudonym_map && !options.pseudonymise) {
     return Error(Errc::usage, "--pseudonym-map needs --pseudonymise");
+  }
+  if (!options.partition_by.empty()) {
+    if (to_stdout || options.zip) {
+      return Error(Errc::usage,
+                   std::string("--partition-by writes a folder of files, not ")
+                       + (to_stdout ? "standard output (give --output FOLDER)"
+                                    : "a zip (zip the folder it writes instead)"));
+    }
+    if (!exporting::partitions(options.format)) {
+      std::string list;
+      for (const auto name : exporting::row_formats()) {
+        if (exporting::partitions(name)) {
+          list += (list.empty() ? "" : ", ") + std::string(name);
+        }
+      }
+      return Error(Errc::usage,
+                   "--partition-by writes files that engines read as one table, which --format "
+                       + options.format + " is not (use " + list + ")");
+    }
   }
   return ok();
 }
@@ -202,12 +344,17 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
                        "jsonl)");
   }
   BDD_TRY(check_extras(options, to_stdout));
+  BDD_TRY_ASSIGN(const auto part_levels, partition_levels(options.partition_by));
+  const bool partitioned = !part_levels.empty();
   // With --zip the output is the zip; the export file inside is named after it.
-  const stdfs::path output =
-      to_stdout ? options.output
-                : (options.output.empty()
-                       ? default_export_path(study, options.zip ? "zip" : options.format)
-                       : options.output);
+  stdfs::path output = to_stdout
+                           ? options.output
+                           : (options.output.empty()
+                                  ? default_export_path(study, options.zip ? "zip" : options.format)
+                                  : options.output);
+  if (partitioned && options.output.empty()) {
+    output = study + "-export-" + std::string(exporting::row_extension(options.format));
+  }
   std::error_code ec;
   if (!stdfs::is_directory(paths.study_dir, ec)) {
     return Error(Errc::usage,
@@ -300,9 +447,20 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     data_path = staging->dir() / zipped_name;
   }
 
+  if (partitioned) {
+    if (!options.force && stdfs::symlink_status(output, ec).type() != stdfs::file_type::not_found) {
+      return Error(Errc::usage,
+                   "\"" + output.string()
+                       + "\" already exists (choose another --output, or add --force to replace "
+                         "it)");
+    }
+    BDD_TRY_ASSIGN(auto made, ZipStaging::create(output));
+    staging.emplace(std::move(made));
+  }
+
   std::optional<exporting::OutputFile> file;
   exporting::OutputTarget target{STDOUT_FILENO, {}, "standard output"};
-  if (!to_stdout) {
+  if (!to_stdout && !partitioned) {
     BDD_TRY_ASSIGN(auto created, exporting::OutputFile::create(data_path, options.force));
     file.emplace(std::move(created));
     target = file->target();
@@ -321,6 +479,18 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
       to_stdout ? temp_folder(options.environment)
                 : (output.has_parent_path() ? output.parent_path() : stdfs::path("."));
   stream_options.stop = options.stop;
+  if (partitioned) {
+    // The folder of the event as written: after the transform (a pseudonymised user id names
+    // its folder, never the real one).
+    stream_options.partition = [&options, &part_levels](const model::Event& event) {
+      if (!options.transform) {
+        return storage::leaf_directory_string(event, part_levels, storage::PartitionNaming::hive);
+      }
+      model::Event copy = event;
+      options.transform(copy);
+      return storage::leaf_directory_string(copy, part_levels, storage::PartitionNaming::hive);
+    };
+  }
   if (options.on_progress) {
     stream_options.progress =
         [&options](std::uint64_t read, std::uint64_t done, std::uint64_t total) {
@@ -362,21 +532,32 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   }
   const exporting::FlatColumns* flat = columns ? &*columns : nullptr;
 
-  BDD_TRY_ASSIGN(auto writer, exporting::make_row_writer(options.format, target, study, flat));
-  Transformed visit(options, [&writer](const model::Event& event) { return writer->write(event); });
-  exporting::EventStream::Rewind rewind;
-  if (file) {
-    rewind = [&]() -> Result<void> {
-      writer.reset();
-      BDD_TRY(file->rewind());
-      BDD_TRY_ASSIGN(writer, exporting::make_row_writer(options.format, target, study, flat));
-      return ok();
-    };
-  }
-  BDD_TRY(stream.for_each(std::ref(visit), rewind));
-  BDD_TRY(writer->finish());
-  if (file) {
-    BDD_TRY(file->commit());
+  std::unique_ptr<exporting::RowWriter> writer;
+  std::optional<PartitionedOutput> parts;
+  if (partitioned) {
+    parts.emplace(staging->dir(), part_levels, options.format, study, flat);
+    Transformed visit(options, [&parts](const model::Event& event) { return parts->write(event); });
+    BDD_TRY(stream.for_each(std::ref(visit), [&parts]() { return parts->rewind(); }));
+    BDD_TRY(parts->finish());
+    BDD_TRY(publish_folder(staging->dir(), output, options.force));
+  } else {
+    BDD_TRY_ASSIGN(writer, exporting::make_row_writer(options.format, target, study, flat));
+    Transformed visit(options,
+                      [&writer](const model::Event& event) { return writer->write(event); });
+    exporting::EventStream::Rewind rewind;
+    if (file) {
+      rewind = [&]() -> Result<void> {
+        writer.reset();
+        BDD_TRY(file->rewind());
+        BDD_TRY_ASSIGN(writer, exporting::make_row_writer(options.format, target, study, flat));
+        return ok();
+      };
+    }
+    BDD_TRY(stream.for_each(std::ref(visit), rewind));
+    BDD_TRY(writer->finish());
+    if (file) {
+      BDD_TRY(file->commit());
+    }
   }
 
   ExportReport report;
@@ -386,7 +567,8 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   report.rows = stream.stats().events;
   report.files = stream.stats().files;
   report.events_read = stream.stats().events_read;
-  report.bytes = writer->bytes_written();
+  report.bytes = parts ? parts->bytes() : writer->bytes_written();
+  report.partitions = parts ? parts->files() : 0;
   report.sorted_runs = stream.stats().runs;
   report.columns = flat ? flat->header().size() : 0;
 

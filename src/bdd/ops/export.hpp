@@ -76,6 +76,11 @@ struct ExportOptions {
   bool zip = false;
   std::string manifest_filters = "{}";
   std::string manifest_options = "{}";
+  // --partition-by: keys among user_id, date, event_type (outermost first). `output` (default
+  // `<study>-export-<ext>`) is then a folder of `user_id=<v>/date=<v>/part-0.<ext>` files
+  // (storage::folder_name's hive names), each partition's events in export order, which appears
+  // only when complete (built beside it and renamed).
+  std::vector<std::string> partition_by;
   // The rows one xlsx sheet holds, header included (other than Excel's for tests).
   std::uint64_t xlsx_max_rows = 1'048'576;
 };
@@ -90,6 +95,7 @@ struct ExportReport {
   std::uint64_t bytes = 0;             // bytes written
   std::uint64_t sorted_runs = 0;       // temporary sorted runs written (0: the files were in order)
   std::uint64_t columns = 0;           // with flatten: the columns of the table
+  std::uint64_t partitions = 0;        // with partition_by: the files written
   std::string zipped_file;             // with zip: the export file's name inside the zip
   std::filesystem::path pseudonym_map; // written, absolute; empty if none
 };
@@ -106,7 +112,8 @@ std::filesystem::path default_export_path(const std::string& study, std::string_
 // --flatten with jsonl or json, --zip to standard output or to a name not ending in .zip, a
 // --pseudonym-map without --pseudonymise or at the output's path or in the study folder, an
 // xlsx export with more rows than a sheet holds (before anything is written), too many
-// flattened columns; Errc::config for a missing or weak pseudonym secret; Errc::storage
+// flattened columns, --partition-by with an unknown or repeated key, standard output, --zip or
+// xlsx; Errc::config for a missing or weak pseudonym secret; Errc::storage
 // for an unfinished commit (run `bdd download` first), a damaged data file (named; see `bdd
 // verify`) or a write that fails (a full disk: the partial output is removed); Errc::interrupted.
 // When standard output is closed before the end (`bdd export s -o - | head`), it cleans up and
