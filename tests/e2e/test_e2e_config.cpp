@@ -128,7 +128,7 @@ TEST_CASE("config::file errors name the file and the key", "[e2e][config]") {
     CHECK(contains(run.err, "\"many\""));
   }
   SECTION("an unsupported format") {
-    ws.update_config({{"storage", {{"default_format", "parquet"}}}});
+    ws.update_config({{"storage", {{"default_format", "orc"}}}});
     auto run = ws.bdd({"download", Workspace::k_study});
     check_config_error(ws, run);
     CHECK(contains(run.err, "storage.default_format"));

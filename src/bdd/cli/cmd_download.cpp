@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <iostream>
 
@@ -73,6 +74,19 @@ private:
     options.repair = m_repair;
     options.strict = m_strict;
     options.stop = context.stop;
+    // Documented in README.md (Parquet): how many parts a leaf folder holds before compaction.
+    if (const auto parts = context.environment.find("BDD_PARQUET_COMPACT_PARTS");
+        parts != context.environment.end()) {
+      const auto& text = parts->second;
+      std::size_t value = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error != std::errc() || end != text.data() + text.size() || value < 2) {
+        return Error(Errc::usage,
+                     "BDD_PARQUET_COMPACT_PARTS must be a whole number of at least 2 (unset it "
+                     "for the default, 16)");
+      }
+      options.compact_parts = value;
+    }
     const auto started = std::chrono::steady_clock::now();
     options.on_progress = [&display, log_lines, started](const ops::DownloadProgress& progress) {
       // From cron, the first progress line comes after 5 s like the others: a run that is over

@@ -232,10 +232,6 @@ Result<void> apply_data_directory(Context& ctx, const Json& value) {
 Result<void> apply_format(Context& ctx, const Json& value) {
   std::string expected = "one of " + format_list();
   BDD_TRY_ASSIGN(std::string format, expanded_string(ctx, value, expected));
-  if (format == "parquet" && !find_format(format)) {
-    return ctx.fail(ctx.name + " \"parquet\" is not supported by bdd (use " + format_list()
-                    + "; csv and sqlite load into most analysis tools)");
-  }
   if (!find_format(format)) {
     return ctx.fail(ctx.name + " " + quote(format) + " is not supported (use " + format_list()
                     + ")");

@@ -12,6 +12,7 @@ constexpr std::array k_formats = {
     FormatInfo{Format::jsonl,  "jsonl",  "jsonl",  FormatStorage::leaf_files, true},
     FormatInfo{Format::csv,    "csv",    "csv",    FormatStorage::leaf_files, true},
     FormatInfo{Format::sqlite, "sqlite", "sqlite", FormatStorage::database,   false},
+    FormatInfo{Format::parquet, "parquet", "parquet", FormatStorage::part_files, true},
 };
 // clang-format on
 
@@ -64,6 +65,23 @@ std::string format_list() {
     out += k_formats[i].name;
   }
   return out;
+}
+
+bool is_data_file_name(const FormatInfo& info, std::string_view file_name) {
+  if (info.extension.empty()) {
+    return false;
+  }
+  const std::string_view stem = info.storage == FormatStorage::part_files ? "part-" : "events";
+  const bool exact = info.storage != FormatStorage::part_files;
+  if (!file_name.starts_with(stem) || !file_name.ends_with(info.extension)) {
+    return false;
+  }
+  const std::size_t middle = file_name.size() - stem.size() - info.extension.size();
+  if (file_name.size() < stem.size() + info.extension.size() + 1
+      || file_name[file_name.size() - info.extension.size() - 1] != '.') {
+    return false;
+  }
+  return exact ? middle == 1 : middle > 1;
 }
 
 } // namespace bdd

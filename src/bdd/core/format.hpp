@@ -13,7 +13,7 @@ namespace bdd {
 // that depend on the format read its properties below, never its name, so that a new format
 // is one row here, one in storage's backend table (its writer and reader) and its two files.
 // The table lives in core because config validates names against it and storage builds on it.
-enum class Format { json, jsonl, csv, sqlite };
+enum class Format { json, jsonl, csv, sqlite, parquet };
 
 // How a format keeps a study's events on disk.
 enum class FormatStorage {
@@ -21,6 +21,11 @@ enum class FormatStorage {
   // file's size and SHA-256, an interrupted commit is rolled back by cutting the files back to
   // their journaled sizes, and `verify` compares them against the manifest.
   leaf_files,
+  // Immutable part files `part-<run>-<seq>.<extension>` in each leaf folder: a commit adds one
+  // new part to every leaf it touches (journaled with size 0, so rollback removes it), never
+  // changes one, and compaction replaces a leaf's parts by one (see ops/compaction.hpp). A
+  // leaf's rows are its parts' rows in the order of the parts' names.
+  part_files,
   // One database file `events.<extension>` at the study's root that commits to on its own
   // (its transactions are atomic): no journal, no sizes, no manifest.
   database,
@@ -29,7 +34,7 @@ enum class FormatStorage {
 struct FormatInfo {
   Format format;
   std::string_view name;      // in configs, `.metadata.json`, messages
-  std::string_view extension; // of the data files: `events.<extension>`
+  std::string_view extension; // of the data files: `events.<extension>`, `part-*.<extension>`
   FormatStorage storage;
   bool folder_structure; // `storage.folder_structure` splits the data into folders of leaves
 };
@@ -50,7 +55,18 @@ Result<Format> parse_format(std::string_view name);
 // that reads as "nothing found" rather than as a database that must exist.
 const FormatInfo& format_info(std::string_view name);
 
-// "json, jsonl, csv or sqlite"
+// "json, jsonl, csv, sqlite or parquet"
 std::string format_list();
+
+// Whether `file_name` (no folder) names a data file of `info`'s format: `events.<extension>`,
+// or for part files `part-<anything>.<extension>`.
+bool is_data_file_name(const FormatInfo& info, std::string_view file_name);
+
+// Files stored as immutable parts (FormatStorage::part_files) and leaf files that commits
+// append to are both "leaf files" of a folder_structure: sizes and hashes in the manifest,
+// journaled commits. Only a database is not.
+inline bool has_leaf_files(const FormatInfo& info) {
+  return info.storage != FormatStorage::database;
+}
 
 } // namespace bdd

@@ -106,7 +106,7 @@ Result<std::vector<Input>> plan_inputs(const std::filesystem::path& study_dir,
                             const std::size_t depth = depth_of(relative);
                             return depth >= levels.size() || folders.keeps(levels[depth], name);
                           }
-                          if (name != data_name) {
+                          if (!is_data_file_name(info, name)) {
                             return false;
                           }
                           if (type == fs::EntryType::symlink) {

@@ -58,6 +58,9 @@ void merge_record(tracking::CommitRecord& into, tracking::CommitRecord&& next) {
       into.files.push_back(std::move(file));
     }
   }
+  into.removed_files.insert(into.removed_files.end(),
+                            std::make_move_iterator(next.removed_files.begin()),
+                            std::make_move_iterator(next.removed_files.end()));
   const std::uint64_t high_water =
       std::max({into.cursor.high_water, into.cursor.offset, next.cursor.high_water});
   into.cursor = std::move(next.cursor);

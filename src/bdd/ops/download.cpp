@@ -1,6 +1,7 @@
 #include "download.hpp"
 
 #include "commit_pipeline.hpp"
+#include "compaction.hpp"
 #include "connection.hpp"
 #include "repair.hpp"
 #include "seams.hpp"
@@ -265,6 +266,7 @@ public:
 
   Result<void> prepare(tracking::RunRecord& record) {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_work_dir, tracking::StateAccess::exclusive));
+    BDD_TRY(finish_deletions(*m_state, m_work_dir)); // of a compaction a crash cut short
     if (!m_options.repair) { // a repair has just rebuilt the state from the files
       BDD_TRY(check_state_describes_files(m_config, m_work_dir, *m_state));
     }
@@ -289,7 +291,7 @@ public:
       warn("rolled back an unfinished commit of an interrupted run (" + std::to_string(rolled_back)
            + " files checked); its events will be downloaded again");
     }
-    if (format_info(m_config.format).storage == FormatStorage::leaf_files) {
+    if (has_leaf_files(format_info(m_config.format))) {
       BDD_TRY(check_files(m_config, m_work_dir, *m_state));
     }
     BDD_TRY_ASSIGN(const tracking::Cursor cursor, m_state->cursor());
@@ -332,7 +334,7 @@ public:
     // intact and verifiable without another run.
     Result<void> settled = ok();
     if (committed) {
-      settled = m_state->clear_pending();
+      settled = compact() ? m_state->clear_pending() : Result<void>(ok());
     } else if (auto rolled_back = m_commits->roll_back(); !rolled_back) {
       settled = std::move(rolled_back).error();
     }
@@ -788,6 +790,24 @@ private:
     BDD_TRY(tracking::write_metadata(m_work_dir, metadata));
     m_described = std::move(metadata);
     return ok();
+  }
+
+  // Part files: merge each leaf's small parts (see ops/compaction.hpp). False if that failed:
+  // the study then stays marked open, so that the next run removes a merged part it left.
+  bool compact() {
+    if (format_info(m_config.format).storage != FormatStorage::part_files) {
+      return true;
+    }
+    storage::CompactionRule rule;
+    rule.max_parts = std::max<std::size_t>(m_options.compact_parts, 2);
+    if (auto merged =
+            compact_parts(*m_state, m_work_dir, m_config.study_name, rule, m_options.stop);
+        !merged) {
+      warn("compaction of part files stopped: " + merged.error().message
+           + " (the next run finishes it)");
+      return false;
+    }
+    return true;
   }
 
   Result<void> write_manifest() {

@@ -3,6 +3,7 @@
 #include <bdd/api/client.hpp>
 #include <bdd/config/config.hpp>
 #include <bdd/core/result.hpp>
+#include <bdd/storage/compaction.hpp>
 #include <bdd/tracking/records.hpp>
 
 #include <atomic>
@@ -46,6 +47,10 @@ struct DownloadOptions {
   // interrupted runs included), before `download` returns; not called when the run did not get
   // that far (no lock, bad config). May be empty.
   std::function<void(const tracking::RunRecord&)> on_recorded;
+  // Part files (`parquet`): a leaf folder holding more than this many parts has its small parts
+  // merged into one at the end of the run (storage::CompactionRule; at least 2). The CLI takes
+  // it from BDD_PARQUET_COMPACT_PARTS, for tests that make compaction frequent.
+  std::size_t compact_parts = storage::CompactionRule{}.max_parts;
   // For tests only: called on the committing thread before each batch is written (a slow disk,
   // to check that memory stays bounded). Empty in bdd.
   std::function<void()> before_commit_write;

@@ -409,8 +409,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
                      + "\" (run `bdd download " + study + "` first)");
   }
   const FormatInfo& stored = format_info(metadata->format);
-  if (stored.storage == FormatStorage::leaf_files
-      && fs::regular_file_size(tracking::state_path(paths.study_dir))) {
+  if (has_leaf_files(stored) && fs::regular_file_size(tracking::state_path(paths.study_dir))) {
     BDD_TRY_ASSIGN(auto state, tracking::open_state(paths.study_dir));
     BDD_TRY_ASSIGN(auto pending, state->pending());
     if (!pending.empty()) {

@@ -1,5 +1,7 @@
 #include "repair.hpp"
 
+#include "compaction.hpp"
+
 #include <bdd/core/clock.hpp>
 #include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
@@ -35,6 +37,7 @@ public:
 
   Result<std::vector<std::string>> run() {
     BDD_TRY_ASSIGN(m_state, tracking::open_state(m_dir));
+    BDD_TRY(finish_deletions(*m_state, m_dir)); // replaced parts are not data
     BDD_TRY(roll_back_what_can_be());
     BDD_TRY_ASSIGN(auto old_files, m_state->files());
     BDD_TRY_ASSIGN(auto old_cursor, m_state->cursor());
@@ -73,7 +76,7 @@ private:
     if (pending.empty()) {
       return ok();
     }
-    if (format_info(m_config.format).storage == FormatStorage::leaf_files) {
+    if (has_leaf_files(format_info(m_config.format))) {
       BDD_TRY_ASSIGN(auto writer,
                      storage::make_writer(m_config.format, {m_dir, m_config.study_name, {}}));
       for (const auto& file : pending) {
@@ -90,6 +93,9 @@ private:
     if (!stdfs::exists(path, ec)) {
       m_notes.push_back(relative + ": missing; its events will be downloaded again");
       return ok();
+    }
+    if (format_info(m_config.format).storage == FormatStorage::part_files) {
+      return repair_part(relative, old);
     }
     const std::uint64_t size = fs::file_size_or_zero(path);
     if (old && size >= old->size) {
@@ -116,6 +122,34 @@ private:
       }
     }
     return rewrite(relative);
+  }
+
+  // A part file is kept whole when it is the one committed (size and hash), else set aside
+  // whole before any of its ids is counted: a part is never cut or rewritten.
+  Result<void> repair_part(const std::string& relative, const tracking::FileRecord* old) {
+    const stdfs::path path = m_dir / relative;
+    const std::uint64_t size = fs::file_size_or_zero(path);
+    bool intact = old != nullptr && size == old->size && !old->sha256.empty();
+    if (intact) {
+      BDD_TRY_ASSIGN(auto sha256, tracking::hash_file_prefix(path, size));
+      intact = sha256 == old->sha256;
+    }
+    if (!intact) {
+      BDD_TRY(quarantine(relative, true));
+      m_notes.push_back(relative + ": " + (old ? "changed since it was committed" : "not recorded")
+                        + "; moved to " + m_quarantine.string()
+                        + " and its events will be downloaded again");
+      return ok();
+    }
+    BDD_TRY_ASSIGN(auto reader, storage::open_reader(m_config.format, path));
+    for (;;) {
+      BDD_TRY_ASSIGN(auto record, reader->next());
+      if (!record) {
+        break;
+      }
+      BDD_TRY(add_id(relative, *record)); // a repeat stays where it is: verify names it
+    }
+    return record_file(relative, size);
   }
 
   // Take the events of the first `size` bytes as they are. False if one of them cannot be read

@@ -46,13 +46,9 @@ bool is_data_file_name(const std::string& relative) {
   const std::size_t slash = relative.rfind('/');
   const std::string_view name =
       std::string_view(relative).substr(slash == std::string::npos ? 0 : slash + 1);
-  for (const auto& format : formats()) {
-    if (name.size() == 7 + format.extension.size() && name.starts_with("events.")
-        && name.substr(7) == format.extension) {
-      return true;
-    }
-  }
-  return false;
+  return std::any_of(formats().begin(), formats().end(), [name](const FormatInfo& format) {
+    return bdd::is_data_file_name(format, name);
+  });
 }
 
 Result<void> check_text_files(const config::Config& config,

@@ -445,8 +445,13 @@ private:
   // order, into the one id index.
   Result<void> check_files() {
     BDD_TRY_ASSIGN(auto on_disk, storage::list_data_files(m_dir, m_format));
+    // Part files a compaction replaced, which the next download deletes: not data any more.
+    BDD_TRY_ASSIGN(const auto doomed, m_state->doomed());
+    std::erase_if(on_disk, [&doomed](const std::string& path) {
+      return std::binary_search(doomed.begin(), doomed.end(), path);
+    });
     std::map<std::string, tracking::FileRecord> recorded;
-    const bool leaf_files = format_info(m_format).storage == FormatStorage::leaf_files;
+    const bool leaf_files = has_leaf_files(format_info(m_format));
     if (!leaf_files) {
       BDD_TRY(check_database(on_disk));
     } else {

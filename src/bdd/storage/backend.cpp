@@ -6,6 +6,7 @@
 #include "csv_writer.hpp"
 #include "json_writer.hpp"
 #include "jsonl_writer.hpp"
+#include "part_writer.hpp"
 #include "readers.hpp"
 #include "sources.hpp"
 #include "sqlite_writer.hpp"
@@ -37,6 +38,7 @@ const std::array k_backends = {
     Backend{Format::jsonl,  &make_jsonl_writer,  &open_jsonl_reader,  &open_jsonl_source,  TextLayout{"\n", "\n"},         {}},
     Backend{Format::csv,    &make_csv_writer,    &open_csv_reader,    &open_csv_source,    TextLayout{"\r\n", "\r\n"},     {}},
     Backend{Format::sqlite, &make_sqlite_writer, &open_sqlite_reader, &open_sqlite_source, std::nullopt,                   {}},
+    Backend{Format::parquet, &make_parquet_writer, &open_parquet_reader, &open_parquet_source, std::nullopt,                {}},
 };
 // clang-format on
 

@@ -1,5 +1,7 @@
 #include "leaf_file_writer.hpp"
 
+#include "file_io.hpp"
+
 #include <bdd/core/fs.hpp>
 #include <bdd/storage/layout.hpp>
 
@@ -34,51 +36,6 @@ constexpr std::size_t k_sync_whole_fs_leaves = 16;
 // holding old and new copies) and never carries a doubling's unused capacity.
 constexpr std::size_t k_chunk_bytes = std::size_t{256} << 10;
 
-Error storage_error(std::string_view action, const stdfs::path& path, int err) {
-  return {Errc::storage, fs::describe_errno(action, path, err)};
-}
-
-// Write `pieces` one after the other from `offset`: one system call for all of them, unless the
-// kernel takes less.
-Result<void> pwrite_all(int fd,
-                        std::uint64_t offset,
-                        const std::vector<std::string_view>& pieces,
-                        const stdfs::path& path) {
-  std::vector<iovec> left;
-  left.reserve(pieces.size());
-  for (std::string_view piece : pieces) {
-    if (!piece.empty()) {
-      left.push_back({const_cast<char*>(piece.data()), piece.size()});
-    }
-  }
-  std::size_t first = 0;
-  while (first < left.size()) {
-    const int count = static_cast<int>(std::min<std::size_t>(left.size() - first, IOV_MAX));
-    const ssize_t n = ::pwritev(fd, &left[first], count, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return storage_error("cannot write", path, errno);
-    }
-    if (n == 0) {
-      return storage_error("cannot write", path, EIO); // not for regular files, but never spin
-    }
-    offset += static_cast<std::uint64_t>(n);
-    for (auto done = static_cast<std::size_t>(n); done > 0;) {
-      iovec& piece = left[first];
-      const std::size_t step = std::min(done, piece.iov_len);
-      piece.iov_base = static_cast<char*>(piece.iov_base) + step;
-      piece.iov_len -= step;
-      done -= step;
-      if (piece.iov_len == 0) {
-        ++first;
-      }
-    }
-  }
-  return ok();
-}
-
 Result<std::string>
 pread_exact(int fd, std::uint64_t offset, std::size_t size, const stdfs::path& path) {
   std::string out(size, '\0');
@@ -99,20 +56,6 @@ pread_exact(int fd, std::uint64_t offset, std::size_t size, const stdfs::path& p
   }
   out.resize(done);
   return out;
-}
-
-// A leaf that is a link, or lies behind one: bdd writes nothing through it (it could point
-// anywhere outside the study).
-Error link_error(std::string_view action, const stdfs::path& path) {
-  return {
-      Errc::storage,
-      std::string(action) + " \"" + path.string()
-          + "\": it is, or lies in a folder that is, a symbolic link; bdd does not follow links "
-            "inside a study (remove the link)"};
-}
-
-Error open_error(std::string_view action, const stdfs::path& path, int err) {
-  return err == ELOOP ? link_error(action, path) : storage_error(action, path, err);
 }
 
 // The size of an existing leaf (0 if it does not exist), after checking that it ends like a
@@ -168,29 +111,6 @@ void drop_cached_pages(int fd, std::uint64_t begin, std::uint64_t end) {
                     static_cast<off_t>(whole_pages_end - begin),
                     POSIX_FADV_DONTNEED);
   }
-}
-
-// Every directory whose entries lead from `root` to `relative_file`, `root` included: the ones
-// to fsync so that a new file is still reachable after a power loss. Syncing the existing ones
-// too covers a directory made by an earlier commit that failed before its own sync.
-void add_ancestors(const stdfs::path& root,
-                   const stdfs::path& relative_file,
-                   std::vector<stdfs::path>& out) {
-  stdfs::path current = root;
-  out.push_back(current);
-  for (const auto& part : relative_file.parent_path()) {
-    current /= part;
-    out.push_back(current);
-  }
-}
-
-Result<void> sync_directories(std::vector<stdfs::path>& dirs) {
-  std::sort(dirs.begin(), dirs.end());
-  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-  for (const auto& dir : dirs) {
-    BDD_TRY(fs::sync_directory(dir));
-  }
-  return ok();
 }
 
 // Call `work(i, scratch)` for every i in [0, count) on this thread and up to three more, each
@@ -253,15 +173,6 @@ Result<void> for_each_in_parallel(std::size_t count, const Work& work) {
     return *first_error;
   }
   return ok();
-}
-
-bool is_plain_relative(const stdfs::path& path) {
-  if (path.empty() || path.is_absolute() || path.has_root_name()) {
-    return false;
-  }
-  return std::none_of(path.begin(), path.end(), [](const stdfs::path& part) {
-    return part == ".." || part == "." || part.empty();
-  });
 }
 
 } // namespace
@@ -436,19 +347,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
     int opened = -1;
     if (is_new) {
       // O_EXCL: a file that appeared since step 1 is not bdd's to append to.
-      opened = fs::open_beneath(root_fd.get(), relative_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-      if (opened < 0 && errno == ENOENT) { // its folder is new too
-        const std::string parent = relative.parent_path().string();
-        if (fs::make_directories_beneath(root_fd.get(), parent) != 0) {
-          return open_error("cannot create directory", root / parent, errno);
-        }
-        opened = fs::open_beneath(root_fd.get(), relative_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-      }
-      if (opened < 0 && errno == EEXIST) {
-        return Error(Errc::storage,
-                     "cannot create \"" + path.string()
-                         + "\": a file that bdd did not write appeared there (move it away)");
-      }
+      BDD_TRY_ASSIGN(opened, create_beneath(root_fd.get(), root, relative_path));
       if (sync_per_file) {
         add_ancestors(root, relative, dirs_to_sync);
       }
@@ -552,46 +451,12 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
                      + " recorded after the last commit (was it edited or cut short?)");
   }
 
-  std::vector<stdfs::path> dirs_to_sync;
   if (extent.size == 0) {
-    // The commit created the file (and maybe its directories): remove what it made, each entry
-    // through its parent opened beneath the study (unlinkat and rmdir-by-path would follow a
-    // link on the way).
+    // The commit created the file (and maybe its directories): remove what it made.
     if (exists) {
       static_cast<void>(fd.close());
     }
-    const auto remove_entry = [&](const stdfs::path& entry, int flags) {
-      const std::string parent = entry.parent_path().string();
-      fs::UniqueFd parent_fd(parent.empty()
-                                 ? ::fcntl(root_fd.get(), F_DUPFD_CLOEXEC, 0)
-                                 : fs::open_beneath(root_fd.get(), parent, O_RDONLY | O_DIRECTORY));
-      if (parent_fd.get() < 0) {
-        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-      }
-      if (::unlinkat(parent_fd.get(), entry.filename().c_str(), flags) != 0) {
-        return errno == ENOENT ? 0 : -1;
-      }
-      return 0;
-    };
-    if (exists && remove_entry(relative, 0) != 0) {
-      return open_error("cannot remove", path, errno);
-    }
-    dirs_to_sync.push_back(path.parent_path());
-    for (stdfs::path dir = relative.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-      if (remove_entry(dir, AT_REMOVEDIR) != 0) {
-        break; // not empty: other leaves live there
-      }
-      dirs_to_sync.push_back((m_options.study_dir / dir).parent_path());
-    }
-    dirs_to_sync.erase(std::remove_if(dirs_to_sync.begin(),
-                                      dirs_to_sync.end(),
-                                      [](const stdfs::path& dir) {
-                                        struct stat dir_info {};
-                                        return ::stat(dir.c_str(), &dir_info) != 0
-                                               || !S_ISDIR(dir_info.st_mode);
-                                      }),
-                       dirs_to_sync.end());
-    return sync_directories(dirs_to_sync);
+    return remove_created_file(root_fd.get(), m_options.study_dir, relative);
   }
 
   const std::string_view tail = file_tail();

@@ -719,7 +719,7 @@ Result<std::unique_ptr<EventReader>> open_sqlite_reader(const stdfs::path& path,
 
 Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
                                                  std::string_view format) {
-  const std::string name = "events." + std::string(format_info(format).extension);
+  const FormatInfo& info = format_info(format);
   std::vector<std::string> out;
   std::error_code ec;
   if (!stdfs::is_directory(study_dir, ec)) {
@@ -736,7 +736,7 @@ Result<std::vector<std::string>> list_data_files(const stdfs::path& study_dir,
     // A link named like a data file is listed too (not followed: the readers refuse it), so
     // that verify and export name it instead of skipping it silently.
     const stdfs::file_type type = it->symlink_status(ec).type();
-    if (file_name == name
+    if (is_data_file_name(info, file_name)
         && (type == stdfs::file_type::regular || type == stdfs::file_type::symlink)) {
       out.push_back(path.lexically_relative(study_dir).generic_string());
     }

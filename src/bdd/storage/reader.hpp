@@ -92,7 +92,8 @@ std::optional<TextLayout> text_layout(std::string_view format, std::string_view 
 std::string_view rewritten_tail(std::string_view format);
 
 // The data files of a study stored in `format` under `study_dir`, relative and '/'-separated,
-// sorted: every `events.<extension>` not inside a folder whose name starts with '.' (bdd's own
+// sorted: every `events.<extension>` (`part-*.<extension>` for part files) not inside a folder
+// whose name starts with '.' (bdd's own
 // `.bdd/`), links named so included (the readers refuse to open them; folders that are links
 // are not entered). Fails with Errc::storage if a folder cannot be listed.
 Result<std::vector<std::string>> list_data_files(const std::filesystem::path& study_dir,

@@ -23,7 +23,9 @@ namespace {
 //     SHA-256; digests of schema 3 are forgotten (NULL, as for ids stored before schema 3, or
 //     rebuilt by --repair): the raw events that a conversion would need are only in the data
 //     files, in any of four formats, and a stale digest would report every event as changed
-constexpr int k_schema_version = 4;
+//  5: doomed(path): part files a compaction replaced, removed from `files` in the same
+//     transaction and deleted once that transaction is durable (see State::doomed)
+constexpr int k_schema_version = 5;
 
 // A new database is made at version 1 and migrated like an old one, so there is one path.
 constexpr const char* k_schema_v1 = R"sql(
@@ -43,6 +45,7 @@ constexpr std::array<const char*, k_schema_version - 1> k_migrations = {
     "CREATE TABLE quarantine(id TEXT PRIMARY KEY, offset INTEGER NOT NULL, reason TEXT NOT NULL,"
     " raw BLOB NOT NULL) WITHOUT ROWID;",
     "UPDATE ids SET digest = NULL WHERE digest IS NOT NULL;",
+    "CREATE TABLE doomed(path TEXT PRIMARY KEY) WITHOUT ROWID;",
 };
 
 void migrate(SQLite::Database& db, int version) {
@@ -247,6 +250,30 @@ public:
     });
   }
 
+  Result<std::vector<std::string>> doomed() override {
+    return guarded([&] {
+      std::vector<std::string> out;
+      SQLite::Statement query(m_db, "SELECT path FROM doomed ORDER BY path");
+      while (query.executeStep()) {
+        out.push_back(query.getColumn(0).getString());
+      }
+      return out;
+    });
+  }
+
+  Result<void> forget_doomed(const std::vector<std::string>& paths) override {
+    return guarded_void([&] {
+      SQLite::Transaction txn(m_db);
+      SQLite::Statement forget(m_db, "DELETE FROM doomed WHERE path = ?");
+      for (const auto& path : paths) {
+        forget.bind(1, path);
+        forget.exec();
+        forget.reset();
+      }
+      txn.commit();
+    });
+  }
+
   Result<std::optional<std::int64_t>> tree_checked_at() override {
     return guarded([&]() -> std::optional<std::int64_t> {
       SQLite::Statement query(m_db, "SELECT value FROM meta WHERE key = 'tree_checked_at'");
@@ -336,6 +363,18 @@ public:
       insert_ids(m_db, sorted_ids);
       SQLite::Statement upsert_file(
           m_db, "INSERT OR REPLACE INTO files(path, size, sha256, midstate) VALUES(?, ?, ?, ?)");
+      if (!record.removed_files.empty()) {
+        SQLite::Statement drop(m_db, "DELETE FROM files WHERE path = ?");
+        SQLite::Statement doom(m_db, "INSERT OR IGNORE INTO doomed(path) VALUES(?)");
+        for (const auto& path : record.removed_files) {
+          drop.bind(1, path);
+          drop.exec();
+          drop.reset();
+          doom.bind(1, path);
+          doom.exec();
+          doom.reset();
+        }
+      }
       for (const auto& file : record.files) {
         upsert_file.bind(1, file.path);
         upsert_file.bind(2, static_cast<int64_t>(file.size));

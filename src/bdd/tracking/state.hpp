@@ -61,6 +61,9 @@ struct CommitRecord {
   std::optional<std::uint64_t> forget_seams_from;
   std::vector<QuarantinedItem> quarantined;
   std::vector<FileRecord> files; // every file the commit changed: new size and hashes
+  // Files the commit replaces (the part files a compaction merged): no longer counted, and
+  // listed in `State::doomed` until they are deleted. In the same transaction as `files`.
+  std::vector<std::string> removed_files;
   // Wait for the disk before returning. Otherwise, while the study is marked open, the record
   // may be lost to a power cut (the next run then rolls the files back to the one before).
   bool durable = false;
@@ -129,6 +132,11 @@ public:
   // Forget every id, file, the journal and the cursor, in one transaction: `bdd download
   // --repair` then rebuilds them from what the files hold.
   virtual Result<void> reset() = 0;
+  // Files a commit removed from the record (`CommitRecord::removed_files`) that may still be on
+  // disk: nothing counts them, and the next run deletes them (tolerating files already gone)
+  // before it looks at the study, then forgets them. Sorted. Kept by `reset`.
+  virtual Result<std::vector<std::string>> doomed() = 0;
+  virtual Result<void> forget_doomed(const std::vector<std::string>& paths) = 0;
   // When (Unix seconds) a walk of the whole study folder last found only files the state
   // describes (see ops/state_check.hpp); nullopt if never, or since a reset.
   virtual Result<std::optional<std::int64_t>> tree_checked_at() = 0;

@@ -83,8 +83,9 @@ TEST_CASE("config::resolve rejects wrong types", "[config]") {
         == file + "download.max_concurrent_requests must be an integer from 1 to 32, got false");
   CHECK(error("storage", "data_directory", "{}")
         == file + "storage.data_directory must be a non-empty string (a directory path), got {}");
-  CHECK(error("storage", "default_format", "1")
-        == file + "storage.default_format must be one of json, jsonl, csv or sqlite, got 1");
+  CHECK(
+      error("storage", "default_format", "1")
+      == file + "storage.default_format must be one of json, jsonl, csv, sqlite or parquet, got 1");
   CHECK(error("storage", "folder_structure", "\"by_date\"")
         == file
                + "storage.folder_structure must be an array of distinct values from by_user_id, "
@@ -131,13 +132,11 @@ TEST_CASE("config::resolve rejects invalid values", "[config]") {
         == file + "download.max_concurrent_requests must be an integer from 1 to 32, got 33");
   CHECK(error("storage", "data_directory", "\"\"")
         == file + "storage.data_directory must be a non-empty string (a directory path), got \"\"");
-  CHECK(
-      error("storage", "default_format", "\"xml\"")
-      == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
-  CHECK(error("storage", "default_format", "\"parquet\"")
+  CHECK(error("storage", "default_format", "\"xml\"")
         == file
-               + "storage.default_format \"parquet\" is not supported by bdd (use json, jsonl, csv "
-                 "or sqlite; csv and sqlite load into most analysis tools)");
+               + "storage.default_format \"xml\" is not supported (use json, jsonl, csv, sqlite or "
+                 "parquet)");
+  CHECK(error("storage", "default_format", "\"parquet\"").empty()); // a storage format now
   CHECK(error("storage", "folder_structure", R"(["by_user_id", "by_month"])")
         == file
                + "storage.folder_structure[1] \"by_month\" is not supported (use by_user_id, "
@@ -165,9 +164,10 @@ TEST_CASE("config::resolve expands ${VAR} in every string value", "[config]") {
         == file
                + "storage.folder_structure[0] uses ${LEVEL}, which is not set or is empty (set it "
                  "in .env or the environment)");
-  CHECK(
-      study_config_error(R"({"storage": {"default_format": "${FORMAT}"}})", {{"FORMAT", "xml"}})
-      == file + "storage.default_format \"xml\" is not supported (use json, jsonl, csv or sqlite)");
+  CHECK(study_config_error(R"({"storage": {"default_format": "${FORMAT}"}})", {{"FORMAT", "xml"}})
+        == file
+               + "storage.default_format \"xml\" is not supported (use json, jsonl, csv, sqlite or "
+                 "parquet)");
   CHECK(study_config_error(R"({"api": {"base_url": "https://${HOST"}})")
         == file
                + "api.base_url has a \"${\" that does not start a ${NAME} reference (NAME made of "

@@ -41,21 +41,37 @@ TEST_CASE("core::formats: a database is one file, never split into folders", "[c
 }
 
 TEST_CASE("core::parse_format refuses an unknown name, listing the valid ones", "[core]") {
-  for (const std::string name : {"parquet", "", "JSON", "sqlite ", "events.json"}) {
+  for (const std::string name : {"orc", "", "JSON", "sqlite ", "events.json"}) {
     INFO(name);
     CHECK(bdd::find_format(name) == std::nullopt);
     auto parsed = bdd::parse_format(name);
     REQUIRE_FALSE(parsed);
     CHECK(parsed.error().code == bdd::Errc::config);
     CHECK(parsed.error().message
-          == "unknown storage format \"" + name + "\" (use json, jsonl, csv or sqlite)");
+          == "unknown storage format \"" + name + "\" (use json, jsonl, csv, sqlite or parquet)");
   }
-  CHECK(bdd::format_list() == "json, jsonl, csv or sqlite");
+  CHECK(bdd::format_list() == "json, jsonl, csv, sqlite or parquet");
 }
 
 TEST_CASE("core::format_info of an unknown name reads as leaf files", "[core]") {
   // verify reads the format from `.metadata.json`, which a user may have edited.
-  const bdd::FormatInfo& info = bdd::format_info(std::string_view("parquet"));
+  const bdd::FormatInfo& info = bdd::format_info(std::string_view("orc"));
   CHECK(info.storage == bdd::FormatStorage::leaf_files);
   CHECK(info.name.empty());
+}
+
+TEST_CASE("core::is_data_file_name tells a format's data files from the rest", "[core]") {
+  const bdd::FormatInfo& jsonl = bdd::format_info(bdd::Format::jsonl);
+  const bdd::FormatInfo& parquet = bdd::format_info(bdd::Format::parquet);
+  CHECK(parquet.storage == bdd::FormatStorage::part_files);
+  CHECK(bdd::is_data_file_name(jsonl, "events.jsonl"));
+  CHECK_FALSE(bdd::is_data_file_name(jsonl, "events.jsonl.orig"));
+  CHECK_FALSE(bdd::is_data_file_name(jsonl, "eventsXjsonl"));
+  CHECK_FALSE(bdd::is_data_file_name(jsonl, "part-1.jsonl"));
+  CHECK(bdd::is_data_file_name(parquet, "part-20261207T170600000000Z-1-000001.parquet"));
+  CHECK(bdd::is_data_file_name(parquet, "part-x-c.parquet"));
+  CHECK_FALSE(bdd::is_data_file_name(parquet, "part-.parquet"));
+  CHECK_FALSE(bdd::is_data_file_name(parquet, "events.parquet"));
+  CHECK_FALSE(bdd::is_data_file_name(parquet, "part-1.parquet.orig"));
+  CHECK_FALSE(bdd::is_data_file_name(parquet, "part-1xparquet"));
 }

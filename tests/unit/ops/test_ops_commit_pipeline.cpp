@@ -149,6 +149,10 @@ public:
     return m_inner.quarantine();
   }
   bdd::Result<void> reset() override { return m_inner.reset(); }
+  bdd::Result<std::vector<std::string>> doomed() override { return m_inner.doomed(); }
+  bdd::Result<void> forget_doomed(const std::vector<std::string>& paths) override {
+    return m_inner.forget_doomed(paths);
+  }
   bdd::Result<std::optional<std::int64_t>> tree_checked_at() override {
     return m_inner.tree_checked_at();
   }

@@ -185,11 +185,11 @@ TEST_CASE("storage::make_writer jsonl writes one normalised object per line", "[
 
 TEST_CASE("storage::make_writer rejects unknown formats and missing directories", "[storage]") {
   TempDir dir;
-  auto unknown = bdd::storage::make_writer("parquet", {dir.path(), "s", {}});
+  auto unknown = bdd::storage::make_writer("orc", {dir.path(), "s", {}});
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().code == bdd::Errc::config);
   CHECK(unknown.error().message
-        == "unknown storage format \"parquet\" (use json, jsonl, csv or sqlite)");
+        == "unknown storage format \"orc\" (use json, jsonl, csv, sqlite or parquet)");
 
   auto missing = bdd::storage::make_writer("jsonl", {dir.path() / "nope", "s", {}});
   REQUIRE_FALSE(missing);
@@ -198,7 +198,7 @@ TEST_CASE("storage::make_writer rejects unknown formats and missing directories"
         == "cannot open \"" + (dir.path() / "nope").string() + "\": no such file or directory");
 
   CHECK(bdd::storage::writer_formats()
-        == std::vector<std::string_view>{"json", "jsonl", "csv", "sqlite"});
+        == std::vector<std::string_view>{"json", "jsonl", "csv", "sqlite", "parquet"});
   for (Level level : {Level::by_user_id, Level::by_date, Level::by_event_type}) {
     CHECK(bdd::storage::parse_level(bdd::storage::level_name(level)) == level);
   }

@@ -257,5 +257,51 @@ TEST_CASE("tracking::State forgets the SHA-256 digests of a schema-3 state", "[t
   commit.new_digests = {77};
   REQUIRE((*state)->finish_commit(commit));
   CHECK((*state)->lookup("e3")->digest == 77U);
-  CHECK(SQLite::Database(path.string()).execAndGet("PRAGMA user_version").getInt() == 4);
+  CHECK(SQLite::Database(path.string()).execAndGet("PRAGMA user_version").getInt() == 5);
+}
+
+TEST_CASE("tracking::State replaces files in one transaction and keeps the replaced ones doomed "
+          "until they are forgotten",
+          "[tracking]") {
+  TempDir dir;
+  {
+    auto state = bdd::tracking::open_state(dir.path());
+    REQUIRE(state);
+    REQUIRE(
+        (*state)->begin_commit({{"u/part-1.parquet", 0, {}, {}}, {"u/part-2.parquet", 0, {}, {}}}));
+    bdd::tracking::CommitRecord parts;
+    parts.new_ids = {"a", "b"};
+    parts.cursor.events_stored = 2;
+    parts.files = {{"u/part-1.parquet", 10, "h1", {}}, {"u/part-2.parquet", 20, "h2", {}}};
+    REQUIRE((*state)->finish_commit(parts));
+    REQUIRE((*state)->clear_pending());
+
+    // A compaction: the merged part journaled, then recorded as the two go.
+    REQUIRE((*state)->begin_commit({{"u/part-2-c.parquet", 0, {}, {}}}));
+    auto journaled = (*state)->pending();
+    REQUIRE(journaled);
+    CHECK(sizes(*journaled)
+          == std::vector<std::pair<std::string, std::uint64_t>>{
+              {"u/part-2-c.parquet", 0}, {"u/part-1.parquet", 10}, {"u/part-2.parquet", 20}});
+    bdd::tracking::CommitRecord merged;
+    merged.cursor = *(*state)->cursor();
+    merged.files = {{"u/part-2-c.parquet", 25, "h3", {}}};
+    merged.removed_files = {"u/part-1.parquet", "u/part-2.parquet"};
+    merged.durable = true;
+    REQUIRE((*state)->finish_commit(merged));
+    // Killed here: the old parts are not counted, the new one is, and the old are doomed.
+  }
+  auto state = bdd::tracking::open_state(dir.path());
+  REQUIRE(state);
+  CHECK(sizes(*(*state)->files())
+        == std::vector<std::pair<std::string, std::uint64_t>>{{"u/part-2-c.parquet", 25}});
+  CHECK(sizes(*(*state)->pending())
+        == std::vector<std::pair<std::string, std::uint64_t>>{{"u/part-2-c.parquet", 25}});
+  CHECK(*(*state)->doomed() == std::vector<std::string>{"u/part-1.parquet", "u/part-2.parquet"});
+  CHECK((*state)->cursor()->events_stored == 2);
+  CHECK(*(*state)->id_count() == 2);
+  REQUIRE((*state)->reset());
+  CHECK((*state)->doomed()->size() == 2); // still on disk, whatever the state forgets
+  REQUIRE((*state)->forget_doomed({"u/part-1.parquet"}));
+  CHECK(*(*state)->doomed() == std::vector<std::string>{"u/part-2.parquet"});
 }
