@@ -45,9 +45,13 @@ function reader(glob, hive) {
   // match names starting with '.'): the README names the file for json.
   const glob = format === 'json' ? `${dir}/**/${name}` : `${dir}/**/*.${format}`;
 
+  // `name` may hold '*' (a parquet study's part files, `part-*.parquet`).
+  const namePattern = new RegExp(
+    `^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
   const files = await rows(`SELECT DISTINCT filename FROM ${reader(glob, false)}`);
   for (const { filename } of files) {
-    if (!filename.endsWith(`/${name}`) || /\/\./.test(filename.slice(dir.length))) {
+    const base = filename.slice(filename.lastIndexOf('/') + 1);
+    if (!namePattern.test(base) || /\/\./.test(filename.slice(dir.length))) {
       fail(`the glob ${glob} matches ${filename}, which is not a data file`);
     }
   }

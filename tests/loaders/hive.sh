@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Studies downloaded with `"partition_naming": "hive"` in jsonl, csv and json, read by DuckDB
+# Studies downloaded with `"partition_naming": "hive"` in jsonl, csv, json and parquet, read by DuckDB
 # as Hive-partitioned folders (hive.js): every event once, the partition columns equal to the
 # events' own values, bdd's own files outside the globs. Values are hostile (the fake server's
 # --nasty names, plus '=', '%', '+', '/', spaces, empty and long ones appended below). Then the
@@ -44,13 +44,15 @@ total="$(curl -sf -X POST --data-binary "$extra" "http://127.0.0.1:$port/_contro
     | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" \
     || fail "the fake server did not take the extra events"
 
-for format in jsonl csv json; do
+for format in jsonl csv json parquet; do
     dir="$work/$format"
     mkdir -p "$dir/study_configs"
     printf '{"api": {"base_url": "http://127.0.0.1:%s", "api_key": "key"}, "storage": {"default_format": "%s", "partition_naming": "hive", "folder_structure": ["by_user_id", "by_date", "by_event_type"]}}\n' \
         "$port" "$format" >"$dir/study_configs/my-study.json"
     "$bdd" -q -C "$dir" download my-study >/dev/null || fail "bdd download failed in $dir"
-    (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" data/my-study "$format" "$total")
+    stored="events.$format"
+    [ "$format" = parquet ] && stored='part-*.parquet' # immutable part files (README)
+    (cd "$dir" && NODE_PATH="$node_modules" node "$here/hive.js" data/my-study "$format" "$total" "$stored")
     # The same events exported as a hive folder.
     "$bdd" -q -C "$dir" export my-study --format "$format" --partition-by event_type,date,user_id \
         -o "$dir/parts" || fail "bdd export --partition-by failed in $dir"

@@ -98,7 +98,7 @@ count() {
 total=$events
 checked=0
 # One study per layout and format; the defaults first (what a new user gets).
-for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json" "hive jsonl" "hive csv" "flat parquet" "nested parquet"; do
+for case in "flat json" "flat jsonl" "flat csv" "flat sqlite" "nested json" "hive jsonl" "hive csv" "hive parquet" "flat parquet" "nested parquet"; do
     read -r layout format <<<"$case"
     dir="$work/$layout-$format"
     if [ "$case" = "flat json" ]; then
