@@ -13,7 +13,8 @@ this order:
      appending 1% new events, a no-op run, `bdd status` and `bdd verify` (against the fresh
      download of the same case);
      and, for the jsonl workspaces, `bdd export` of the copy to each of EXPORT_FORMATS (events/s
-     and peak RSS; the output checked to hold the stored events);
+     and peak RSS; the output checked to hold the stored events); and a DuckDB query over the
+     study folder (DUCKDB_READERS; through tests/loaders' @duckdb/node-api, node's start included);
   4. scale, on a server of its own with a 5M study: one fresh jsonl [] download (its events/s
      against the large study's) and its verify;
   5. latency, on a server that adds 50 ms to every request: curl and bdd with 1 and 4 requests in
@@ -38,7 +39,7 @@ import textwrap
 import time
 import urllib.request
 
-FORMATS = ["jsonl", "csv", "json", "sqlite"]
+FORMATS = ["jsonl", "csv", "json", "sqlite", "parquet"]
 STRUCTURES = {"[]": [], "default": ["by_user_id", "by_date"]}
 PAGE_SIZE = 1000
 CONCURRENCY = 3
@@ -74,6 +75,19 @@ STATUS_LIMIT_S = 0.050
 # --flatten, one column per value of `data`); the target is jsonl from the flat jsonl copy.
 EXPORT_FORMATS = ["jsonl", "csv", "flat-csv"]
 EXPORT_EVENTS_S = 300_000
+
+# A DuckDB query over each format's study folder (issue 14): the events per event type, read by
+# DuckDB's reader of the format from every data file. sqlite is left out: DuckDB reads it through
+# an extension it downloads on first use.
+DUCKDB_READERS = {
+    "jsonl": "read_json('{dir}/**/*.jsonl')",
+    "csv": "read_csv('{dir}/**/*.csv')",
+    "json": "read_json('{dir}/**/events.json')",
+    "parquet": "read_parquet('{dir}/**/*.parquet')",
+}
+DUCKDB_QUERY = "SELECT event_type, count(*) AS n FROM {reader} GROUP BY event_type"
+DUCKDB_COUNT = "SELECT count(*) FROM {reader}"
+LOADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "loaders")
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -486,12 +500,46 @@ class Bench:
                     f"exit {run['exit']}")
                 if run["exit"] != 0:
                     self.failures.append(f"{large} {fmt} {structure} verify: exit {run['exit']}")
+            if fmt in DUCKDB_READERS:
+                updates[(fmt, structure)]["duckdb"] = self.duckdb_query(
+                    workspace, study, fmt, f"{large} {fmt} {structure}")
             if fmt == "jsonl":
                 updates[(fmt, structure)]["export"] = {
                     out: self.export(workspace, study, out, f"{large} {fmt} {structure}")
                     for out in EXPORT_FORMATS}
             self.discard(workspace)
         return updates, has_verify
+
+    def duckdb_query(self, workspace, study, fmt, label):
+        """DUCKDB_QUERY over the study folder in `workspace`, timed (node's start included), and
+        DuckDB's count of the events checked against the events stored. None if DuckDB is not
+        installed (bash scripts/install-deps.sh installs it)."""
+        script = os.path.join(LOADERS, "duckdb_count.js")
+        modules = os.path.join(LOADERS, "node_modules")
+        if not shutil.which("node") or not os.path.isdir(os.path.join(modules, "@duckdb")):
+            self.notes.append("DuckDB query: not run (no node or no tests/loaders/node_modules)")
+            return None
+        reader = DUCKDB_READERS[fmt].format(dir=os.path.join("data", study))
+        env = {**self.env, "NODE_PATH": modules}
+
+        def timed(query):
+            start = time.perf_counter()
+            done = subprocess.run(["node", script, query], cwd=workspace, env=env,
+                                  capture_output=True, text=True)
+            return time.perf_counter() - start, done
+
+        wall, done = timed(DUCKDB_QUERY.format(reader=reader))
+        _, counted = timed(DUCKDB_COUNT.format(reader=reader))
+        stored = None
+        with open(os.path.join(workspace, "data", study, ".metadata.json")) as f:
+            stored = json.load(f).get("events_stored")
+        run = {"wall_s": wall, "ok": done.returncode == 0 and counted.returncode == 0
+               and counted.stdout.strip() == str(stored)}
+        log(f"  {label} DuckDB query: {wall:.2f} s{'' if run['ok'] else ', FAILED'}")
+        if not run["ok"]:
+            self.failures.append(f"{label} DuckDB query: {done.stderr.strip()[:200]} "
+                                 f"{counted.stdout.strip()} counted, {stored} stored")
+        return run
 
     def export(self, workspace, study, out, label):
         """One `bdd export --json` of the copy in `workspace` to `out`; its rows checked against
@@ -837,11 +885,13 @@ def render(result, fresh, transport, updates, concurrency, scale, small, large):
         f"Updates of the {size_label(large)} study, each in the workspace of its last fresh run: "
         f"`+1%` appends {large // 100:,} events on the server, then downloads (each run listed); "
         f"`no-op` finds nothing new; `status` is the median of "
-        f"{max(STATUS_RUNS, result['reps'])} runs.",
+        f"{max(STATUS_RUNS, result['reps'])} runs; `DuckDB query` counts the events per "
+        f"event type over the study folder with DuckDB's reader of the format (node's start "
+        f"included; sqlite needs a downloaded extension, so it is not run).",
         "",
         "| format | structure | +1% s | +1% runs s | % of fresh | no-op s | no-op requests "
-        "| status ms | verify s | verify × fresh | verify MiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| status ms | verify s | verify × fresh | verify MiB | DuckDB query s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (f, s), u in updates.items():
         incremental = median([r["wall_s"] for r in u["incremental"] if r["ok"]])
@@ -855,10 +905,13 @@ def render(result, fresh, transport, updates, concurrency, scale, small, large):
         verify = fmt_num(verify_s, 2) if result["verify_available"] else "n/a"
         verify_share = verify_s / fresh_wall if verify_s and fresh_wall else None
         verify_rss = max((r["rss_kib"] / KIB for r in u["verify"]), default=None)
+        query = u.get("duckdb")
+        query_s = (fmt_num(query["wall_s"], 2) if query and query["ok"]
+                   else "failed" if query else "n/a")
         lines.append(f"| {f} | {s} | {fmt_num(incremental, 2)} | {each} | "
                      f"{fmt_num(share, 1, 100)} | {fmt_num(noop, 3)} | {requests} | "
                      f"{fmt_num(status, 0, 1000)} | {verify} | {fmt_num(verify_share, 2)} | "
-                     f"{fmt_num(verify_rss, 0)} |")
+                     f"{fmt_num(verify_rss, 0)} | {query_s} |")
 
     lines += [
         "",

@@ -22,6 +22,9 @@ public:
   explicit UniqueFd(int fd) : m_fd(fd) {}
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
+  // Movable so that a function can return an opened descriptor in a Result.
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+  UniqueFd& operator=(UniqueFd&&) = delete;
   ~UniqueFd();
 
   int get() const { return m_fd; }

@@ -77,10 +77,7 @@ std::vector<Compaction> plan_compactions(const std::vector<PartFile>& files,
 Result<MergedPart> merge_parts(const stdfs::path& study_dir,
                                const std::string& study_name,
                                const Compaction& compaction) {
-  fs::UniqueFd root_fd(::open(study_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root_fd.get() < 0) {
-    return storage_error("cannot open directory", study_dir, errno);
-  }
+  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(study_dir));
   const stdfs::path target = study_dir / compaction.target;
   BDD_TRY_ASSIGN(const int opened, create_beneath(root_fd.get(), study_dir, compaction.target));
   fs::UniqueFd fd(opened);
@@ -129,10 +126,7 @@ Result<void> remove_data_file(const stdfs::path& study_dir, const std::string& r
   if (!is_plain_relative(stdfs::path(relative))) {
     return Error(Errc::storage, "cannot remove \"" + relative + "\": not a path inside the study");
   }
-  fs::UniqueFd root_fd(::open(study_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root_fd.get() < 0) {
-    return storage_error("cannot open directory", study_dir, errno);
-  }
+  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(study_dir));
   return remove_created_file(root_fd.get(), study_dir, stdfs::path(relative));
 }
 

@@ -20,6 +20,14 @@ Error storage_error(std::string_view action, const stdfs::path& path, int err) {
   return {Errc::storage, fs::describe_errno(action, path, err)};
 }
 
+Result<fs::UniqueFd> open_study_directory(const stdfs::path& dir) {
+  fs::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return storage_error("cannot open directory", dir, errno);
+  }
+  return fd;
+}
+
 Result<void> pwrite_all(int fd,
                         std::uint64_t offset,
                         const std::vector<std::string_view>& pieces,

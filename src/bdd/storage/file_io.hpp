@@ -4,6 +4,7 @@
 // creating and removing files beneath the study directory without following links, and the
 // directory syncs that make new entries durable. Internal to storage/.
 
+#include <bdd/core/fs.hpp>
 #include <bdd/core/result.hpp>
 
 #include <cstdint>
@@ -14,6 +15,10 @@
 namespace bdd::storage {
 
 Error storage_error(std::string_view action, const std::filesystem::path& path, int err);
+
+// The study directory opened for the *at() calls that reach its files without following links
+// (fs::open_beneath); Errc::storage naming it if it cannot be opened.
+Result<fs::UniqueFd> open_study_directory(const std::filesystem::path& dir);
 
 // A leaf that is a link, or lies behind one: bdd writes nothing through it (it could point
 // anywhere outside the study).

@@ -278,10 +278,7 @@ Result<std::vector<FileExtent>> LeafFileWriter::commit(const JournalFn& journal,
 
   // Every leaf is opened beneath this descriptor and never through a link (see
   // fs::open_beneath), so nothing planted inside the study redirects a write outside it.
-  fs::UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root_fd.get() < 0) {
-    return storage_error("cannot open directory", root, errno);
-  }
+  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(root));
 
   // 1. Sizes before the commit, and a check that each existing file is intact. Nothing written.
   std::vector<FileExtent> before;
@@ -426,10 +423,7 @@ Result<void> LeafFileWriter::rollback(const FileExtent& extent) {
 
   // Beneath the study directory and through no link: truncating through a link planted at a
   // leaf path would damage a file outside the study.
-  fs::UniqueFd root_fd(::open(m_options.study_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root_fd.get() < 0) {
-    return storage_error("cannot open directory", m_options.study_dir, errno);
-  }
+  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(m_options.study_dir));
   fs::UniqueFd fd(fs::open_beneath(root_fd.get(), extent.relative_path, O_RDWR));
   // ENOTDIR: a folder on the way is a file now, so the leaf cannot exist.
   if (fd.get() < 0 && errno != ENOENT && errno != ENOTDIR) {

@@ -105,10 +105,7 @@ public:
     }
     seal_batch();
     const stdfs::path& root = m_options.study_dir;
-    fs::UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (root_fd.get() < 0) {
-      return storage_error("cannot open directory", root, errno);
-    }
+    BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(root));
     std::vector<FileExtent> before;
     before.reserve(m_sealed.leaves.size());
     for (const Leaf& leaf : m_sealed.leaves) {
@@ -171,10 +168,7 @@ public:
                        + "\": not a parquet part file inside \"" + m_options.study_dir.string()
                        + "\"");
     }
-    fs::UniqueFd root_fd(::open(m_options.study_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (root_fd.get() < 0) {
-      return storage_error("cannot open directory", m_options.study_dir, errno);
-    }
+    BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(m_options.study_dir));
     if (extent.size == 0) {
       return remove_created_file(root_fd.get(), m_options.study_dir, relative);
     }
