@@ -41,6 +41,12 @@ void add_ancestors(const std::filesystem::path& root,
                    const std::filesystem::path& relative_file,
                    std::vector<std::filesystem::path>& out);
 
+// From this many files written in one commit, one syncfs() of the study's file system (through a
+// descriptor opened before the first write, so that it reports any writeback error since then)
+// replaces an fdatasync per file and an fsync per new directory entry. Below it, per-file syncs
+// are cheaper and leave the rest of the file system alone.
+inline constexpr std::size_t k_sync_whole_fs_leaves = 16;
+
 // fsync each of `dirs` once (sorts them and drops repeats).
 Result<void> sync_directories(std::vector<std::filesystem::path>& dirs);
 

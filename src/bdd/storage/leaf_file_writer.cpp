@@ -27,11 +27,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// From this many leaves in one commit, one syncfs() replaces an fdatasync per leaf and an fsync
-// per new directory entry. Below it, per-file syncs are cheaper and leave the rest of the file
-// system alone.
-constexpr std::size_t k_sync_whole_fs_leaves = 16;
-
 // A batch's bytes are kept in chunks of this size: a large batch never reallocates (briefly
 // holding old and new copies) and never carries a doubling's unused capacity.
 constexpr std::size_t k_chunk_bytes = std::size_t{256} << 10;

@@ -90,10 +90,6 @@ void write_column_chunk(thrift::Writer& out, const ColumnMetaData& column) {
 
 // --- decoding ----------------------------------------------------------------------------
 
-Error damaged(std::string what) {
-  return {Errc::storage, "damaged parquet file: " + what};
-}
-
 Statistics read_statistics(thrift::Reader& in) {
   Statistics stats;
   in.begin_struct();
@@ -286,6 +282,10 @@ RowGroup read_row_group(thrift::Reader& in) {
 }
 
 } // namespace
+
+Error damaged(std::string_view what) {
+  return {Errc::storage, "damaged parquet file: " + std::string(what)};
+}
 
 std::string encode_file_metadata(std::int64_t num_rows, const std::vector<RowGroup>& row_groups) {
   std::string bytes;

@@ -125,6 +125,10 @@ struct PageHeader {
 };
 
 // The footer of a file with bdd's schema and `row_groups`.
+// The error of a file whose bytes break the format: Errc::storage, "damaged parquet file: "
+// + `what`.
+Error damaged(std::string_view what);
+
 std::string encode_file_metadata(std::int64_t num_rows, const std::vector<RowGroup>& row_groups);
 void append_page_header(std::string& out, const PageHeader& header);
 

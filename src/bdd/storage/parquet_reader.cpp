@@ -31,10 +31,6 @@ constexpr std::size_t k_max_page_header_bytes = std::size_t{64} << 10;
 constexpr std::uint64_t k_max_page_bytes = k_max_record_bytes + (std::uint64_t{16} << 20);
 constexpr std::uint64_t k_max_page_values = std::uint64_t{1} << 20;
 
-Error damaged(std::string what) {
-  return {Errc::storage, "damaged parquet file: " + what};
-}
-
 class File {
 public:
   explicit File(const stdfs::path& path)

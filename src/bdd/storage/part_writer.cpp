@@ -97,7 +97,8 @@ public:
 
   // Journal a new part for every leaf (size 0: rollback removes it), then write them one leaf
   // at a time (each encoded in memory, written, fdatasync'ed; its events released), then fsync
-  // the folders that gained entries.
+  // the folders that gained entries; or, from k_sync_whole_fs_leaves leaves, one syncfs() for
+  // all of it (a deep folder_structure touches thousands of leaves per commit).
   Result<std::vector<FileExtent>> commit(const JournalFn& journal,
                                          const WrittenFn& written) override {
     if (m_closed) {
@@ -115,6 +116,7 @@ public:
       before.push_back({leaf.dir.empty() ? name : leaf.dir + "/" + name, 0});
     }
     BDD_TRY(journal(before));
+    const bool sync_per_file = m_sealed.leaves.size() < k_sync_whole_fs_leaves;
     std::vector<stdfs::path> dirs_to_sync;
     std::vector<FileExtent> after;
     after.reserve(before.size());
@@ -133,24 +135,31 @@ public:
                            return ok();
                          },
                          encoding));
-      for (const model::Event& event : leaf.events) {
+      for (model::Event& event : leaf.events) {
         BDD_TRY(encoder->add(event));
+        event = model::Event(); // its bytes are in the encoder's columns now: free them
       }
       BDD_TRY(encoder->finish());
       std::vector<model::Event>().swap(leaf.events); // this leaf's memory goes now
       BDD_TRY_ASSIGN(const int opened, create_beneath(root_fd.get(), root, relative));
       fs::UniqueFd fd(opened);
       BDD_TRY(pwrite_all(fd.get(), 0, {bytes}, path));
-      if (::fdatasync(fd.get()) != 0 || !fd.close()) {
+      if ((sync_per_file && ::fdatasync(fd.get()) != 0) || !fd.close()) {
         return storage_error("cannot write", path, errno);
       }
-      add_ancestors(root, stdfs::path(relative), dirs_to_sync);
+      if (sync_per_file) {
+        add_ancestors(root, stdfs::path(relative), dirs_to_sync);
+      }
       if (written) {
         written({relative, 0}, {bytes});
       }
       after.push_back({relative, bytes.size()});
     }
-    BDD_TRY(sync_directories(dirs_to_sync));
+    if (sync_per_file) {
+      BDD_TRY(sync_directories(dirs_to_sync));
+    } else if (::syncfs(root_fd.get()) != 0) {
+      return storage_error("cannot write", root, errno);
+    }
     m_sealed = Batch();
     m_is_sealed = false;
     return after;
