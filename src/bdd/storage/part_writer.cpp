@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -49,11 +50,13 @@ std::string make_run_name() {
   return text;
 }
 
-// What a buffered event costs: its text, about.
+// What a buffered event costs, about: its text and the Event holding it (several hundred bytes
+// of strings and optionals, as much as a small event's text).
 std::uint64_t event_bytes(const model::Event& event) {
-  return event.id.size() + event.user_id.size() + event.event_type.size() + event.raw.size()
-         + event.element_id.value_or("").size() + event.timestamp.value_or("").size()
-         + event.stored_timestamp.value_or("").size() + event.page_url.value_or("").size();
+  return sizeof(model::Event) + event.id.size() + event.user_id.size() + event.event_type.size()
+         + event.raw.size() + event.element_id.value_or("").size()
+         + event.timestamp.value_or("").size() + event.stored_timestamp.value_or("").size()
+         + event.page_url.value_or("").size();
 }
 
 class PartWriter final : public Writer {
@@ -140,7 +143,7 @@ public:
         event = model::Event(); // its bytes are in the encoder's columns now: free them
       }
       BDD_TRY(encoder->finish());
-      std::vector<model::Event>().swap(leaf.events); // this leaf's memory goes now
+      std::deque<model::Event>().swap(leaf.events); // this leaf's memory goes now
       BDD_TRY_ASSIGN(const int opened, create_beneath(root_fd.get(), root, relative));
       fs::UniqueFd fd(opened);
       BDD_TRY(pwrite_all(fd.get(), 0, {bytes}, path));
@@ -205,7 +208,8 @@ public:
 private:
   struct Leaf {
     std::string dir; // '/'-separated, "" for the study's root
-    std::vector<model::Event> events;
+    // A deque: growing it never holds two copies of the events, as a vector's reallocation does.
+    std::deque<model::Event> events;
   };
   struct Batch {
     std::vector<Leaf> leaves;
