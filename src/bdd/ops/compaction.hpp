@@ -23,9 +23,10 @@ namespace bdd::ops {
 // anything looks at the study's files.
 Result<void> finish_deletions(tracking::State& state, const std::filesystem::path& study_dir);
 
-// Merge the parts `rule` asks for (storage::plan_compactions over the state's files), one leaf
-// at a time, while the study is marked open (after a run's last commit, before
-// `State::clear_pending`). Stops between leaves when `stop` is set. Returns the number of
+// Merge the parts `rule` asks for (storage::plan_compactions over the state's files), up to 512
+// leaves per state transaction (journaled, written, synced together, recorded, then the old
+// parts deleted), while the study is marked open (after a run's last commit, before
+// `State::clear_pending`). Stops between groups when `stop` is set. Returns the number of
 // merges. On failure the study must stay marked open: the next run's rollback removes a merged
 // part that was not recorded.
 Result<std::size_t> compact_parts(tracking::State& state,

@@ -34,8 +34,11 @@ std::string_view name_of(std::string_view path) {
 // which sorts after `last`'s predecessors and before every part committed after it
 // ("...-000007-c.parquet" < "...-000008.parquet").
 std::string merged_name(const std::string& last) {
-  const std::string extension = "." + std::string(format_info(Format::parquet).extension);
-  return last.substr(0, last.size() - extension.size()) + "-c" + extension;
+  const std::string_view extension = format_info(Format::parquet).extension;
+  std::string name = last.substr(0, last.size() - extension.size() - 1); // without ".<ext>"
+  name += "-c.";
+  name += extension;
+  return name;
 }
 
 } // namespace
@@ -60,12 +63,20 @@ std::vector<Compaction> plan_compactions(const std::vector<PartFile>& files,
       --first_small;
       small_bytes += parts[first_small]->size;
     }
-    const std::size_t small = parts.size() - first_small;
-    if (small < 2 || (parts.size() <= rule.max_parts && small_bytes < rule.large_part_bytes)) {
+    std::size_t first = first_small;
+    if (parts.size() <= rule.max_parts && small_bytes < rule.large_part_bytes) {
+      std::uint64_t tiny_bytes = 0;
+      first = parts.size();
+      while (first > first_small && tiny_bytes + parts[first - 1]->size <= rule.tiny_bytes) {
+        --first;
+        tiny_bytes += parts[first]->size;
+      }
+    }
+    if (parts.size() - first < 2) {
       continue;
     }
     Compaction merge;
-    for (std::size_t i = first_small; i < parts.size(); ++i) {
+    for (std::size_t i = first; i < parts.size(); ++i) {
       merge.parts.push_back(parts[i]->path);
     }
     merge.target = merged_name(merge.parts.back());
@@ -74,12 +85,16 @@ std::vector<Compaction> plan_compactions(const std::vector<PartFile>& files,
   return out;
 }
 
-Result<MergedPart> merge_parts(const stdfs::path& study_dir,
-                               const std::string& study_name,
-                               const Compaction& compaction) {
-  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(study_dir));
+namespace {
+
+// One merge of merge_parts; with `sync`, the target is fdatasync'ed and its folder fsynced.
+Result<MergedPart> merge_one(int root_fd,
+                             const stdfs::path& study_dir,
+                             const std::string& study_name,
+                             const Compaction& compaction,
+                             bool sync) {
   const stdfs::path target = study_dir / compaction.target;
-  BDD_TRY_ASSIGN(const int opened, create_beneath(root_fd.get(), study_dir, compaction.target));
+  BDD_TRY_ASSIGN(const int opened, create_beneath(root_fd, study_dir, compaction.target));
   fs::UniqueFd fd(opened);
   Sha256 hash;
   std::uint64_t offset = 0;
@@ -115,19 +130,54 @@ Result<MergedPart> merge_parts(const stdfs::path& study_dir,
     }
   }
   BDD_TRY(writer->finish());
-  if (::fdatasync(fd.get()) != 0 || !fd.close()) {
+  if ((sync && ::fdatasync(fd.get()) != 0) || !fd.close()) {
     return storage_error("cannot write", target, errno);
   }
-  BDD_TRY(fs::sync_directory(target.parent_path()));
+  if (sync) {
+    BDD_TRY(fs::sync_directory(target.parent_path()));
+  }
   return MergedPart{offset, hash.finish_hex(), writer->rows()};
 }
 
-Result<void> remove_data_file(const stdfs::path& study_dir, const std::string& relative) {
-  if (!is_plain_relative(stdfs::path(relative))) {
-    return Error(Errc::storage, "cannot remove \"" + relative + "\": not a path inside the study");
-  }
+} // namespace
+
+Result<std::vector<MergedPart>> merge_parts(const stdfs::path& study_dir,
+                                            const std::string& study_name,
+                                            const std::vector<Compaction>& merges) {
+  // Opened before the first write, so that syncfs() reports any writeback error since then.
   BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(study_dir));
-  return remove_created_file(root_fd.get(), study_dir, stdfs::path(relative));
+  const bool sync_whole_fs = merges.size() >= k_sync_whole_fs_leaves;
+  std::vector<MergedPart> out;
+  out.reserve(merges.size());
+  for (const Compaction& merge : merges) {
+    BDD_TRY_ASSIGN(MergedPart part,
+                   merge_one(root_fd.get(), study_dir, study_name, merge, !sync_whole_fs));
+    out.push_back(std::move(part));
+  }
+  if (sync_whole_fs && ::syncfs(root_fd.get()) != 0) {
+    return storage_error("cannot write", study_dir, errno);
+  }
+  return out;
+}
+
+Result<void> remove_data_files(const stdfs::path& study_dir,
+                               const std::vector<std::string>& relative) {
+  BDD_TRY_ASSIGN(fs::UniqueFd root_fd, open_study_directory(study_dir));
+  const bool sync_whole_fs = relative.size() >= k_sync_whole_fs_leaves;
+  std::vector<stdfs::path> dirs_to_sync;
+  for (const std::string& file : relative) {
+    if (!is_plain_relative(stdfs::path(file))) {
+      return Error(Errc::storage, "cannot remove \"" + file + "\": not a path inside the study");
+    }
+    BDD_TRY(remove_created_file(root_fd.get(), study_dir, stdfs::path(file), &dirs_to_sync));
+  }
+  if (!sync_whole_fs) {
+    return sync_directories(dirs_to_sync);
+  }
+  if (::syncfs(root_fd.get()) != 0) {
+    return storage_error("cannot remove files in", study_dir, errno);
+  }
+  return ok();
 }
 
 } // namespace bdd::storage

@@ -18,10 +18,15 @@ namespace bdd::storage {
 // order, which is the order they were committed in; "small" parts are those under
 // `large_part_bytes`. The small parts after the leaf's last large one are merged into one when
 // the leaf holds more than `max_parts` parts, or when they add up to `large_part_bytes` or more
-// (and are at least two). Large parts are never rewritten again.
+// (and are at least two). Otherwise the newest parts that together stay within
+// `tiny_bytes` are merged when they are at least two: rewriting them costs little, and a
+// nested layout's fresh download leaves several such parts in every leaf (one per commit that
+// touched it), which would cost a file each to every later verify, run and query. Large parts
+// are never rewritten again.
 struct CompactionRule {
   std::size_t max_parts = 16;
   std::uint64_t large_part_bytes = std::uint64_t{128} << 20;
+  std::uint64_t tiny_bytes = std::uint64_t{4} << 20;
 };
 
 // A data file and its committed size (what the state records).
@@ -48,16 +53,20 @@ struct MergedPart {
   std::uint64_t rows = 0;
 };
 
-// Write `compaction.target` (beneath `study_dir`, through no link; it must not exist) from the
-// rows of its parts in order, reading and writing one row group at a time, then fdatasync it and
-// fsync its folder. The parts are left alone. On failure the target may exist, partly written:
-// the caller journals it first (size 0) so that a rollback removes it.
-Result<MergedPart> merge_parts(const std::filesystem::path& study_dir,
-                               const std::string& study_name,
-                               const Compaction& compaction);
+// Write each merge's target (beneath `study_dir`, through no link; it must not exist) from the
+// rows of its parts in order, reading and writing one row group at a time, then make them all
+// durable: each file fdatasync'ed and its folder fsynced, or from k_sync_whole_fs_leaves merges
+// one syncfs(). The parts are left alone. Returns what was written, in the order of `merges`.
+// On failure a target may exist, partly written: the caller journals them first (size 0) so
+// that a rollback removes them.
+Result<std::vector<MergedPart>> merge_parts(const std::filesystem::path& study_dir,
+                                            const std::string& study_name,
+                                            const std::vector<Compaction>& merges);
 
-// Remove the data file `relative` beneath `study_dir` (through no link) and the folders left
-// empty; a file already gone is no error.
-Result<void> remove_data_file(const std::filesystem::path& study_dir, const std::string& relative);
+// Remove the data files `relative` beneath `study_dir` (through no link) and the folders left
+// empty, then make that durable: the folders that changed fsynced, or from
+// k_sync_whole_fs_leaves files one syncfs(). A file already gone is no error.
+Result<void> remove_data_files(const std::filesystem::path& study_dir,
+                               const std::vector<std::string>& relative);
 
 } // namespace bdd::storage

@@ -133,8 +133,10 @@ Result<int> create_beneath(int root_fd, const stdfs::path& root, const std::stri
   return opened;
 }
 
-Result<void>
-remove_created_file(int root_fd, const stdfs::path& root, const stdfs::path& relative) {
+Result<void> remove_created_file(int root_fd,
+                                 const stdfs::path& root,
+                                 const stdfs::path& relative,
+                                 std::vector<stdfs::path>* changed_dirs) {
   const stdfs::path path = root / relative;
   std::vector<stdfs::path> dirs_to_sync;
   const auto remove_entry = [&](const stdfs::path& entry, int flags) {
@@ -168,6 +170,10 @@ remove_created_file(int root_fd, const stdfs::path& root, const stdfs::path& rel
                                              || !S_ISDIR(dir_info.st_mode);
                                     }),
                      dirs_to_sync.end());
+  if (changed_dirs != nullptr) {
+    changed_dirs->insert(changed_dirs->end(), dirs_to_sync.begin(), dirs_to_sync.end());
+    return ok();
+  }
   return sync_directories(dirs_to_sync);
 }
 

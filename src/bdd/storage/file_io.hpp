@@ -62,9 +62,11 @@ create_beneath(int root_fd, const std::filesystem::path& root, const std::string
 // Remove the file `relative` beneath the study directory `root_fd` (`root` its path) and then
 // every folder on its way that is left empty, each entry through its parent opened beneath the
 // study (unlinkat and rmdir by path would follow a link on the way), then fsync the folders that
-// changed. A file or folder already gone is no error.
+// changed, or with `changed_dirs` add them there for the caller to sync (many files removed
+// together). A file or folder already gone is no error.
 Result<void> remove_created_file(int root_fd,
                                  const std::filesystem::path& root,
-                                 const std::filesystem::path& relative);
+                                 const std::filesystem::path& relative,
+                                 std::vector<std::filesystem::path>* changed_dirs = nullptr);
 
 } // namespace bdd::storage

@@ -88,6 +88,17 @@ struct Value {
 };
 
 // One column chunk of the current row group, read a page at a time.
+// One decompression context per thread, shared by every column of every file it reads: a
+// part of a nested layout holds a few KiB, and creating a context cost more than decompressing
+// them (10% of a download that compacts 20,000 parts). Null if out of memory.
+ZSTD_DCtx* thread_context() {
+  struct FreeContext {
+    void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
+  };
+  thread_local const std::unique_ptr<ZSTD_DCtx, FreeContext> context(ZSTD_createDCtx());
+  return context.get();
+}
+
 class ColumnCursor {
 public:
   void start(const File& file, const ColumnSpec& spec, const ColumnMetaData& meta) {
@@ -176,12 +187,13 @@ private:
         || ZSTD_getFrameContentSize(m_stored.data(), m_stored.size()) != size) {
       return damaged("a compressed page's size differs from its header's");
     }
-    if (m_context == nullptr) {
-      m_context.reset(ZSTD_createDCtx());
+    ZSTD_DCtx* context = thread_context();
+    if (context == nullptr) {
+      return Error(Errc::storage, "out of memory for a decompression context");
     }
     m_page.resize(static_cast<std::size_t>(size));
     const std::size_t got = ZSTD_decompressDCtx(
-        m_context.get(), m_page.data(), m_page.size(), m_stored.data(), m_stored.size());
+        context, m_page.data(), m_page.size(), m_stored.data(), m_stored.size());
     if (ZSTD_isError(got) != 0 || got != size) {
       return damaged("a compressed page cannot be decompressed");
     }
@@ -291,11 +303,7 @@ private:
   bool m_dictionary_encoded = false;
   std::string m_header_bytes;
   std::string m_stored; // a compressed page as stored
-  struct FreeContext {
-    void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
-  };
-  std::unique_ptr<ZSTD_DCtx, FreeContext> m_context;
-  std::string m_page; // the current data page's bytes
+  std::string m_page;   // the current data page's bytes
   std::vector<std::uint32_t> m_levels;
   std::vector<std::uint32_t> m_indices;
   std::string_view m_values;

@@ -22,6 +22,7 @@
 #include <array>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 
 namespace bdd::storage::parquet {
@@ -85,29 +86,26 @@ std::string int64_bytes(std::int64_t value) {
   return bytes;
 }
 
-// Compresses page bodies with ZSTD (one context per file writer, reused).
-class Compressor {
-public:
-  Compressor() : m_context(ZSTD_createCCtx()) {}
-  Compressor(const Compressor&) = delete;
-  Compressor& operator=(const Compressor&) = delete;
-  ~Compressor() { ZSTD_freeCCtx(m_context); }
-
-  // `body` compressed into `out` (replaced); false if the library fails (out of memory).
-  bool compress(std::string_view body, std::string& out) {
-    out.resize(ZSTD_compressBound(body.size()));
-    const std::size_t size = ZSTD_compressCCtx(
-        m_context, out.data(), out.size(), body.data(), body.size(), k_zstd_level);
-    if (ZSTD_isError(size) != 0) {
-      return false;
-    }
-    out.resize(size);
-    return true;
+// `body` compressed with ZSTD into `out` (replaced); false if the library fails (out of
+// memory). One context per thread, shared by every file it writes: a part of a nested layout
+// holds a few KiB, and a new context's tables cost more than compressing them.
+bool compress_page(std::string_view body, std::string& out) {
+  struct FreeContext {
+    void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
+  };
+  thread_local const std::unique_ptr<ZSTD_CCtx, FreeContext> context(ZSTD_createCCtx());
+  if (context == nullptr) {
+    return false;
   }
-
-private:
-  ZSTD_CCtx* m_context;
-};
+  out.resize(ZSTD_compressBound(body.size()));
+  const std::size_t size = ZSTD_compressCCtx(
+      context.get(), out.data(), out.size(), body.data(), body.size(), k_zstd_level);
+  if (ZSTD_isError(size) != 0) {
+    return false;
+  }
+  out.resize(size);
+  return true;
+}
 
 // One column's values of the row group being built: the finished pages of its chunk and the
 // page being filled. Text columns marked `dictionary` are RLE_DICTIONARY-encoded until the
@@ -115,9 +113,8 @@ private:
 // later pages are then PLAIN (readers take each page's own encoding).
 class ColumnChunkWriter {
 public:
-  ColumnChunkWriter(const ColumnSpec& spec, Compressor& compressor)
+  explicit ColumnChunkWriter(const ColumnSpec& spec)
       : m_spec(spec),
-        m_compressor(compressor),
         m_use_dictionary(spec.dictionary) {}
 
   void add_string(std::optional<std::string_view> value) {
@@ -291,7 +288,7 @@ private:
 
   // The page `header` (sizes filled in here) and `body` compressed, appended to `out`.
   bool append_page(std::string& out, PageHeader& header, std::string_view body) {
-    if (!m_compressor.compress(body, m_compressed)) {
+    if (!compress_page(body, m_compressed)) {
       return false;
     }
     header.uncompressed_page_size = static_cast<std::int32_t>(body.size());
@@ -350,7 +347,6 @@ public:
 
 private:
   const ColumnSpec& m_spec;
-  Compressor& m_compressor;
   bool m_use_dictionary;
   bool m_failed = false;
   std::vector<std::uint32_t> m_levels;  // the page's definition levels (optional columns)
@@ -519,11 +515,10 @@ private:
     return {};
   }
 
-  ColumnChunkWriter column(std::size_t index) { return {k_columns[index], m_compressor}; }
+  static ColumnChunkWriter column(std::size_t index) { return ColumnChunkWriter(k_columns[index]); }
 
   ByteSink m_sink;
   FileWriterOptions m_options;
-  Compressor m_compressor;
   std::string m_study_name;
   std::array<ColumnChunkWriter, k_column_count> m_columns;
   std::vector<RowGroup> m_row_groups;
