@@ -82,11 +82,11 @@ TEST_CASE("cli::remote-info describes a 5,000-event study from 2 requests", "[e2
     CHECK(contains(size, "(estimate: 5000 events x "));
     CHECK(contains(size, " bytes per event (sampled from 101 events on 2 pages) x ratio "));
     CHECK(contains(size, " measured for " + format + ")"));
-    CHECK(contains(size, " MB"));
+    CHECK(size.find_first_of("123456789") == 0); // a positive size first
   }
   CHECK(contains(value_of(run.out, "size as jsonl"), "MB, configured ("));
   CHECK(contains(value_of(run.out, "download time"),
-                 " s (estimate: 50 pages of 100 events, 3 in flight: 17 rounds x "));
+                 " (estimate: 50 pages of 100 events, 3 in flight: 17 rounds x "));
   CHECK(contains(value_of(run.out, "download time"),
                  " ms per page, measured on a page of 100 events)"));
   // Nothing was written locally.
@@ -105,7 +105,7 @@ TEST_CASE("cli::remote-info --json has every field, and the new events of a loca
   INFO("stdout: " << run.out << "\nstderr: " << run.err);
   REQUIRE(run.exit_code == 0);
   CHECK(ws.server().request_count() == 2);
-  json info = one_json_line(run);
+  const auto info = nlohmann::ordered_json::parse(lines_of(run.out).at(0));
   std::vector<std::string> keys;
   for (const auto& item : info.items()) {
     keys.push_back(item.key());
@@ -140,18 +140,19 @@ TEST_CASE("cli::remote-info --json has every field, and the new events of a loca
         == Approx(static_cast<double>(ws.server().stats().bytes_served) / 101));
   CHECK(info["format"] == "jsonl");
   const double per_event = info["bytes_per_event"].get<double>();
+  CHECK(per_event > 100);
   REQUIRE(info["size_estimates"].is_object());
   CHECK(info["size_estimates"].size() == k_formats.size());
   for (const auto& format : k_formats) {
     INFO(format);
-    const json& size = info["size_estimates"][format];
+    const auto& size = info["size_estimates"][format];
     const double ratio = size["ratio"].get<double>();
     CHECK(ratio > 0);
     CHECK(size["bytes"].get<double>() == Approx(5000 * per_event * ratio).epsilon(1e-6));
     CHECK(size["estimate"].get<std::string>().rfind("estimate: 5000 events x ", 0) == 0);
     CHECK(contains(size["estimate"].get<std::string>(), "measured for " + format));
   }
-  const json& time = info["download_estimate"];
+  const auto& time = info["download_estimate"];
   REQUIRE(time.is_object());
   CHECK(time["pages"] == 50);
   CHECK(time["page_size"] == 100);

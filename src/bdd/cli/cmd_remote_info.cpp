@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -41,9 +43,16 @@ std::string size_text(std::uint64_t bytes) {
   return fixed(value, 1) + " " + k_units.at(unit);
 }
 
-// "0.2 s", "12 s", "3 min 20 s", "2 h 5 min".
+std::string ms_text(std::chrono::microseconds time) {
+  return fixed(static_cast<double>(time.count()) / 1000, 1) + " ms";
+}
+
+// "6.8 ms", "1.2 s", "12 s", "3 min 20 s", "2 h 5 min".
 std::string duration_text(std::chrono::microseconds time) {
   const double seconds = static_cast<double>(time.count()) / 1e6;
+  if (seconds < 1) {
+    return ms_text(time);
+  }
   if (seconds < 10) {
     return fixed(seconds, 1) + " s";
   }
@@ -55,10 +64,6 @@ std::string duration_text(std::chrono::microseconds time) {
     return std::to_string(whole / 60) + " min " + std::to_string(whole % 60) + " s";
   }
   return std::to_string(whole / 3600) + " h " + std::to_string(whole % 3600 / 60) + " min";
-}
-
-std::string ms_text(std::chrono::microseconds time) {
-  return fixed(static_cast<double>(time.count()) / 1000, 1) + " ms";
 }
 
 // A server's string for the terminal: control characters (an escape sequence) become '?'.
@@ -98,16 +103,19 @@ class RemoteInfoCommand final : public Command {
 public:
   void configure(CLI::App& app) override {
     app.footer(
-        "ask the server about a study with at most 3 requests whatever its size (the first "
-        "event, the last page of download.default_page_size events, and the last event only "
-        "when the list grew meanwhile or the server capped that page), never reading the local "
-        "data: the remote total, the stored times of the first and last events, how many events "
-        "are new if a local copy exists, and estimates labelled with what they come from: the "
-        "size of a full download in each storage format (total x bytes per event sampled x the "
-        "format's measured ratio of bytes on disk to API bytes, flat layout) and its time "
-        "(ceil(pages / download.max_concurrent_requests) x the time the last page took); a "
-        "server that reports no total leaves the total, the newest time and the estimates "
-        "unknown");
+        "asks the server, never the local data, in at most 3 requests whatever the study's "
+        "size:\n"
+        "  1. the first event (limit 1): the total and the oldest stored time\n"
+        "  2. the last page of download.default_page_size events: the newest stored time, the\n"
+        "     sample of event sizes and the time of one request as a download makes them\n"
+        "  3. the last event, only when the list grew meanwhile or the server capped page 2\n"
+        "estimates, each labelled with what it comes from:\n"
+        "  size in a format = total x bytes per event sampled x the format's ratio of bytes on\n"
+        "     disk to API bytes, measured on the demo study (flat layout)\n"
+        "  download time = ceil(pages / download.max_concurrent_requests) x the time of\n"
+        "     request 2, where pages = ceil(total / page size)\n"
+        "the local status (never the data) gives the new events; a server that reports no total "
+        "leaves the total, the newest time, the new events and the estimates unknown");
     app.add_option("study", m_study, "the study to ask about")->required();
     app.add_flag("--json", m_json, "print one JSON object (see README.md, Scripting)");
   }

@@ -15,24 +15,27 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Bytes on disk per byte of API response, the one table of them: what a flat-layout download of
-// the demo study (bdd-demo-server's default demo-study, 300,000 generated events of both
-// shapes) left in its data files, bdd's `.bdd/` and dot files not counted, over the response
-// bytes of a page that holds the same events; measured on 2026-12-07 with the Release build of
-// commit a735445 (the parquet study as the download leaves it, its part files not compacted).
-// A nested `storage.folder_structure` changes the text formats by under 2% (bench/ results).
-// A format missing here is a compile error (-Wswitch).
+// the demo study (bdd-demo-server's default demo-study, 300,000 generated events of both shapes,
+// 608 response bytes each) left in its data files, bdd's `.bdd/` and dot files not counted, over
+// the response bytes of the same events (the server's bytes_served / events_served); measured on
+// 2026-12-07 with the Release build of commit a735445, page size 1000: json 261,070,983 bytes,
+// jsonl 260,770,979, csv 247,963,638, sqlite 276,832,256, parquet 27,818,644 (one compacted
+// part, as the download leaves it; ZSTD on generated events, which repeat more than real ones
+// may, so that ratio is the least certain). A nested `storage.folder_structure` changes the text
+// formats by under 2% (bench/results-reference.json). A format missing here fails to compile
+// (-Wswitch).
 constexpr double disk_ratio(Format format) {
   switch (format) {
   case Format::json:
     return 1.43;
   case Format::jsonl:
-    return 1.42;
+    return 1.43;
   case Format::csv:
     return 1.36;
   case Format::sqlite:
-    return 1.51;
+    return 1.52;
   case Format::parquet:
-    return 0.40;
+    return 0.15;
   }
   return 1.0;
 }
