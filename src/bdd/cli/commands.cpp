@@ -8,6 +8,7 @@ std::unique_ptr<Command> make_download_command();
 std::unique_ptr<Command> make_status_command();
 std::unique_ptr<Command> make_log_command();
 std::unique_ptr<Command> make_fetch_command();
+std::unique_ptr<Command> make_remote_info_command();
 std::unique_ptr<Command> make_remote_command();
 std::unique_ptr<Command> make_test_connection_command();
 std::unique_ptr<Command> make_config_command();
@@ -26,6 +27,7 @@ const std::array k_commands = {
     CommandInfo{"export",          "write the local copy of a study as one csv, jsonl or json file", &make_export_command},
     CommandInfo{"log",             "show the download history of a study",                      &make_log_command},
     CommandInfo{"fetch",           "show how many new events wait on the server",               &make_fetch_command},
+    CommandInfo{"remote-info",     "estimate a full download of a study from a few requests",  &make_remote_info_command},
     CommandInfo{"remote",          "list the configured studies with their remote event count", &make_remote_command},
     CommandInfo{"test-connection", "check the API key and connection for a study",              &make_test_connection_command},
     CommandInfo{"config",          "list study configs and whether each has an API key",        &make_config_command},
