@@ -38,11 +38,13 @@ std::string web(const std::string& id,
          + R"(","index":)" + std::to_string(index) + R"(},"data":{"rt":300}})";
 }
 
-std::string game(const std::string& user, int index, const std::string& time,
-                 const std::string& stored, const std::string& extra = "") {
+std::string game(const std::string& user,
+                 int index,
+                 const std::string& time,
+                 const std::string& stored,
+                 const std::string& extra = "") {
   return "{" + extra + R"("stored":")" + stored + R"(","types":["TrialEnded"],"object":{"userId":")"
-         + user + R"(","index":)" + std::to_string(index) + R"(,"tsGenerated":")" + time
-         + R"("}})";
+         + user + R"(","index":)" + std::to_string(index) + R"(,"tsGenerated":")" + time + R"("}})";
 }
 
 // alice (web): indexes 1-3, 6, 7, 9-11, one a day; 4, 5 and 8 are missing.
@@ -56,7 +58,8 @@ std::vector<std::string> study_events() {
       game("bob", 1, "2025-01-01T08:01:00.000Z", "2025-01-01T08:01:01.000Z"),
       game("bob", 2, "2025-01-01T08:02:00.000Z", "2025-01-01T08:02:01.000Z"),
       game("bob", 3, "2025-01-01T08:03:00.000Z", "2025-01-01T08:03:01.000Z"),
-      game("bob", 3, "2025-01-01T08:03:00.000Z", "2025-01-01T08:03:30.000Z", R"("id":"bob-dup-3",)"),
+      game(
+          "bob", 3, "2025-01-01T08:03:00.000Z", "2025-01-01T08:03:30.000Z", R"("id":"bob-dup-3",)"),
       web("a1", "alice", 1, "2025-01-01T10:00:00.000Z", "2025-01-01T10:00:01.000Z", "click"),
       web("c1", "carol", 1, "2025-01-01T12:00:00.000Z", "2025-01-01T12:00:01.000Z", "pageview"),
       game("bob", 4, "2025-01-02T08:04:00.000Z", "2025-01-02T08:04:01.000Z"),
@@ -82,10 +85,10 @@ json report_json(const Workspace& ws, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"report", k_study, "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
   const auto run = ws.bdd(args);
-  INFO(run.stderr_text);
+  INFO(run.err);
   REQUIRE(run.exit_code == k_exit_success);
-  REQUIRE(bdd::test::line_count(run.stdout_text) == 1);
-  return json::parse(run.stdout_text);
+  REQUIRE(bdd::test::line_count(run.out) == 1);
+  return json::parse(run.out);
 }
 
 const json& participant(const json& doc, const std::string& id) {
@@ -135,8 +138,7 @@ TEST_CASE("report --json gives exact numbers for a study with known gaps, duplic
             {"date":"2025-01-07","events":1},{"date":"2025-01-08","events":2},
             {"date":"2025-01-09","events":1},{"date":"2025-01-10","events":2},
             {"date":"2025-01-11","events":1},{"date":"2025-01-12","events":1}])"));
-  CHECK(doc["event_types"]
-        == json::parse(R"([
+  CHECK(doc["event_types"] == json::parse(R"([
             {"event_type":"click","events":12,"first_event":"2025-01-01T10:00:00.000Z","last_event":"2025-01-12T12:00:00.000Z"},
             {"event_type":"TrialEnded","events":7,"first_event":"2025-01-01T08:01:00.000Z","last_event":"2025-01-02T08:06:00.000Z"},
             {"event_type":"pageview","events":2,"first_event":"2025-01-01T12:00:00.000Z","last_event":"2025-01-02T12:00:00.000Z"}])"));
@@ -170,8 +172,7 @@ TEST_CASE("report --json gives exact numbers for a study with known gaps, duplic
   CHECK(doc["activity"]["days"][11] == "2025-01-12");
   CHECK(doc["activity"]["rows"][0]
         == json::parse(R"({"user_id":"alice","counts":[1,1,1,0,0,1,1,0,1,1,1,0]})"));
-  CHECK(doc["sequence_gaps"]
-        == json::parse(R"([{"user_id":"alice","from":4,"to":5,"count":2},
+  CHECK(doc["sequence_gaps"] == json::parse(R"([{"user_id":"alice","from":4,"to":5,"count":2},
                            {"user_id":"alice","from":8,"to":8,"count":1}])"));
 
   CHECK(finding_kinds(doc)
@@ -221,8 +222,7 @@ TEST_CASE("report --json gives exact numbers for a study with known gaps, duplic
   }
 }
 
-TEST_CASE("report filters change the numbers as export's filters select events",
-          "[e2e][report]") {
+TEST_CASE("report filters change the numbers as export's filters select events", "[e2e][report]") {
   Workspace ws;
   ws.server().append(k_study, study_events());
   REQUIRE(ws.bdd({"download", k_study}).exit_code == k_exit_success);
@@ -264,7 +264,7 @@ TEST_CASE("report filters change the numbers as export's filters select events",
   SECTION("a bad filter is a usage error") {
     const auto run = ws.bdd({"report", k_study, "--since", "yesterday"});
     CHECK(run.exit_code == k_exit_usage);
-    CHECK(contains(run.stderr_text, "--since \"yesterday\" is not a date"));
+    CHECK(contains(run.err, "--since \"yesterday\" is not a date"));
   }
 }
 
@@ -275,25 +275,45 @@ TEST_CASE("report --output writes CSV tables that parse back to the report's num
   REQUIRE(ws.bdd({"download", k_study}).exit_code == k_exit_success);
   const stdfs::path out = ws.dir() / "tables";
   const auto run = ws.bdd({"report", k_study, "--output", out.string()});
-  INFO(run.stderr_text);
+  INFO(run.err);
   REQUIRE(run.exit_code == k_exit_success);
-  CHECK(contains(run.stdout_text, "report of study e2e-study\n  events:        21\n"));
-  CHECK(contains(run.stdout_text,
+  CHECK(contains(run.out, "report of study e2e-study\n  events:        21\n"));
+  CHECK(contains(run.out,
                  "  [high] participant \"alice\" is missing 3 events of their own sequence"));
-  CHECK(contains(run.stdout_text, "wrote 4 tables to "));
+  CHECK(contains(run.out, "wrote 4 tables to "));
 
   const auto participants = parse_csv(read_text(out / "participants.csv"));
   REQUIRE(participants.size() == 5);
   CHECK(participants[0]
-        == std::vector<std::string>{"user_id", "events", "first_event", "last_event",
-                                    "active_days", "longest_silence_seconds",
-                                    "events_without_index", "missing_indexes",
-                                    "duplicate_indexes", "sequence_checked", "missing_ranges",
-                                    "events.click", "events.TrialEnded", "events.pageview"});
+        == std::vector<std::string>{"user_id",
+                                    "events",
+                                    "first_event",
+                                    "last_event",
+                                    "active_days",
+                                    "longest_silence_seconds",
+                                    "events_without_index",
+                                    "missing_indexes",
+                                    "duplicate_indexes",
+                                    "sequence_checked",
+                                    "missing_ranges",
+                                    "events.click",
+                                    "events.TrialEnded",
+                                    "events.pageview"});
   CHECK(participants[1]
-        == std::vector<std::string>{"alice", "8", "2025-01-01T10:00:00.000Z",
-                                    "2025-01-11T10:00:00.000Z", "8", "259200.000000", "0", "3",
-                                    "0", "true", "4-5 8-8", "8", "0", "0"});
+        == std::vector<std::string>{"alice",
+                                    "8",
+                                    "2025-01-01T10:00:00.000Z",
+                                    "2025-01-11T10:00:00.000Z",
+                                    "8",
+                                    "259200.000000",
+                                    "0",
+                                    "3",
+                                    "0",
+                                    "true",
+                                    "4-5 8-8",
+                                    "8",
+                                    "0",
+                                    "0"});
   CHECK(participants[2][0] == "bob");
   CHECK(participants[2][8] == "1");
 
@@ -302,8 +322,8 @@ TEST_CASE("report --output writes CSV tables that parse back to the report's num
   CHECK(activity[0].size() == 13);
   CHECK(activity[0][1] == "2025-01-01");
   CHECK(activity[2]
-        == std::vector<std::string>{"bob", "4", "3", "0", "0", "0", "0", "0", "0", "0", "0",
-                                    "0", "0"});
+        == std::vector<std::string>{
+            "bob", "4", "3", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"});
 
   const auto gaps = parse_csv(read_text(out / "sequence_gaps.csv"));
   CHECK(gaps
@@ -322,7 +342,7 @@ TEST_CASE("report --output writes CSV tables that parse back to the report's num
   SECTION("a folder that is not empty needs --force") {
     const auto again = ws.bdd({"report", k_study, "--output", out.string()});
     CHECK(again.exit_code == k_exit_usage);
-    CHECK(contains(again.stderr_text, "is not empty"));
+    CHECK(contains(again.err, "is not empty"));
     CHECK(ws.bdd({"report", k_study, "--output", out.string(), "--force", "-q"}).exit_code
           == k_exit_success);
   }
@@ -330,18 +350,18 @@ TEST_CASE("report --output writes CSV tables that parse back to the report's num
     const auto inside =
         ws.bdd({"report", k_study, "--output", (ws.study_dir() / "tables").string()});
     CHECK(inside.exit_code == k_exit_usage);
-    CHECK(contains(inside.stderr_text, "is inside the study folder"));
+    CHECK(contains(inside.err, "is inside the study folder"));
     CHECK_FALSE(stdfs::exists(ws.study_dir() / "tables"));
   }
 }
 
-TEST_CASE("report reads every storage format and layout to the same report",
-          "[e2e][report]") {
+TEST_CASE("report reads every storage format and layout to the same report", "[e2e][report]") {
   json baseline;
-  for (const auto& storage : {bdd::test::layout("jsonl", json::array()),
-                              bdd::test::layout("jsonl", json::parse(R"(["by_user_id","by_date"])")),
-                              bdd::test::layout("sqlite", json::array()),
-                              bdd::test::layout("parquet", json::parse(R"(["by_date"])"))}) {
+  for (const auto& storage :
+       {bdd::test::layout("jsonl", json::array()),
+        bdd::test::layout("jsonl", json::parse(R"(["by_user_id","by_date"])")),
+        bdd::test::layout("sqlite", json::array()),
+        bdd::test::layout("parquet", json::parse(R"(["by_date"])"))}) {
     INFO(storage.dump());
     Workspace ws(storage);
     ws.server().append(k_study, study_events());
@@ -362,10 +382,10 @@ TEST_CASE("report refuses a study never downloaded and keeps server text out of 
   Workspace ws;
   const auto never = ws.bdd({"report", k_study});
   CHECK(never.exit_code == k_exit_usage);
-  CHECK(contains(never.stderr_text, "(run `bdd download e2e-study` first)"));
+  CHECK(contains(never.err, "(run `bdd download e2e-study` first)"));
   const auto never_json = ws.bdd({"report", k_study, "--json"});
   CHECK(never_json.exit_code == k_exit_usage);
-  CHECK(json::parse(never_json.stdout_text)["error"]["kind"] == "usage");
+  CHECK(json::parse(never_json.out)["error"]["kind"] == "usage");
 
   ws.server().append(
       k_study,

@@ -49,9 +49,7 @@ public:
     app.add_flag("--json", m_json, "print the whole report as one line of JSON on stdout");
   }
 
-  Result<int> run(Context& context) override {
-    return with_json_error(m_json, report(context));
-  }
+  Result<int> run(Context& context) override { return with_json_error(m_json, report(context)); }
 
 private:
   Result<int> report(Context& context) {
@@ -79,8 +77,8 @@ private:
     }
     std::cout << report::summary(result.report, result.header, m_output.has_value());
     if (m_output) {
-      std::cout << "\nwrote " << result.written.size() << " tables to "
-                << absolute_path(*m_output) << "\n";
+      std::cout << "\nwrote " << result.written.size() << " tables to " << absolute_path(*m_output)
+                << "\n";
     }
     return k_exit_success;
   }

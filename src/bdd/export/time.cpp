@@ -66,7 +66,6 @@ std::optional<Instant> folder_day(std::string_view name) {
   return parse_instant(name);
 }
 
-
 std::int64_t day_of(Instant at) {
   return floor_div(at, k_microseconds_per_day);
 }
@@ -88,24 +87,17 @@ std::string format_instant(Instant at) {
   const std::int64_t in_day = at - day * k_microseconds_per_day;
   const std::int64_t seconds = in_day / 1'000'000;
   const std::int64_t micros = in_day % 1'000'000;
+  // Milliseconds when that is exact, else microseconds.
+  const bool millis = micros % 1000 == 0;
   char text[64];
-  if (micros % 1000 == 0) {
-    std::snprintf(text,
-                  sizeof text,
-                  "T%02lld:%02lld:%02lld.%03lldZ",
-                  static_cast<long long>(seconds / 3600),
-                  static_cast<long long>(seconds / 60 % 60),
-                  static_cast<long long>(seconds % 60),
-                  static_cast<long long>(micros / 1000));
-  } else {
-    std::snprintf(text,
-                  sizeof text,
-                  "T%02lld:%02lld:%02lld.%06lldZ",
-                  static_cast<long long>(seconds / 3600),
-                  static_cast<long long>(seconds / 60 % 60),
-                  static_cast<long long>(seconds % 60),
-                  static_cast<long long>(micros));
-  }
+  std::snprintf(text,
+                sizeof text,
+                "T%02lld:%02lld:%02lld.%0*lldZ",
+                static_cast<long long>(seconds / 3600),
+                static_cast<long long>(seconds / 60 % 60),
+                static_cast<long long>(seconds % 60),
+                millis ? 3 : 6,
+                static_cast<long long>(millis ? micros / 1000 : micros));
   return format_day(day) + text;
 }
 

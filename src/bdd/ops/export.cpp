@@ -357,9 +357,8 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     options.transform = [&transform](model::Event& event) { transform->apply(event); };
   }
 
-  BDD_TRY_ASSIGN(
-      LocalCopy local,
-      open_local_copy(study, paths, options.filter, options.on_wait, options.stop));
+  BDD_TRY_ASSIGN(LocalCopy local,
+                 open_local_copy(study, paths, options.filter, options.on_wait, options.stop));
   const tracking::Metadata* metadata = &local.metadata;
 
   // --zip: the zip's own output file, and the export file in a private folder beside it.

@@ -28,8 +28,9 @@ Result<void> check_output(const stdfs::path& dir, const StudyPaths& paths, bool 
   }
   if (status.type() != stdfs::file_type::directory) {
     return Error(Errc::usage,
-                 "the output \"" + dir.string() + "\" exists and is not a folder (choose another "
-                                                  "--output)");
+                 "the output \"" + dir.string()
+                     + "\" exists and is not a folder (choose another "
+                       "--output)");
   }
   if (!force && !stdfs::is_empty(dir, ec)) {
     return Error(Errc::usage,
@@ -64,9 +65,8 @@ Result<ReportResult> report_study(const config::Config& config, const ReportOpti
   if (options.output) {
     BDD_TRY(check_output(*options.output, paths, options.force));
   }
-  BDD_TRY_ASSIGN(
-      LocalCopy copy,
-      open_local_copy(config.study_name, paths, filter, options.on_wait, options.stop));
+  BDD_TRY_ASSIGN(LocalCopy copy,
+                 open_local_copy(config.study_name, paths, filter, options.on_wait, options.stop));
 
   exporting::StreamOptions stream_options;
   stream_options.study_dir = paths.study_dir;

@@ -36,7 +36,7 @@ struct ReportResult {
   report::Report report;
   report::Header header;
   std::string stored_format;
-  std::uint64_t files = 0;                  // data files read
+  std::uint64_t files = 0;                    // data files read
   std::vector<std::filesystem::path> written; // with `output`: the files written, absolute
 };
 

@@ -92,8 +92,8 @@ std::string_view severity_of(std::string_view kind) {
 }
 
 std::size_t kind_rank(std::string_view kind) {
-  return static_cast<std::size_t>(
-      std::find(k_finding_kinds.begin(), k_finding_kinds.end(), kind) - k_finding_kinds.begin());
+  return static_cast<std::size_t>(std::find(k_finding_kinds.begin(), k_finding_kinds.end(), kind)
+                                  - k_finding_kinds.begin());
 }
 
 // True if someone had an event on a day strictly between the days of `from` and `to`.
@@ -157,9 +157,8 @@ DaySpan activity_span(const Report& report) {
   const std::int64_t first = report.events_per_day.begin()->first;
   const std::int64_t last = report.events_per_day.rbegin()->first;
   const auto all = static_cast<std::uint64_t>(last - first) + 1;
-  const std::size_t days = all > report.limits.max_activity_days
-                               ? report.limits.max_activity_days
-                               : static_cast<std::size_t>(all);
+  const std::size_t days = all > report.limits.max_activity_days ? report.limits.max_activity_days
+                                                                 : static_cast<std::size_t>(all);
   return {last - static_cast<std::int64_t>(days) + 1, days};
 }
 
@@ -277,14 +276,13 @@ void Accumulator::add(const model::Event& event) {
   if (at) {
     widen(type->first, type->last, *at);
   }
-  const std::array<bool, k_normalised_fields.size()> missing = {
-      event.id.empty(),
-      event.user_id == "unknown",
-      event.event_type == "unknown",
-      !event.element_id,
-      !event.timestamp,
-      !event.stored_timestamp,
-      !event.page_url};
+  const std::array<bool, k_normalised_fields.size()> missing = {event.id.empty(),
+                                                                event.user_id == "unknown",
+                                                                event.event_type == "unknown",
+                                                                !event.element_id,
+                                                                !event.timestamp,
+                                                                !event.stored_timestamp,
+                                                                !event.page_url};
   for (std::size_t i = 0; i < missing.size(); ++i) {
     type->fields_missing[i] += missing[i] ? 1 : 0;
   }
@@ -314,7 +312,8 @@ std::size_t Accumulator::memory_estimate() const {
 Report Accumulator::finish() {
   Report& r = m_report;
   const Limits& limits = r.limits;
-  const Instant silence = static_cast<Instant>(limits.silence_days) * exporting::k_microseconds_per_day;
+  const Instant silence =
+      static_cast<Instant>(limits.silence_days) * exporting::k_microseconds_per_day;
   auto add = [&r](std::string_view kind, std::string message) -> Finding& {
     Finding finding;
     finding.kind = kind;
@@ -332,8 +331,7 @@ Report Accumulator::finish() {
                        who + " is missing " + plural(p.indexes.missing(), "event", "events")
                            + " of their own sequence (indexes " + ranges_text(p.indexes, 5)
                            + "; seen " + std::to_string(span.first) + " to "
-                           + std::to_string(span.last)
-                           + "): lost before or on the server");
+                           + std::to_string(span.last) + "): lost before or on the server");
       f.subject = id;
       f.count = p.indexes.missing();
     }
@@ -346,22 +344,22 @@ Report Accumulator::finish() {
       f.count = p.duplicate_indexes;
     }
     if (p.last && r.last && *r.last - *p.last > silence) {
-      Finding& f = add("silent_participant",
-                       who + " has sent nothing for " + days_text(*r.last - *p.last)
-                           + " days, since " + exporting::format_instant(*p.last)
-                           + ", while others were active until "
-                           + exporting::format_instant(*r.last));
+      Finding& f =
+          add("silent_participant",
+              who + " has sent nothing for " + days_text(*r.last - *p.last) + " days, since "
+                  + exporting::format_instant(*p.last) + ", while others were active until "
+                  + exporting::format_instant(*r.last));
       f.subject = id;
       f.from = p.last;
       f.to = r.last;
       f.count = static_cast<std::uint64_t>((*r.last - *p.last) / exporting::k_microseconds_per_day);
     } else if (p.longest_silence && *p.longest_silence > silence
                && others_active_between(r, p.silence_from, p.silence_to)) {
-      Finding& f = add("silent_participant",
-                       who + " was silent for " + days_text(*p.longest_silence) + " days, from "
-                           + exporting::format_instant(p.silence_from) + " to "
-                           + exporting::format_instant(p.silence_to)
-                           + ", while others were active");
+      Finding& f =
+          add("silent_participant",
+              who + " was silent for " + days_text(*p.longest_silence) + " days, from "
+                  + exporting::format_instant(p.silence_from) + " to "
+                  + exporting::format_instant(p.silence_to) + ", while others were active");
       f.subject = id;
       f.from = p.silence_from;
       f.to = p.silence_to;
@@ -377,15 +375,16 @@ Report Accumulator::finish() {
   }
   for (const auto& type : r.event_types) {
     if (type.last && r.last && *r.last - *type.last > silence) {
-      Finding& f = add("stopped_event_type",
-                       "event type " + quoted(type.name) + " stopped arriving: the last one is from "
-                           + exporting::format_instant(*type.last) + ", "
-                           + days_text(*r.last - *type.last)
-                           + " days before the study's last event");
+      Finding& f =
+          add("stopped_event_type",
+              "event type " + quoted(type.name) + " stopped arriving: the last one is from "
+                  + exporting::format_instant(*type.last) + ", " + days_text(*r.last - *type.last)
+                  + " days before the study's last event");
       f.subject = type.name;
       f.from = type.last;
       f.to = r.last;
-      f.count = static_cast<std::uint64_t>((*r.last - *type.last) / exporting::k_microseconds_per_day);
+      f.count =
+          static_cast<std::uint64_t>((*r.last - *type.last) / exporting::k_microseconds_per_day);
     }
     if (type.paths_truncated) {
       Finding& f = add("too_many_fields",
@@ -407,8 +406,7 @@ Report Accumulator::finish() {
   }
   if (r.far_before_stored > 0) {
     Finding& f = add("time_far_before_stored",
-                     plural(r.far_before_stored, "event was", "events were")
-                         + " stored more than "
+                     plural(r.far_before_stored, "event was", "events were") + " stored more than "
                          + days_text(limits.far_before)
                          + " days after their timestamp: sent late, or the device's clock is "
                            "behind");
@@ -440,8 +438,8 @@ Report Accumulator::finish() {
   if (!r.events_per_day.empty()) {
     const auto all = r.events_per_day.rbegin()->first - r.events_per_day.begin()->first + 1;
     if (static_cast<std::uint64_t>(all) > span.days) {
-      r.notes.push_back("the activity matrix shows the last " + std::to_string(span.days)
-                        + " of " + std::to_string(all) + " days");
+      r.notes.push_back("the activity matrix shows the last " + std::to_string(span.days) + " of "
+                        + std::to_string(all) + " days");
     }
   }
   return std::move(m_report);

@@ -92,16 +92,21 @@ struct Finding {
   std::string severity; // "high", "medium" or "low"
   std::string message;
   std::string subject;
-  std::uint64_t count = 0; // events, indexes or days, as the kind says
+  std::uint64_t count = 0;           // events, indexes or days, as the kind says
   std::vector<std::string> examples; // event ids, at most Limits::max_examples
   std::optional<Instant> from;
   std::optional<Instant> to;
 };
 
 // In the order findings are listed (by severity, then kind).
-inline constexpr std::array<std::string_view, 8> k_finding_kinds = {
-    "sequence_gap",       "duplicate_index",   "unknown_user",          "silent_participant",
-    "stopped_event_type", "time_after_stored", "time_far_before_stored", "too_many_fields"};
+inline constexpr std::array<std::string_view, 8> k_finding_kinds = {"sequence_gap",
+                                                                    "duplicate_index",
+                                                                    "unknown_user",
+                                                                    "silent_participant",
+                                                                    "stopped_event_type",
+                                                                    "time_after_stored",
+                                                                    "time_far_before_stored",
+                                                                    "too_many_fields"};
 
 struct Report {
   Limits limits;
@@ -110,9 +115,9 @@ struct Report {
   std::optional<Instant> first;
   std::optional<Instant> last;
   std::map<std::int64_t, std::uint64_t> events_per_day;
-  std::vector<EventType> event_types;                  // in first-seen order
-  std::uint64_t other_type_events = 0;                 // of types past Limits::max_event_types
-  std::map<std::string, Participant> participants;     // by user id
+  std::vector<EventType> event_types;              // in first-seen order
+  std::uint64_t other_type_events = 0;             // of types past Limits::max_event_types
+  std::map<std::string, Participant> participants; // by user id
   std::uint64_t unknown_user_events = 0;
   std::vector<std::string> unknown_user_examples;
   std::uint64_t time_after_stored = 0;
@@ -120,8 +125,8 @@ struct Report {
   std::uint64_t far_before_stored = 0;
   std::vector<std::string> far_before_examples;
   std::size_t paths_counted = 0;
-  std::size_t intervals = 0;                 // over all participants
-  std::uint64_t unchecked_participants = 0;  // sequence_checked false
+  std::size_t intervals = 0;                // over all participants
+  std::uint64_t unchecked_participants = 0; // sequence_checked false
 
   // Filled by `Accumulator::finish`.
   std::vector<Finding> findings;

@@ -51,8 +51,7 @@ json participant(const Report& report,
           {"last_event", time_or_null(p.last)},
           {"active_days", p.days.size()},
           {"longest_silence_seconds",
-           p.longest_silence ? json(static_cast<double>(*p.longest_silence) / 1e6)
-                             : json(nullptr)},
+           p.longest_silence ? json(static_cast<double>(*p.longest_silence) / 1e6) : json(nullptr)},
           {"events_by_type", std::move(by_type)},
           {"events_without_index", p.events_without_index},
           {"missing_indexes", p.indexes.missing()},
@@ -71,20 +70,7 @@ json activity(const Report& report) {
   }
   json rows = json::array();
   for (const auto& [id, p] : report.participants) {
-    json counts = json::array();
-    auto day = std::lower_bound(
-        p.days.begin(), p.days.end(), span.first, [](const DayCount& a, std::int64_t d) {
-          return a.day < d;
-        });
-    for (std::size_t i = 0; i < span.days; ++i) {
-      const std::int64_t current = span.first + static_cast<std::int64_t>(i);
-      if (day != p.days.end() && day->day == current) {
-        counts.push_back(day->events);
-        ++day;
-      } else {
-        counts.push_back(0);
-      }
-    }
+    json counts = activity_row(p, span);
     rows.push_back({{"user_id", id}, {"counts", std::move(counts)}});
   }
   return {{"days", std::move(days)}, {"rows", std::move(rows)}};
@@ -143,7 +129,8 @@ json document(const Report& report, const Header& header) {
   for_each_sequence_gap(report, [&](const std::string& id, const IndexRange& gap) {
     ++all_gaps;
     if (gaps.size() < k_max_gap_rows) {
-      gaps.push_back({{"user_id", id}, {"from", gap.first}, {"to", gap.last}, {"count", gap.count()}});
+      gaps.push_back(
+          {{"user_id", id}, {"from", gap.first}, {"to", gap.last}, {"count", gap.count()}});
     }
   });
   if (all_gaps > gaps.size()) {

@@ -17,7 +17,7 @@ namespace bdd::report {
 struct Header {
   std::string study;
   std::string bdd_version;
-  std::string generated_at; // UTC ISO-8601 with Z
+  std::string generated_at;         // UTC ISO-8601 with Z
   std::optional<std::string> since; // as given
   std::optional<std::string> until;
   std::string time_field = "timestamp"; // or "stored_timestamp"

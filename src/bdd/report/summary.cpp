@@ -28,8 +28,12 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-void cut_note(std::string& out, std::size_t shown, std::size_t all, std::string_view what,
-              bool tables_written, std::string_view file) {
+void cut_note(std::string& out,
+              std::size_t shown,
+              std::size_t all,
+              std::string_view what,
+              bool tables_written,
+              std::string_view file) {
   if (all <= shown) {
     return;
   }
@@ -47,8 +51,7 @@ std::string summary(const Report& report, const Header& header, bool tables_writ
   out += "  event types:   " + std::to_string(report.event_types.size()) + "\n";
   out += "  first event:   " + time_text(report.first) + "\n";
   out += "  last event:    " + time_text(report.last) + "\n";
-  out += "  days:          " + std::to_string(report.events_per_day.size())
-         + " with events\n";
+  out += "  days:          " + std::to_string(report.events_per_day.size()) + " with events\n";
 
   const auto types = types_by_events(report);
   if (!types.empty()) {
@@ -77,8 +80,8 @@ std::string summary(const Report& report, const Header& header, bool tables_writ
              + std::to_string(p.days.size()) + ", " + std::to_string(p.indexes.missing()) + ", "
              + std::to_string(p.duplicate_indexes) + "\n";
     }
-    cut_note(out, shown, report.participants.size(), "participants", tables_written,
-             "participants.csv");
+    cut_note(
+        out, shown, report.participants.size(), "participants", tables_written, "participants.csv");
   }
 
   out += "\nfindings:\n";

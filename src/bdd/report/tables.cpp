@@ -41,6 +41,21 @@ std::string share_text(std::uint64_t missing, std::uint64_t events) {
 
 } // namespace
 
+std::vector<std::uint64_t> activity_row(const Participant& participant, const DaySpan& span) {
+  std::vector<std::uint64_t> counts(span.days, 0);
+  auto day = std::lower_bound(participant.days.begin(),
+                              participant.days.end(),
+                              span.first,
+                              [](const DayCount& a, std::int64_t d) { return a.day < d; });
+  for (; day != participant.days.end(); ++day) {
+    const auto offset = static_cast<std::uint64_t>(day->day - span.first);
+    if (offset < span.days) {
+      counts[offset] = day->events;
+    }
+  }
+  return counts;
+}
+
 std::vector<const EventType*> types_by_events(const Report& report) {
   std::vector<const EventType*> types;
   types.reserve(report.event_types.size());
@@ -64,10 +79,8 @@ std::vector<MissingField> missing_fields(const Report& report) {
   std::vector<MissingField> rows;
   for (const EventType* type : types) {
     for (std::size_t i = 0; i < k_normalised_fields.size(); ++i) {
-      rows.push_back({type->name,
-                      std::string(k_normalised_fields[i]),
-                      type->events,
-                      type->fields_missing[i]});
+      rows.push_back(
+          {type->name, std::string(k_normalised_fields[i]), type->events, type->fields_missing[i]});
     }
     std::vector<const std::pair<const std::string, PathCount>*> paths;
     paths.reserve(type->paths.size());
@@ -87,8 +100,9 @@ std::vector<MissingField> missing_fields(const Report& report) {
 void for_each_sequence_gap(
     const Report& report,
     const std::function<void(const std::string&, const IndexRange&)>& on_gap) {
-  for (const auto& [id, participant] : report.participants) {
-    participant.indexes.for_each_gap([&](const IndexRange& gap) { on_gap(id, gap); });
+  for (const auto& entry : report.participants) {
+    const std::string& id = entry.first;
+    entry.second.indexes.for_each_gap([&](const IndexRange& gap) { on_gap(id, gap); });
   }
 }
 
@@ -153,19 +167,9 @@ std::string activity_csv(const Report& report) {
   end_row(out);
   for (const auto& [id, p] : report.participants) {
     text_cell(out, id);
-    auto day = std::lower_bound(
-        p.days.begin(), p.days.end(), span.first, [](const DayCount& a, std::int64_t d) {
-          return a.day < d;
-        });
-    for (std::size_t i = 0; i < span.days; ++i) {
-      const std::int64_t current = span.first + static_cast<std::int64_t>(i);
+    for (const std::uint64_t count : activity_row(p, span)) {
       out += ',';
-      if (day != p.days.end() && day->day == current) {
-        number_cell(out, day->events);
-        ++day;
-      } else {
-        out += '0';
-      }
+      number_cell(out, count);
     }
     end_row(out);
   }

@@ -27,8 +27,11 @@ struct SequenceGap {
 };
 
 // Every run of missing indexes, by user id then index; `on_gap` sees each one.
-void for_each_sequence_gap(const Report& report,
-                           const std::function<void(const std::string&, const IndexRange&)>& on_gap);
+void for_each_sequence_gap(
+    const Report& report, const std::function<void(const std::string&, const IndexRange&)>& on_gap);
+
+// `participant`'s events on each day of `span`, in order (0 on days without any).
+std::vector<std::uint64_t> activity_row(const Participant& participant, const DaySpan& span);
 
 // The event types by events (most first), then name.
 std::vector<const EventType*> types_by_events(const Report& report);

@@ -74,8 +74,7 @@ TEST_CASE("report::sequence_index reads base.index, else object.index, when an i
   CHECK_FALSE(sequence_index(R"({"id":"x"})"));
 }
 
-TEST_CASE("report::Accumulator counts participants, silences, fields and findings",
-          "[report]") {
+TEST_CASE("report::Accumulator counts participants, silences, fields and findings", "[report]") {
   Accumulator accumulator;
   // u1: indexes 1, 2, 5 (3 and 4 missing), 2 again; days 01-01, 01-02, 01-12.
   accumulator.add(event(
@@ -139,20 +138,20 @@ TEST_CASE("report::Accumulator counts participants, silences, fields and finding
   CHECK(found);
 }
 
-TEST_CASE("report::Accumulator of 2,000 participants x 365 days stays under 64 MiB",
-          "[report]") {
+TEST_CASE("report::Accumulator of 2,000 participants x 365 days stays under 64 MiB", "[report]") {
   const std::size_t before = peak_rss();
   Accumulator accumulator;
   bdd::model::Event e;
   e.event_type = "trial";
   const bdd::exporting::Instant start = 1'735'689'600'000'000; // 2025-01-01
   for (int day = 0; day < 365; ++day) {
-    e.timestamp = bdd::exporting::format_instant(start + day * bdd::exporting::k_microseconds_per_day);
+    e.timestamp =
+        bdd::exporting::format_instant(start + day * bdd::exporting::k_microseconds_per_day);
     for (int user = 0; user < 2000; ++user) {
       e.user_id = "participant-" + std::to_string(user);
       e.id = e.user_id + "_" + std::to_string(day + 1);
-      e.raw = R"({"base":{"userId":")" + e.user_id + R"(","index":)" + std::to_string(day + 1)
-              + "}}";
+      e.raw =
+          R"({"base":{"userId":")" + e.user_id + R"(","index":)" + std::to_string(day + 1) + "}}";
       accumulator.add(e);
     }
   }
