@@ -193,6 +193,11 @@ TEST_CASE("report --json gives exact numbers for a study with known gaps, duplic
            "while others were active until 2025-01-12T12:00:00.000Z");
   CHECK(doc["findings"][7]["examples"] == json::parse(R"(["c3"])"));
   CHECK(doc["findings"][8]["examples"] == json::parse(R"(["c4"])"));
+  CHECK(doc["findings"][8]["message"]
+        == "1 event was stored more than 24 hours after their timestamp: sent late, or the "
+           "device's clock is behind");
+  CHECK(doc["findings"][2]["message"]
+        == "2 events have no user id (counted as the participant \"unknown\")");
 
   bool checked = false;
   for (const auto& row : doc["missing_fields"]) {

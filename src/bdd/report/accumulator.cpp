@@ -407,8 +407,8 @@ Report Accumulator::finish() {
   if (r.far_before_stored > 0) {
     Finding& f = add("time_far_before_stored",
                      plural(r.far_before_stored, "event was", "events were") + " stored more than "
-                         + days_text(limits.far_before)
-                         + " days after their timestamp: sent late, or the device's clock is "
+                         + std::to_string(limits.far_before / 3'600'000'000)
+                         + " hours after their timestamp: sent late, or the device's clock is "
                            "behind");
     f.count = r.far_before_stored;
     f.examples = r.far_before_examples;
