@@ -464,7 +464,7 @@ class Bench:
         """In each kept large workspace: +1% incremental runs, no-op runs, status, verify."""
         study = self.study_of[self.large]
         large = size_label(self.large)
-        updates = {case: {"incremental": [], "noop": [], "status": [], "verify": []}
+        updates = {case: {"incremental": [], "noop": [], "status": [], "verify": [], "report": []}
                    for case in kept}
         reps = self.reps
         if reps > 1 and self.over_budget():
@@ -500,6 +500,14 @@ class Bench:
                     f"exit {run['exit']}")
                 if run["exit"] != 0:
                     self.failures.append(f"{large} {fmt} {structure} verify: exit {run['exit']}")
+            if command_exists(self.bdd, self.env, "report"):
+                # `bdd report` reads the same copy once; its target is under 2x verify's time.
+                run = self.run_bdd(workspace, "report", study, "--json")
+                updates[(fmt, structure)]["report"].append(run)
+                log(f"  {large} {fmt} {structure} report: {run['wall_s']:.2f} s, "
+                    f"exit {run['exit']}, {run['rss_kib'] / KIB:.0f} MiB")
+                if run["exit"] != 0:
+                    self.failures.append(f"{large} {fmt} {structure} report: exit {run['exit']}")
             if fmt in DUCKDB_READERS:
                 updates[(fmt, structure)]["duckdb"] = self.duckdb_query(
                     workspace, study, fmt, f"{large} {fmt} {structure}")
@@ -666,6 +674,12 @@ def data_bytes(path):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files if not f.startswith("."))
     return total
+
+
+def command_exists(bdd, env, command):
+    """True if `bdd <command> --help` shows that command."""
+    done = subprocess.run([bdd, command, "--help"], capture_output=True, text=True, env=env)
+    return done.returncode == 0 and f"Usage: bdd {command}" in done.stdout
 
 
 def verify_exists(bdd, env):
@@ -890,8 +904,9 @@ def render(result, fresh, transport, updates, concurrency, scale, small, large):
         f"included; sqlite needs a downloaded extension, so it is not run).",
         "",
         "| format | structure | +1% s | +1% runs s | % of fresh | no-op s | no-op requests "
-        "| status ms | verify s | verify × fresh | verify MiB | DuckDB query s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| status ms | verify s | verify × fresh | verify MiB | report s | report × verify "
+        "| report MiB | DuckDB query s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (f, s), u in updates.items():
         incremental = median([r["wall_s"] for r in u["incremental"] if r["ok"]])
@@ -905,13 +920,17 @@ def render(result, fresh, transport, updates, concurrency, scale, small, large):
         verify = fmt_num(verify_s, 2) if result["verify_available"] else "n/a"
         verify_share = verify_s / fresh_wall if verify_s and fresh_wall else None
         verify_rss = max((r["rss_kib"] / KIB for r in u["verify"]), default=None)
+        report_s = median([r["wall_s"] for r in u.get("report", []) if r["exit"] == 0])
+        report_share = report_s / verify_s if report_s and verify_s else None
+        report_rss = max((r["rss_kib"] / KIB for r in u.get("report", [])), default=None)
         query = u.get("duckdb")
         query_s = (fmt_num(query["wall_s"], 2) if query and query["ok"]
                    else "failed" if query else "n/a")
         lines.append(f"| {f} | {s} | {fmt_num(incremental, 2)} | {each} | "
                      f"{fmt_num(share, 1, 100)} | {fmt_num(noop, 3)} | {requests} | "
                      f"{fmt_num(status, 0, 1000)} | {verify} | {fmt_num(verify_share, 2)} | "
-                     f"{fmt_num(verify_rss, 0)} | {query_s} |")
+                     f"{fmt_num(verify_rss, 0)} | {fmt_num(report_s, 2)} | "
+                     f"{fmt_num(report_share, 2)} | {fmt_num(report_rss, 0)} | {query_s} |")
 
     lines += [
         "",

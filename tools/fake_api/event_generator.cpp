@@ -126,7 +126,8 @@ std::string make_user_id(std::uint64_t seed, int user) {
 // Everything one event's writer needs.
 struct EventContext {
   Rng& rng;
-  std::uint64_t sequence; // also the event's `index`
+  std::uint64_t sequence; // makes ids unique
+  std::uint64_t index;    // the event's `index`: the sequence number, or the user's own
   std::uint64_t seed;
   std::int64_t stored_ms;
   std::string_view user_id;
@@ -244,7 +245,7 @@ void write_web_event(std::string& out, EventContext& event) {
     out += "\"userId\":";
     append_user_id(out, event);
     out += ",\"index\":";
-    append_uint(out, event.sequence);
+    append_uint(out, event.index);
     out += ',';
   }
   out += "\"sessionId\":\"s-";
@@ -317,7 +318,7 @@ void write_game_event(std::string& out, EventContext& event) {
     out += "\"userId\":";
     append_user_id(out, event);
     out += ",\"index\":";
-    append_uint(out, event.sequence);
+    append_uint(out, event.index);
     out += ',';
   }
   out += "\"tsGenerated\":\"";
@@ -400,6 +401,7 @@ std::vector<std::string> generate_events(const GeneratorOptions& options) {
   std::string buffer;
   buffer.reserve(4096);
   std::int64_t previous_stored = options.start_time_ms;
+  std::vector<std::uint64_t> next_user_index(static_cast<std::size_t>(users), 1);
   for (std::size_t i = 0; i < options.count; ++i) {
     const std::uint64_t sequence = options.start_index + i;
     Rng rng(seed_hash ^ mix(sequence));
@@ -417,7 +419,21 @@ std::vector<std::string> generate_events(const GeneratorOptions& options) {
       quirk = static_cast<Quirk>(1 + rng.below(static_cast<std::uint64_t>(Quirk::count_) - 1));
     }
     const auto user = static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(users)));
-    EventContext context{rng, sequence, options.seed, stored, user_ids[user], quirk};
+    // An event whose user id a quirk replaces keeps the global number, unique among those ids.
+    const bool own_user = quirk != Quirk::hostile_user && quirk != Quirk::numeric_user_id
+                          && quirk != Quirk::null_fields;
+    std::uint64_t index = sequence;
+    if (options.per_user_index && own_user) {
+      index = next_user_index[user];
+      for (const auto& range : options.drop) {
+        if (static_cast<std::size_t>(range.user) == user && index >= range.first
+            && index <= range.last) {
+          index = range.last + 1;
+        }
+      }
+      next_user_index[user] = index + 1;
+    }
+    EventContext context{rng, sequence, index, options.seed, stored, user_ids[user], quirk};
     buffer.clear();
     if (rng.chance(options.game_fraction)) {
       write_game_event(buffer, context);

@@ -12,6 +12,15 @@ namespace bdd::fake_api {
 // 2025-10-01T00:00:00Z in milliseconds since the Unix epoch: where generated studies start.
 inline constexpr std::int64_t k_default_start_time_ms = 1759276800000;
 
+// Indexes [first, last] of generated user number `user` that no event gets (the user's counter
+// skips them; the count of events is unchanged): events lost before they reached the server,
+// which `bdd report` finds as sequence gaps.
+struct DroppedIndexes {
+  int user = 0;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
 struct GeneratorOptions {
   std::size_t count = 1000; // events to generate
   int users = 300;          // distinct participants; values below 1 count as 1
@@ -23,6 +32,12 @@ struct GeneratorOptions {
   std::int64_t start_time_ms = k_default_start_time_ms;
   std::uint64_t seed = 1;
   double game_fraction = 0.3; // share of game (Unity) shaped events; the rest are web shaped
+  // Each user's events carry their own `index` (1, 2, 3, ... per user, as real Behaverse clients
+  // number them) instead of the global sequence number. The counters start at 1 in each call:
+  // for studies generated in one batch (the demo server).
+  bool per_user_index = false;
+  // With `per_user_index`: indexes no event gets. Ranges of one user must not overlap.
+  std::vector<DroppedIndexes> drop;
   // Mix hostile values into about `nasty_rate` of the events (see `generate_events`).
   bool nasty = false;
   double nasty_rate = 0.05;

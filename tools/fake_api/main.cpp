@@ -1,6 +1,8 @@
 // bdd-demo-server: the fake Behaverse API as a standalone program, for demo downloads, the
 // benchmark and end-to-end tests that need a separate process. Serves 127.0.0.1 only, until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. Each participant's events carry their own `index` (1, 2, 3, ...), as real
+// clients number them, with two deliberate gaps that `bdd report` finds: participant P-0001
+// never has indexes 20 to 22, and participant P-0003 never has index 100.
 
 #include <fake_api/fake_api.hpp>
 #include <pthread.h>
@@ -26,7 +28,9 @@ namespace fake_api = bdd::fake_api;
 constexpr std::string_view k_usage =
     R"(usage: bdd-demo-server [options]
 
-Serves the fake Behaverse API on 127.0.0.1 until SIGINT or SIGTERM.
+Serves the fake Behaverse API on 127.0.0.1 until SIGINT or SIGTERM. Every
+participant's events are numbered 1, 2, 3, ... (their "index"), except that
+P-0001 skips 20-22 and P-0003 skips 100: gaps for `bdd report` to find.
 
   --port N              port to listen on; 0 (the default) picks a free one
   --port-file PATH      write the port there (atomically) once listening
@@ -187,6 +191,9 @@ int run(const Arguments& arguments) {
     generator.days = arguments.days;
     generator.seed = seed++;
     generator.nasty = arguments.nasty;
+    generator.per_user_index = true;
+    // Deliberate gaps (see the usage text): user numbers 1 and 3 are P-0001 and P-0003.
+    generator.drop = {{1, 20, 22}, {3, 100, 100}};
     api.append_generated(spec.name, generator);
     std::cerr << "bdd-demo-server: study \"" << spec.name << "\": " << spec.count << " events\n";
   }

@@ -1,5 +1,6 @@
 #include "command.hpp"
 #include "exit_codes.hpp"
+#include "filter_flags.hpp"
 #include "json_output.hpp"
 #include "logging.hpp"
 #include "progress.hpp"
@@ -87,25 +88,7 @@ public:
                    "output file (default: <study>-export.<format> in the working directory); "
                    "- writes csv or jsonl to standard output");
     app.add_flag("--force", m_force, "replace an existing output file");
-    app.add_option("--since",
-                   m_since,
-                   "only events at or after T: a date YYYY-MM-DD (the UTC day's start) or an "
-                   "ISO-8601 time with Z or an offset (2025-01-15T10:00:00+01:00)");
-    app.add_option("--until", m_until, "only events before T (same forms as --since)");
-    app.add_option("--time-field",
-                   m_time_field,
-                   "the field --since/--until compare: timestamp (default, when the event "
-                   "happened) or stored (stored_timestamp, when the server stored it)")
-        ->check(CLI::IsMember({"timestamp", "stored"}));
-    app.add_option("--user", m_users, "only this participant (user_id); repeatable")
-        ->allow_extra_args(false);
-    app.add_option("--users-file",
-                   m_users_file,
-                   "only the participants listed in this file: one user id per line, or a CSV "
-                   "file whose first column is the id (a first line user_id, userId, user or id "
-                   "is a header)");
-    app.add_option("--event-type", m_event_types, "only events of this type; repeatable")
-        ->allow_extra_args(false);
+    m_filters.configure(app);
     app.add_flag("--flatten",
                  m_flatten,
                  "csv and xlsx: instead of the data column, one column per value inside the raw "
@@ -172,15 +155,7 @@ private:
     }
     BDD_TRY_ASSIGN(const auto config, context.resolve(m_study, false));
     ops::ExportOptions options;
-    ops::ExportFilterArgs filters;
-    filters.since = m_since;
-    filters.until = m_until;
-    filters.stored_time = m_time_field == "stored";
-    filters.users = m_users;
-    if (m_users_file) {
-      filters.users_file = *m_users_file;
-    }
-    filters.event_types = m_event_types;
+    const ops::ExportFilterArgs filters = m_filters.args();
     BDD_TRY_ASSIGN(options.filter, ops::make_export_filter(filters));
     options.format = m_format;
     options.output = m_output.value_or(std::string());
@@ -243,14 +218,7 @@ private:
     return k_exit_success;
   }
 
-  json filters_json() const {
-    return {{"since", m_since ? json(*m_since) : json(nullptr)},
-            {"until", m_until ? json(*m_until) : json(nullptr)},
-            {"time_field", m_time_field},
-            {"users", m_users},
-            {"users_file", m_users_file ? json(*m_users_file) : json(nullptr)},
-            {"event_types", m_event_types}};
-  }
+  json filters_json() const { return m_filters.to_json(); }
 
   // The options that shape the rows (MANIFEST.json's "options"); never the secret or its file.
   json options_json() const {
@@ -292,12 +260,7 @@ private:
   std::string m_format = "csv";
   std::optional<std::string> m_output;
   bool m_force = false;
-  std::optional<std::string> m_since;
-  std::optional<std::string> m_until;
-  std::string m_time_field = "timestamp";
-  std::vector<std::string> m_users;
-  std::optional<std::string> m_users_file;
-  std::vector<std::string> m_event_types;
+  FilterFlags m_filters;
   bool m_json = false;
   bool m_flatten = false;
   bool m_pseudonymise = false;

@@ -16,6 +16,7 @@ std::unique_ptr<Command> make_create_config_command();
 std::unique_ptr<Command> make_rm_command();
 std::unique_ptr<Command> make_verify_command();
 std::unique_ptr<Command> make_export_command();
+std::unique_ptr<Command> make_report_command();
 
 namespace {
 
@@ -25,6 +26,7 @@ const std::array k_commands = {
     CommandInfo{"status",          "show what is stored locally for a study",                   &make_status_command},
     CommandInfo{"verify",          "check that the local copy is complete and intact",          &make_verify_command},
     CommandInfo{"export",          "write the local copy of a study as one csv, jsonl or json file", &make_export_command},
+    CommandInfo{"report",          "describe the local copy of a study: participants, gaps, findings", &make_report_command},
     CommandInfo{"log",             "show the download history of a study",                      &make_log_command},
     CommandInfo{"fetch",           "show how many new events wait on the server",               &make_fetch_command},
     CommandInfo{"remote-info",     "estimate a full download of a study from a few requests",  &make_remote_info_command},

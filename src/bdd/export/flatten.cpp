@@ -70,6 +70,17 @@ Result<void> check_raw(const model::Event& event) {
 
 } // namespace
 
+void visit_data_paths(std::string_view raw,
+                      const std::function<void(const std::string& path, Cell::Kind kind)>& visit) {
+  if (raw.empty()) {
+    return;
+  }
+  std::string path = "data";
+  walk(raw, path, [&visit](const std::string& name, Cell::Kind kind, std::string_view) {
+    visit(name, kind);
+  });
+}
+
 void append_data_path_segment(std::string& path, std::string_view key) {
   for (const char c : key) {
     if (c == '\\' || c == '.') {

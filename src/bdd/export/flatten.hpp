@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,6 +48,13 @@ void append_data_path_segment(std::string& path, std::string_view key);
 // Splits a column name made by the rule above back into its keys (without "data."); nullopt when
 // `name` does not start with "data." or ends in a lone '\'. Used for `--drop-field`.
 std::optional<std::vector<std::string>> parse_data_path(std::string_view name);
+
+// Calls `visit(path, kind)` for every column `FlatColumns` makes of the compact JSON object
+// `raw` (a raw event), in the order written: the same paths and kinds (`Cell::Kind::empty` for
+// a null), for readers that count paths rather than write them (`bdd report`'s missing fields).
+// `path` is valid during the call only. Nothing is called for an empty `raw`.
+void visit_data_paths(std::string_view raw,
+                      const std::function<void(const std::string& path, Cell::Kind kind)>& visit);
 
 // The columns of a flattened export: every scalar inside an event's `data` (its raw event) is a
 // column named by its path (see `append_data_path_segment`); an array (of scalars or of objects)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace bdd::exporting {
@@ -29,5 +30,15 @@ Result<Instant> parse_time_bound(std::string_view flag, std::string_view text);
 // The start of the UTC day of a by_date folder named `name` ("YYYY-MM-DD"); nullopt for any
 // other name (`unknown-date`).
 std::optional<Instant> folder_day(std::string_view name);
+
+// The UTC day of `at`, as days since 1970-01-01 (negative before it).
+std::int64_t day_of(Instant at);
+
+// Day `day` (days since 1970-01-01) as "YYYY-MM-DD".
+std::string format_day(std::int64_t day);
+
+// `at` as UTC ISO-8601 with a `Z`: milliseconds when `at` has no finer part
+// ("2025-11-18T10:00:01.532Z"), else microseconds. `parse_instant` reads it back as `at`.
+std::string format_instant(Instant at);
 
 } // namespace bdd::exporting

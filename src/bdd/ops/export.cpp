@@ -1,9 +1,8 @@
 #include "export.hpp"
 
+#include "local_copy.hpp"
 #include "study_paths.hpp"
 
-#include <bdd/core/file_lock.hpp>
-#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/export/flatten.hpp>
 #include <bdd/export/inputs.hpp>
@@ -13,7 +12,6 @@
 #include <bdd/export/zip_archive.hpp>
 #include <bdd/storage/layout.hpp>
 #include <bdd/tracking/records.hpp>
-#include <bdd/tracking/state.hpp>
 
 #include <fcntl.h>
 #include <stdio.h> // renameat2
@@ -32,45 +30,6 @@ namespace stdfs = std::filesystem;
 
 bool is_stdout(const stdfs::path& output) {
   return output == "-";
-}
-
-// True if `inner` is `outer` or lies inside it, both resolved (links followed, `..` removed).
-bool is_inside(const stdfs::path& inner, const stdfs::path& outer) {
-  std::error_code ec;
-  const stdfs::path a = stdfs::weakly_canonical(stdfs::absolute(inner), ec);
-  const stdfs::path b = stdfs::weakly_canonical(stdfs::absolute(outer), ec);
-  auto it = a.begin();
-  for (const auto& part : b) {
-    if (part.empty()) {
-      continue; // a trailing separator
-    }
-    if (it == a.end() || *it != part) {
-      return false;
-    }
-    ++it;
-  }
-  return true;
-}
-
-Result<std::vector<storage::Level>> levels_of(const tracking::Metadata& metadata) {
-  std::vector<storage::Level> levels;
-  for (const auto& name : metadata.folder_structure) {
-    const auto level = storage::parse_level(name);
-    if (!level) {
-      return Error(Errc::storage,
-                   "\".metadata.json\" names an unknown folder level \"" + name
-                       + "\" (run `bdd verify " + metadata.study_name + "`)");
-    }
-    levels.push_back(*level);
-  }
-  return levels;
-}
-
-// $TMPDIR of `environment` (core/environment.hpp: bdd itself never calls getenv), else /tmp.
-stdfs::path temp_folder(const std::map<std::string, std::string>& environment) {
-  const auto tmp = environment.find("TMPDIR");
-  return tmp != environment.end() && !tmp->second.empty() ? stdfs::path(tmp->second)
-                                                          : stdfs::path("/tmp");
 }
 
 // The rows of one pass go through `transform` (on a copy: the stream compares the events it
@@ -357,9 +316,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   }
   std::error_code ec;
   if (!stdfs::is_directory(paths.study_dir, ec)) {
-    return Error(Errc::usage,
-                 "no local data for study \"" + study + "\" in \"" + paths.study_dir.string()
-                     + "\" (run `bdd download " + study + "` first)");
+    return no_local_data(study, paths);
   }
   if (!to_stdout && is_inside(output, paths.study_dir)) {
     return Error(Errc::usage,
@@ -400,36 +357,9 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     options.transform = [&transform](model::Event& event) { transform->apply(event); };
   }
 
-  BDD_TRY_ASSIGN(FileLock lock,
-                 FileLock::acquire_shared(paths.lock, options.on_wait, options.stop));
-  BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(paths.study_dir));
-  if (!metadata) {
-    return Error(Errc::usage,
-                 "no local data for study \"" + study + "\" in \"" + paths.study_dir.string()
-                     + "\" (run `bdd download " + study + "` first)");
-  }
-  const FormatInfo& stored = format_info(metadata->format);
-  if (has_leaf_files(stored) && fs::regular_file_size(tracking::state_path(paths.study_dir))) {
-    BDD_TRY_ASSIGN(auto state, tracking::open_state(paths.study_dir));
-    BDD_TRY_ASSIGN(auto pending, state->pending());
-    if (!pending.empty()) {
-      return Error(Errc::storage,
-                   "the local copy of study \"" + study
-                       + "\" has an unfinished commit from an interrupted "
-                         "download (run `bdd download "
-                       + study + "` first, which completes it)");
-    }
-  }
-  BDD_TRY_ASSIGN(auto levels, levels_of(*metadata));
-  const auto naming = storage::parse_partition_naming(metadata->partition_naming);
-  if (!naming) {
-    return Error(Errc::storage,
-                 "\".metadata.json\" names an unknown partition naming \""
-                     + metadata->partition_naming + "\" (run `bdd verify " + study + "`)");
-  }
-  BDD_TRY_ASSIGN(
-      auto inputs,
-      exporting::plan_inputs(paths.study_dir, metadata->format, levels, *naming, options.filter));
+  BDD_TRY_ASSIGN(LocalCopy local,
+                 open_local_copy(study, paths, options.filter, options.on_wait, options.stop));
+  const tracking::Metadata* metadata = &local.metadata;
 
   // --zip: the zip's own output file, and the export file in a private folder beside it.
   std::optional<exporting::OutputFile> zip_file;
@@ -472,7 +402,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   stream_options.study_dir = paths.study_dir;
   stream_options.study_name = study;
   stream_options.format = metadata->format;
-  stream_options.inputs = std::move(inputs);
+  stream_options.inputs = std::move(local.inputs);
   stream_options.filter = options.filter;
   stream_options.temp_parent =
       to_stdout ? temp_folder(options.environment)

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -188,6 +189,38 @@ TEST_CASE("fake_api::generate_events is deterministic and realistic", "[fake_api
   CHECK(bytes / events.size() < 1200);
   CHECK(users.size() > 250);
   CHECK(users.size() <= 300);
+}
+
+TEST_CASE("fake_api::generate_events numbers each user's events, skipping dropped indexes",
+          "[fake_api]") {
+  GeneratorOptions options;
+  options.count = 2000;
+  options.users = 4;
+  options.per_user_index = true;
+  options.drop = {{1, 5, 7}, {3, 2, 2}};
+  const auto parsed = parse_all(bdd::fake_api::generate_events(options));
+  REQUIRE(parsed.size() == 2000); // the count is kept: the counters skip, no event is left out
+  std::map<std::string, std::vector<std::uint64_t>> indexes;
+  std::set<std::string> ids;
+  for (const auto& event : parsed) {
+    const json& holder = event.contains("object") ? event["object"] : event["base"];
+    indexes[holder["userId"].get<std::string>()].push_back(holder["index"].get<std::uint64_t>());
+    ids.insert(event.contains("id") ? event["id"].get<std::string>()
+                                    : holder["userId"].get<std::string>() + "_"
+                                          + std::to_string(holder["index"].get<std::uint64_t>()));
+  }
+  CHECK(ids.size() == 2000);
+  REQUIRE(indexes.size() == 4);
+  for (const auto& [user, seen] : indexes) {
+    INFO(user);
+    std::vector<std::uint64_t> expected;
+    for (std::uint64_t i = 1; expected.size() < seen.size(); ++i) {
+      if (!(user == "P-0001" && i >= 5 && i <= 7) && !(user == "P-0003" && i == 2)) {
+        expected.push_back(i);
+      }
+    }
+    CHECK(seen == expected);
+  }
 }
 
 TEST_CASE("fake_api::generate_events with nasty stays valid JSON", "[fake_api]") {
