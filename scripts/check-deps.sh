@@ -17,7 +17,7 @@ exec python3 - "$@" <<'PYTHON'
 import pathlib, re, sys
 
 root = pathlib.Path(".")
-modules = ["core", "model", "config", "api", "storage", "tracking", "export", "ops", "cli"]
+modules = ["core", "model", "config", "api", "storage", "tracking", "export", "report", "ops", "cli"]
 # Library names the table uses, and the header prefixes they stand for.
 libraries = {
     "nlohmann": ("nlohmann/",),
