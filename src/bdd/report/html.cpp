@@ -6,6 +6,8 @@
 #include "html_style.hpp"
 #include "html_tables.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <algorithm>
 #include <array>
 #include <ostream>
@@ -42,7 +44,7 @@ void write_list(HtmlOut& out, const Json* list, std::string_view none) {
     out << (i > 0 ? ", " : "") << html_text(&items[i], 60);
   }
   if (items.size() > k_max_listed) {
-    out << " and " << format_count(items.size() - k_max_listed) << " more";
+    out << " and " << group_digits(items.size() - k_max_listed) << " more";
   }
 }
 

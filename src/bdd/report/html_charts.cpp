@@ -2,6 +2,8 @@
 
 #include "html.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -34,7 +36,7 @@ double nice_step(double value) {
 }
 
 std::string events_text(std::uint64_t events) {
-  return format_count(events) + (events == 1 ? " event" : " events");
+  return group_digits(events) + (events == 1 ? " event" : " events");
 }
 
 struct DayCount {
@@ -125,7 +127,7 @@ void write_events_per_day_chart(const Json& report, HtmlOut& out) {
         << format_coordinate(k_left + k_plot_width) << "\" y1=\"" << tick_y << "\" y2=\"" << tick_y
         << "\"/><text class=\"y-label\" x=\"" << format_coordinate(k_left - 8) << "\" y=\""
         << tick_y << "\" dy=\"4\" text-anchor=\"end\">"
-        << format_count(static_cast<std::uint64_t>(tick)) << "</text>";
+        << group_digits(static_cast<std::uint64_t>(tick)) << "</text>";
   }
   out << "</g>";
 
@@ -217,12 +219,12 @@ void write_event_types_chart(const Json& report, HtmlOut& out) {
         << format_coordinate(k_bar) << "\"><title>" << name << ": " << events_text(bars[i].events)
         << "</title></rect>"
         << "<text class=\"value\" x=\"" << format_coordinate(k_label_width + width + 6) << "\" y=\""
-        << format_coordinate(top + 12) << "\">" << format_count(bars[i].events) << "</text>";
+        << format_coordinate(top + 12) << "\">" << group_digits(bars[i].events) << "</text>";
   }
   if (shown < bars.size()) {
     out << "<text class=\"more\" x=\"" << format_coordinate(k_label_width) << "\" y=\""
         << format_coordinate(12 + static_cast<double>(shown) * k_row + 12) << "\">and "
-        << format_count(bars.size() - shown) << " more event types (" << events_text(rest_events)
+        << group_digits(bars.size() - shown) << " more event types (" << events_text(rest_events)
         << ")</text>";
   }
   out << "</svg>";

@@ -3,6 +3,8 @@
 #include "html.hpp"
 #include "html_charts.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -126,8 +128,8 @@ void write_activity_chart(const Json& report, HtmlOut& out) {
     const std::string user = html_text(chosen[r].user_id, 60);
     out << "<text class=\"row-label\" x=\"" << format_coordinate(k_label_width - 6) << "\" y=\""
         << format_coordinate(top + row_height - 4) << "\" font-size=\"" << font
-        << "\" text-anchor=\"end\">" << html_text(chosen[r].user_id, 22) << "<title>" << user
-        << ": " << format_count(chosen[r].events) << " events</title></text>";
+        << "\" text-anchor=\"end\">" << html_text(chosen[r].user_id, 20) << "<title>" << user
+        << ": " << group_digits(chosen[r].events) << " events</title></text>";
     for (std::size_t column = 0; column < columns; ++column) {
       const std::uint64_t events = cells[r * columns + column];
       if (events == 0) {
@@ -137,7 +139,7 @@ void write_activity_chart(const Json& report, HtmlOut& out) {
           << format_coordinate(k_label_width + static_cast<double>(column) * cell_width)
           << "\" y=\"" << format_coordinate(top) << "\" width=\"" << cell_w << "\" height=\""
           << cell_h << "\"><title>" << user << " \u00b7 " << prefix << column_day(column) << ": "
-          << format_count(events) << "</title></rect>";
+          << group_digits(events) << "</title></rect>";
     }
   }
   const double legend_top = chart_height - k_legend + 16;
@@ -150,11 +152,11 @@ void write_activity_chart(const Json& report, HtmlOut& out) {
   }
   out << "<text class=\"legend\" x=\"" << format_coordinate(k_label_width + 36 + k_levels * 16 + 6)
       << "\" y=\"" << format_coordinate(legend_top + 11)
-      << "\">more (darkest: " << format_count(most) << " events in a cell)</text></svg>";
+      << "\">more (darkest: " << group_digits(most) << " events in a cell)</text></svg>";
 
   out << "<p class=\"chart-note\">";
   if (chosen.size() < rows.size()) {
-    out << "The " << format_count(chosen.size()) << " most active of " << format_count(rows.size())
+    out << "The " << group_digits(chosen.size()) << " most active of " << group_digits(rows.size())
         << " participants; activity.csv has them all. ";
   }
   if (width == 7) {

@@ -2,6 +2,8 @@
 
 #include "html_text.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <cmath>
 
 namespace bdd::report {
@@ -68,7 +70,7 @@ std::string html_count(const Json* value) {
     return std::string(k_absent);
   }
   const auto count = count_of(value);
-  return count ? format_count(*count) : std::string(k_wrong_type);
+  return count ? group_digits(*count) : std::string(k_wrong_type);
 }
 
 } // namespace bdd::report

@@ -45,6 +45,9 @@ th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;verti
 th{background:var(--panel);font-weight:600;white-space:nowrap}
 th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
+table.wide{font-size:12px}
+table.wide th{white-space:normal;vertical-align:bottom}
+table.wide th,table.wide td{padding:5px 6px}
 tbody tr:nth-child(even){background:#fafbfc}
 .sort{margin-left:4px;color:#a0a8b6;font-size:11px}
 th[aria-sort] .sort{color:var(--accent)}

@@ -2,9 +2,11 @@
 
 #include "html.hpp"
 
+#include <bdd/core/text.hpp>
+
 #include <algorithm>
 #include <array>
-#include <initializer_list>
+#include <functional>
 #include <vector>
 
 namespace bdd::report {
@@ -22,30 +24,56 @@ struct Column {
   bool number = false;
 };
 
-// The sort glyph shows the order the rows are in (`sorted`, descending or not); the other
-// columns show that they could be sorted on, as a spreadsheet would after an import.
-void open_table(HtmlOut& out,
-                std::string_view id,
-                std::initializer_list<Column> columns,
-                std::size_t sorted,
-                bool descending) {
-  out << "<div class=\"table-wrap\"><table id=\"" << id << "\"><thead><tr>";
+struct Table {
+  std::string_view id;
+  std::vector<Column> columns;
+  std::size_t sorted = k_unsorted; // the column the rows are in the order of
+  bool descending = false;
+  std::string_view what;  // "participants": what a row is, for the note of a cut
+  std::string_view where; // "participants.csv": where all the rows are
+};
+
+// `table` of `rows`: a <tr> per row, the first `k_max_table_rows`, its cells written by
+// `write_cells`, then the note of a cut. The sort glyph shows the order the rows are in; the
+// other columns show that they could be sorted on, as a spreadsheet would after an import.
+void write_table(HtmlOut& out,
+                 const Table& table,
+                 const std::vector<const Json*>& rows,
+                 const std::function<void(const Json&)>& write_cells) {
+  // Many columns: smaller type and headers that wrap, so that the table fits the page.
+  out << "<div class=\"table-wrap\"><table id=\"" << table.id << "\""
+      << (table.columns.size() > 6 ? " class=\"wide\"" : "") << "><thead><tr>";
   std::size_t index = 0;
-  for (const auto& column : columns) {
+  for (const auto& column : table.columns) {
     out << "<th scope=\"col\"" << (column.number ? " class=\"num\"" : "");
-    if (index == sorted) {
-      out << " aria-sort=\"" << (descending ? "descending" : "ascending") << "\">" << column.title
-          << "<span class=\"sort\">" << (descending ? "\u25bc" : "\u25b2") << "</span></th>";
+    if (index == table.sorted) {
+      out << " aria-sort=\"" << (table.descending ? "descending" : "ascending") << "\">"
+          << column.title << "<span class=\"sort\">" << (table.descending ? "\u25bc" : "\u25b2")
+          << "</span></th>";
     } else {
       out << ">" << column.title << "<span class=\"sort\">\u2195</span></th>";
     }
     ++index;
   }
   out << "</tr></thead><tbody>\n";
+  const std::size_t shown = std::min(rows.size(), k_max_table_rows);
+  for (std::size_t i = 0; i < shown; ++i) {
+    out << "<tr>";
+    write_cells(*rows[i]);
+    out << "</tr>\n";
+  }
+  out << "</tbody></table></div>";
+  write_cut(out, shown, rows.size(), table.what, table.where);
 }
 
-void close_table(HtmlOut& out) {
-  out << "</tbody></table></div>";
+// The elements of an array, to be sorted or filtered without copying them.
+std::vector<const Json*> pointers(const Json& array) {
+  std::vector<const Json*> out;
+  out.reserve(array.size());
+  for (const auto& element : array) {
+    out.push_back(&element);
+  }
+  return out;
 }
 
 enum class Cell { text, number, time };
@@ -85,25 +113,21 @@ void write_event_types(const Json& report, HtmlOut& out) {
   if (!open_section(out, "event-types-details", "Event types", rows, "No events.")) {
     return;
   }
-  std::vector<const Json*> sorted;
-  for (const auto& row : *rows) {
-    sorted.push_back(&row);
-  }
+  std::vector<const Json*> sorted = pointers(*rows);
   std::stable_sort(sorted.begin(), sorted.end(), [](const Json* a, const Json* b) {
     return count_or_zero(*a, "events") > count_or_zero(*b, "events");
   });
   const Json* overview = member(report, "overview");
   const auto all = count_of(overview == nullptr ? nullptr : member(*overview, "events"));
-  open_table(out,
-             "event-types-table",
-             {{"Event type"}, {"Events", true}, {"Share", true}, {"First event"}, {"Last event"}},
-             1,
-             true);
-  const std::size_t shown = std::min(sorted.size(), k_max_table_rows);
-  for (std::size_t i = 0; i < shown; ++i) {
-    const Json& row = *sorted[i];
+  const Table table{
+      "event-types-table",
+      {{"Event type"}, {"Events", true}, {"Share", true}, {"First event"}, {"Last event"}},
+      1,
+      true,
+      "event types",
+      "bdd report --json"};
+  write_table(out, table, sorted, [&](const Json& row) {
     const auto events = count_of(member(row, "events"));
-    out << "<tr>";
     cell(out, html_text(member(row, "event_type"), k_cell_text));
     cell(out, html_count(member(row, "events")), Cell::number);
     cell(out,
@@ -113,10 +137,7 @@ void write_event_types(const Json& report, HtmlOut& out) {
          Cell::number);
     cell(out, html_text(member(row, "first_event"), 40), Cell::time);
     cell(out, html_text(member(row, "last_event"), 40), Cell::time);
-    out << "</tr>\n";
-  }
-  close_table(out);
-  write_cut(out, shown, sorted.size(), "event types", "bdd report --json");
+  });
   out << "</section>";
 }
 
@@ -161,24 +182,22 @@ void write_participants(const Json& report, HtmlOut& out) {
   if (!open_section(out, "participants", "Participants", rows, "No participants.")) {
     return;
   }
-  open_table(out,
-             "participants-table",
-             {{"User id"},
-              {"Events", true},
-              {"Active days", true},
-              {"First event"},
-              {"Last event"},
-              {"Longest silence", true},
-              {"Missing indexes", true},
-              {"Duplicate indexes", true},
-              {"Without index", true},
-              {"Missing ranges"}},
-             0,
-             false);
-  const std::size_t shown = std::min(rows->size(), k_max_table_rows);
-  for (std::size_t i = 0; i < shown; ++i) {
-    const Json& row = (*rows)[i];
-    out << "<tr>";
+  const Table table{"participants-table",
+                    {{"User id"},
+                     {"Events", true},
+                     {"Days active", true},
+                     {"First event"},
+                     {"Last event"},
+                     {"Longest silence", true},
+                     {"Missing indexes", true},
+                     {"Duplicate indexes", true},
+                     {"No index", true},
+                     {"Missing ranges"}},
+                    0,
+                    false,
+                    "participants",
+                    "participants.csv"};
+  write_table(out, table, pointers(*rows), [&](const Json& row) {
     cell(out, html_text(member(row, "user_id"), k_cell_text));
     cell(out, html_count(member(row, "events")), Cell::number);
     cell(out, html_count(member(row, "active_days")), Cell::number);
@@ -189,10 +208,7 @@ void write_participants(const Json& report, HtmlOut& out) {
     cell(out, html_count(member(row, "duplicate_indexes")), Cell::number);
     cell(out, html_count(member(row, "events_without_index")), Cell::number);
     cell(out, html_ranges(member(row, "missing_ranges")));
-    out << "</tr>\n";
-  }
-  close_table(out);
-  write_cut(out, shown, rows->size(), "participants", "participants.csv");
+  });
   out << "</section>";
 }
 
@@ -215,25 +231,21 @@ void write_missing_fields(const Json& report, HtmlOut& out) {
   std::stable_sort(missing.begin(), missing.end(), [](const Json* a, const Json* b) {
     return number_of(member(*a, "share")).value_or(0) > number_of(member(*b, "share")).value_or(0);
   });
-  open_table(out,
-             "missing-fields-table",
-             {{"Event type"}, {"Field"}, {"Events", true}, {"Missing", true}, {"Share", true}},
-             4,
-             true);
-  const std::size_t shown = std::min(missing.size(), k_max_table_rows);
-  for (std::size_t i = 0; i < shown; ++i) {
-    const Json& row = *missing[i];
+  const Table table{
+      "missing-fields-table",
+      {{"Event type"}, {"Field"}, {"Events", true}, {"Missing", true}, {"Share", true}},
+      4,
+      true,
+      "fields missing somewhere",
+      "missing_fields.csv"};
+  write_table(out, table, missing, [&](const Json& row) {
     const auto share = number_of(member(row, "share"));
-    out << "<tr>";
     cell(out, html_text(member(row, "event_type"), k_cell_text));
     cell(out, html_text(member(row, "field"), k_cell_text));
     cell(out, html_count(member(row, "events")), Cell::number);
     cell(out, html_count(member(row, "missing")), Cell::number);
     cell(out, share ? format_share(*share) : std::string(k_wrong_type), Cell::number);
-    out << "</tr>\n";
-  }
-  close_table(out);
-  write_cut(out, shown, missing.size(), "fields missing somewhere", "missing_fields.csv");
+  });
   out << "<p class=\"note\">Fields present in every event of their type are not listed.</p>"
       << "</section>";
 }
@@ -247,23 +259,19 @@ void write_sequence_gaps(const Json& report, HtmlOut& out) {
                     "No gaps in any participant's sequence of event indexes.")) {
     return;
   }
-  open_table(out,
-             "sequence-gaps-table",
-             {{"User id"}, {"From index", true}, {"To index", true}, {"Missing events", true}},
-             k_unsorted,
-             false);
-  const std::size_t shown = std::min(rows->size(), k_max_table_rows);
-  for (std::size_t i = 0; i < shown; ++i) {
-    const Json& row = (*rows)[i];
-    out << "<tr>";
+  const Table table{
+      "sequence-gaps-table",
+      {{"User id"}, {"From index", true}, {"To index", true}, {"Missing events", true}},
+      k_unsorted,
+      false,
+      "gaps",
+      "sequence_gaps.csv"};
+  write_table(out, table, pointers(*rows), [&](const Json& row) {
     cell(out, html_text(member(row, "user_id"), k_cell_text));
     cell(out, html_count(member(row, "from")), Cell::number);
     cell(out, html_count(member(row, "to")), Cell::number);
     cell(out, html_count(member(row, "count")), Cell::number);
-    out << "</tr>\n";
-  }
-  close_table(out);
-  write_cut(out, shown, rows->size(), "gaps", "sequence_gaps.csv");
+  });
   out << "</section>";
 }
 
@@ -294,8 +302,8 @@ void write_cut(HtmlOut& out,
                std::string_view what,
                std::string_view where) {
   if (shown < total) {
-    out << "<p class=\"note cut\">The first " << format_count(shown) << " of "
-        << format_count(total) << " " << what << "; " << where << " has them all.</p>";
+    out << "<p class=\"note cut\">The first " << group_digits(shown) << " of "
+        << group_digits(total) << " " << what << "; " << where << " has them all.</p>";
   }
 }
 

@@ -78,18 +78,6 @@ std::string escape_html(std::string_view text, std::size_t max_code_points) {
   return out;
 }
 
-std::string format_count(std::uint64_t count) {
-  const std::string digits = std::to_string(count);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
-}
-
 std::string format_share(double share) {
   if (!std::isfinite(share)) {
     return "?";

@@ -27,9 +27,6 @@ void append_html(std::string& out,
 // `append_html` into a new string.
 std::string escape_html(std::string_view text, std::size_t max_code_points = k_whole_text);
 
-// A count with thousands separators: 1234567 -> "1,234,567".
-std::string format_count(std::uint64_t count);
-
 // A share in [0, 1] as a percentage with one decimal: 0.125 -> "12.5 %".
 std::string format_share(double share);
 

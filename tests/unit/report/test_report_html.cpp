@@ -171,13 +171,8 @@ TEST_CASE("report::append_html escapes markup, quotes, controls, bidi marks and 
   }
 }
 
-TEST_CASE("report::format_count, format_share, format_duration and dates read at a glance",
-          "[report]") {
+TEST_CASE("report::format_share, format_duration and dates read at a glance", "[report]") {
   using namespace bdd::report;
-  CHECK(format_count(0) == "0");
-  CHECK(format_count(999) == "999");
-  CHECK(format_count(1000) == "1,000");
-  CHECK(format_count(1234567) == "1,234,567");
   CHECK(format_share(0.125) == "12.5 %");
   CHECK(format_share(1) == "100.0 %");
   CHECK(format_duration(17.9) == "17 s");
