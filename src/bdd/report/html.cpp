@@ -66,6 +66,9 @@ void write_header(const Json& report, HtmlOut& out) {
       << html_text(filter("time_field"), k_short_value) << "</dd>"
       << "<dt>Participants</dt><dd id=\"filter-users\">";
   write_list(out, filter("users"), "all");
+  if (const auto file = text_of(filter("users_file"))) {
+    out << " (from " << escape_html(*file, k_short_value) << ")";
+  }
   out << "</dd><dt>Event types</dt><dd id=\"filter-event-types\">";
   write_list(out, filter("event_types"), "all");
   out << "</dd><dt>Generated</dt><dd id=\"generated-at\">"
@@ -87,7 +90,7 @@ void write_overview(const Json& report, HtmlOut& out) {
   static constexpr std::array<Figure, 6> k_figures = {Figure{"events", "events", true},
                                                       Figure{"participants", "participants", true},
                                                       Figure{"event_types", "event types", true},
-                                                      Figure{"days", "days", true},
+                                                      Figure{"days", "days with events", true},
                                                       Figure{"first_event", "first event", false},
                                                       Figure{"last_event", "last event", false}};
   out << "<section id=\"overview\"><h2>Overview</h2><div class=\"figures\">";
@@ -96,6 +99,12 @@ void write_overview(const Json& report, HtmlOut& out) {
         << figure.key << "\"><span class=\"value\">"
         << (figure.count ? html_count(value(figure.key)) : html_text(value(figure.key), 40))
         << "</span><span class=\"label\">" << figure.label << "</span></div>";
+  }
+  // Events whose times do not read count in the totals but on no day: say how many.
+  if (const auto untimed = count_of(value("events_without_time")); untimed && *untimed > 0) {
+    out << "<div class=\"figure\" id=\"overview-events_without_time\"><span class=\"value\">"
+        << group_digits(*untimed)
+        << "</span><span class=\"label\">events without a time</span></div>";
   }
   out << "</div></section>";
 }

@@ -1,8 +1,8 @@
 #pragma once
 
 // The three charts of report.html, inline SVG drawn from the report document. Each writes one
-// <figure> holding an <svg> with a stable id and classes (see write_html in html.hpp), and a
-// caption saying what was left out. A chart with nothing to draw says "no events".
+// <svg> with a stable id and classes (see write_html in html.hpp), saying in the chart or in a
+// note below it what was left out. A chart with nothing to draw says "no events".
 
 #include "html_json.hpp"
 #include "html_out.hpp"

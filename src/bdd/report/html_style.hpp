@@ -37,7 +37,8 @@ rect.bar{fill:var(--accent)}
 .chart-note,.note{margin:6px 0 0;color:var(--muted);font-size:13px}
 ul.findings{margin:0;padding:0;list-style:none}
 ul.findings li{margin:0 0 8px;padding:8px 12px;border-left:4px solid #d69e2e;border-radius:0 6px 6px 0;background:#fffaf0;overflow-wrap:anywhere}
-ul.findings li.info{border-color:#3182ce;background:#ebf8ff}
+ul.findings li.high{border-color:#c53030;background:#fff5f5}
+ul.findings li.low{border-color:#3182ce;background:#ebf8ff}
 .kind{margin-right:8px;font-weight:600}
 .table-wrap{overflow-x:auto}
 table{width:100%;border-collapse:collapse;font-size:13.5px}

@@ -278,21 +278,33 @@ void write_sequence_gaps(const Json& report, HtmlOut& out) {
 struct Kind {
   std::string_view kind;
   std::string_view label;
-  bool warning;
+  std::string_view severity; // when the finding does not say
 };
 
-// The kinds of the report document's findings, in words; a warning is what lost or damaged
-// data looks like, the rest is worth a look.
+// The kinds of the report document's findings, in words, and how serious each is: "high" is
+// what lost data looks like, "low" is worth a look.
 constexpr std::array<Kind, 8> k_kinds = {
-    Kind{"sequence_gap", "Sequence gap", true},
-    Kind{"duplicate_index", "Duplicate index", true},
-    Kind{"unknown_user", "Unknown user", true},
-    Kind{"stopped_event_type", "Event type stopped", true},
-    Kind{"time_after_stored", "Time after stored time", true},
-    Kind{"time_far_before_stored", "Time long before stored time", false},
-    Kind{"silent_participant", "Silent participant", false},
-    Kind{"too_many_fields", "Too many fields", false},
+    Kind{"sequence_gap", "Sequence gap", "high"},
+    Kind{"duplicate_index", "Duplicate index", "high"},
+    Kind{"unknown_user", "Unknown user", "medium"},
+    Kind{"stopped_event_type", "Event type stopped", "medium"},
+    Kind{"time_after_stored", "Time after stored time", "medium"},
+    Kind{"silent_participant", "Silent participant", "medium"},
+    Kind{"time_far_before_stored", "Time long before stored time", "low"},
+    Kind{"too_many_fields", "Too many fields", "low"},
 };
+
+// The CSS class of a finding: its `severity` if it is one of ours (the document's text never
+// becomes markup), else its kind's, else "low".
+std::string_view severity_class(const Json& finding, const Kind* known) {
+  const auto severity = text_of(member(finding, "severity"));
+  for (const std::string_view ours : {"high", "medium", "low"}) {
+    if (severity && *severity == ours) {
+      return ours;
+    }
+  }
+  return known != nullptr ? known->severity : "low";
+}
 
 } // namespace
 
@@ -317,11 +329,11 @@ void write_findings(const Json& report, HtmlOut& out) {
   for (std::size_t i = 0; i < shown; ++i) {
     const Json& finding = (*findings)[i];
     const auto kind = text_of(member(finding, "kind"));
-    const auto known = std::find_if(
+    const auto found = std::find_if(
         k_kinds.begin(), k_kinds.end(), [&](const Kind& k) { return kind && k.kind == *kind; });
-    const bool warning = known != k_kinds.end() && known->warning;
-    out << "<li class=\"finding " << (warning ? "warning" : "info") << "\"><span class=\"kind\">";
-    if (known != k_kinds.end()) {
+    const Kind* known = found == k_kinds.end() ? nullptr : &*found;
+    out << "<li class=\"finding " << severity_class(finding, known) << "\"><span class=\"kind\">";
+    if (known != nullptr) {
       out << known->label;
     } else {
       out << html_text(member(finding, "kind"), 60);

@@ -1,5 +1,6 @@
 #include "html_text.hpp"
 
+#include <bdd/core/text.hpp>
 #include <bdd/core/utf8.hpp>
 
 #include <array>
@@ -92,7 +93,8 @@ std::string format_share(double share) {
 }
 
 std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) {
+  // Past a million years a silence is a broken clock, not a length of time.
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 3.2e13) {
     return "?";
   }
   struct Unit {
@@ -107,12 +109,12 @@ std::string format_duration(double seconds) {
       continue;
     }
     const double major = std::floor(whole / k_units[i].seconds);
-    std::string out = format_coordinate(major) + " " + k_units[i].name;
+    std::string out = group_digits(static_cast<std::uint64_t>(major)) + " " + k_units[i].name;
     if (i + 1 < k_units.size() && major < 1000) {
       const double rest = whole - major * k_units[i].seconds;
       const double minor = std::floor(rest / k_units[i + 1].seconds);
       if (minor > 0) {
-        out += " " + format_coordinate(minor) + " " + k_units[i + 1].name;
+        out += " " + std::to_string(static_cast<int>(minor)) + " " + k_units[i + 1].name;
       }
     }
     return out;

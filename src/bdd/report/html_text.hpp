@@ -31,7 +31,7 @@ std::string escape_html(std::string_view text, std::size_t max_code_points = k_w
 std::string format_share(double share);
 
 // A length of time in the two largest units that matter: "3 d 4 h", "5 h 12 min", "42 min",
-// "17 s". Negative or not finite: "?".
+// "17 s". Negative, not finite or over a million years: "?".
 std::string format_duration(double seconds);
 
 // A number for an SVG attribute: at most two decimals, no trailing zeros, never exponent

@@ -108,8 +108,11 @@ ordered_json study(int users, int days, int event_types) {
                                {"missing", 0},
                                {"share", 0.0}}};
   report["sequence_gaps"] = {{{"user_id", "user0000"}, {"from", 3}, {"to", 5}, {"count", 3}}};
-  report["findings"] = {{{"kind", "sequence_gap"}, {"message", "user0000 lost 3 events"}},
-                        {{"kind", "brand_new_kind"}, {"message", "something new"}}};
+  report["findings"] = {
+      {{"kind", "sequence_gap"}, {"severity", "high"}, {"message", "user0000 lost 3 events"}},
+      {{"kind", "brand_new_kind"}, {"message", "something new"}},
+      {{"kind", "silent_participant"}, {"severity", "\"><b>"}, {"message", "user0001 is silent"}},
+      {{"kind", "too_many_fields"}, {"severity", "medium"}, {"message", "many fields"}}};
   report["notes"] = {"times are the participants' clocks"};
   return report;
 }
@@ -180,6 +183,8 @@ TEST_CASE("report::format_share, format_duration and dates read at a glance", "[
   CHECK(format_duration(5 * 3600 + 12 * 60 + 5) == "5 h 12 min");
   CHECK(format_duration(3 * 86400 + 4 * 3600 + 59) == "3 d 4 h");
   CHECK(format_duration(-1) == "?");
+  CHECK(format_duration(1e300) == "?");
+  CHECK(format_duration(86400.0 * 5000) == "5,000 d");
   CHECK(format_coordinate(12.5) == "12.5");
   CHECK(format_coordinate(3.0) == "3");
   CHECK(format_coordinate(-0.001) == "0");
@@ -213,6 +218,7 @@ TEST_CASE("report::write_html draws one element per point, bar and non-zero cell
   CHECK(page.find("<dd id=\"filter-until\">2026-06-30</dd>") != std::string::npos);
   CHECK(page.find("<dd id=\"filter-event-types\">click, view</dd>") != std::string::npos);
   CHECK(page.find("<dd id=\"filter-users\">all</dd>") != std::string::npos);
+  CHECK(page.find("id=\"overview-events_without_time\"") == std::string::npos);
   CHECK(page.find("<dd id=\"bdd-version\">0.1.0</dd>") != std::string::npos);
   CHECK(page.find("<dd id=\"generated-at\">2026-12-07T23:00:00Z</dd>") != std::string::npos);
   // 3 * 6 + 2 * 6 + 1 * 6 events.
@@ -228,10 +234,15 @@ TEST_CASE("report::write_html draws one element per point, bar and non-zero cell
       != std::string::npos);
   CHECK(count(page, "<td>data.x</td>") == 1);
   CHECK(count(page, "<td>user_id</td>") == 0);
-  CHECK(page.find("<li class=\"finding warning\"><span class=\"kind\">Sequence gap</span>user0000 "
+  CHECK(page.find("<li class=\"finding high\"><span class=\"kind\">Sequence gap</span>user0000 "
                   "lost 3 events</li>")
         != std::string::npos);
-  CHECK(page.find("<li class=\"finding info\"><span class=\"kind\">brand_new_kind</span>")
+  CHECK(page.find("<li class=\"finding low\"><span class=\"kind\">brand_new_kind</span>")
+        != std::string::npos);
+  // A severity that is none of ours is the kind's; the document's says otherwise.
+  CHECK(page.find("<li class=\"finding medium\"><span class=\"kind\">Silent participant</span>")
+        != std::string::npos);
+  CHECK(page.find("<li class=\"finding medium\"><span class=\"kind\">Too many fields</span>")
         != std::string::npos);
   // Nothing that could fetch or run.
   CHECK(page.find("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -242,6 +253,19 @@ TEST_CASE("report::write_html draws one element per point, bar and non-zero cell
   CHECK(count(page, "href=") == 0);
   CHECK(count(page, "url(") == 0);
   CHECK(count(page, "@import") == 0);
+  SECTION("a users file and events without a time are said") {
+    ordered_json report = study(3, 9, 4);
+    report["filters"]["users"] = {"a", "b"};
+    report["filters"]["users_file"] = "<ids>.txt";
+    report["overview"]["events_without_time"] = 1234;
+    const std::string said = bdd::report::render_html(report);
+    CHECK(said.find("<dd id=\"filter-users\">a, b (from &lt;ids&gt;.txt)</dd>")
+          != std::string::npos);
+    CHECK(said.find("<div class=\"figure\" id=\"overview-events_without_time\"><span "
+                    "class=\"value\">1,234</span><span class=\"label\">events without a "
+                    "time</span></div>")
+          != std::string::npos);
+  }
   SECTION("the stream and the string hold the same page") {
     std::ostringstream out;
     bdd::report::write_html(study(3, 9, 4), out);
@@ -320,8 +344,8 @@ TEST_CASE("report::write_html reads an untrusted document without throwing", "[r
     CHECK(count(page, "<rect class=\"bar\"") == 1);
     CHECK(count(page, "<rect class=\"cell ") == 2);
     CHECK(count(page, "<circle class=\"point\"") == 2);
-    CHECK(count(page, "<li class=\"finding info\"><span class=\"kind\">?</span>?</li>") == 1);
-    CHECK(count(page, "<li class=\"finding info\"><span class=\"kind\">\u2014</span>\u2014</li>")
+    CHECK(count(page, "<li class=\"finding low\"><span class=\"kind\">?</span>?</li>") == 1);
+    CHECK(count(page, "<li class=\"finding low\"><span class=\"kind\">\u2014</span>\u2014</li>")
           == 1);
     CHECK(page.substr(page.size() - 15) == "</body></html>\n");
   }
