@@ -19,11 +19,11 @@ h2{margin:36px 0 12px;padding-bottom:4px;border-bottom:1px solid var(--line);fon
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 18px;margin:0;font-size:14px}
 dl.meta dt{color:var(--muted)}
 dl.meta dd{margin:0;overflow-wrap:anywhere}
-.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
-.figure{padding:12px 14px;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
-.figure .value{display:block;font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
+.figure{padding:12px;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
+.figure .value{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .figure .label{color:var(--muted);font-size:13px}
-.figure.time .value{font-size:15px;line-height:1.9}
+.figure.time .value{font-size:14px;line-height:2}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
 svg.chart text{fill:var(--muted);font-variant-numeric:tabular-nums}
 svg.chart text.label{fill:var(--ink)}
