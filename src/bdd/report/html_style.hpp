@@ -21,7 +21,8 @@ dl.meta dt{color:var(--muted)}
 dl.meta dd{margin:0;overflow-wrap:anywhere}
 .figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
 .figure{padding:12px;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
-.figure .value{display:block;font-size:19px;font-weight:650;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.figure .value{display:block;font-size:18px;font-weight:650;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.figure:not(.time) .value{white-space:nowrap}
 .figure .label{color:var(--muted);font-size:13px}
 .figure.time .value{font-size:14px;line-height:2}
 svg.chart{display:block;max-width:100%;height:auto;font-size:11px}
