@@ -13,7 +13,9 @@ packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-j
           # the ASan, UBSan, LSan and TSan runtimes)
           clang-tidy
           # tests/loaders: the README's one-liners in pandas and R
-          python3-pandas r-base-core r-cran-jsonlite r-cran-rsqlite)
+          python3-pandas r-base-core r-cran-jsonlite r-cran-rsqlite
+          # tests/report: report.html opened in headless chromium
+          chromium)
 # ... and in DuckDB, through its npm package: Debian's node and npm unless a node with npm is
 # already installed (another distribution's nodejs conflicts with Debian's npm).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

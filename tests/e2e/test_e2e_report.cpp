@@ -285,7 +285,7 @@ TEST_CASE("report --output writes CSV tables that parse back to the report's num
   CHECK(contains(run.out, "report of study e2e-study\n  events:        21\n"));
   CHECK(contains(run.out,
                  "  [high] participant \"alice\" is missing 3 events of their own sequence"));
-  CHECK(contains(run.out, "wrote 4 tables to "));
+  CHECK(contains(run.out, "wrote 4 tables and report.html to "));
 
   const auto participants = parse_csv(read_text(out / "participants.csv"));
   REQUIRE(participants.size() == 5);

@@ -28,14 +28,15 @@ public:
         "event type, and findings: what looks wrong, in plain words. Times are each event's "
         "timestamp, or its stored_timestamp when it has none; days are UTC dates. The filters "
         "are those of bdd export. Prints a summary; --output DIR writes the full tables as "
-        "CSV; --json prints everything as one JSON document.");
+        "CSV and report.html, a self-contained page with charts; --json prints everything as "
+        "one JSON document.");
     app.add_option("study", m_study, "the study to report on")->required();
     m_filters.configure(app);
     app.add_option("-o,--output",
                    m_output,
-                   "write participants.csv, activity.csv, missing_fields.csv and "
-                   "sequence_gaps.csv into this folder (created if missing; not inside the "
-                   "study folder)");
+                   "write participants.csv, activity.csv, missing_fields.csv, "
+                   "sequence_gaps.csv and report.html into this folder (created if missing; not "
+                   "inside the study folder)");
     app.add_flag("--force",
                  m_force,
                  "write into an --output folder that is not empty (the report's files in it "
@@ -77,8 +78,8 @@ private:
     }
     std::cout << report::summary(result.report, result.header, m_output.has_value());
     if (m_output) {
-      std::cout << "\nwrote " << result.written.size() << " tables to " << absolute_path(*m_output)
-                << "\n";
+      std::cout << "\nwrote " << result.written.size() - 1 << " tables and report.html to "
+                << absolute_path(*m_output) << "\n";
     }
     return k_exit_success;
   }

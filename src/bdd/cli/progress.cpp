@@ -1,6 +1,7 @@
 #include "progress.hpp"
 
 #include <bdd/core/environment.hpp>
+#include <bdd/core/text.hpp>
 
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
@@ -31,19 +32,6 @@ std::string format_duration(double seconds) {
     std::snprintf(text, sizeof text, "%ldm%02lds", total / 60, total % 60);
   }
   return text;
-}
-
-// 12345 -> "12,345": counts in the millions must be readable at a glance.
-std::string grouped(std::uint64_t number) {
-  std::string digits = std::to_string(number);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
 }
 
 // The first `columns` characters of `text`.
@@ -88,9 +76,9 @@ std::string progress_line(const ops::DownloadProgress& progress,
 
   // Most useful first: what is dropped to fit comes off the end.
   std::vector<std::string> parts;
-  parts.push_back(known ? grouped(done) + "/" + grouped(total) + " events"
-                        : grouped(done) + (done == 1 ? " event" : " events"));
-  parts.push_back(grouped(static_cast<std::uint64_t>(std::llround(rate))) + "/s");
+  parts.push_back(known ? group_digits(done) + "/" + group_digits(total) + " events"
+                        : group_digits(done) + (done == 1 ? " event" : " events"));
+  parts.push_back(group_digits(static_cast<std::uint64_t>(std::llround(rate))) + "/s");
   if (known) {
     std::string eta = "?";
     if (total <= done) {
@@ -100,7 +88,7 @@ std::string progress_line(const ops::DownloadProgress& progress,
     }
     parts.push_back("ETA " + eta);
   }
-  parts.push_back(grouped(progress.events_added) + " new");
+  parts.push_back(group_digits(progress.events_added) + " new");
 
   std::string percent;
   double fraction = 0;

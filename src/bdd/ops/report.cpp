@@ -6,6 +6,8 @@
 #include <bdd/core/clock.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/export/stream.hpp>
+#include <bdd/report/document.hpp>
+#include <bdd/report/html.hpp>
 #include <bdd/report/tables.hpp>
 
 namespace bdd::ops {
@@ -110,6 +112,11 @@ Result<ReportResult> report_study(const config::Config& config, const ReportOpti
       BDD_TRY(fs::write_file_atomic(file, tables[i](result.report)));
       result.written.push_back(stdfs::absolute(file, ec));
     }
+    // The page is drawn from the document `--json` prints, so that the two never disagree.
+    const stdfs::path page = dir / k_report_page;
+    BDD_TRY(fs::write_file_atomic(
+        page, report::render_html(report::document(result.report, result.header))));
+    result.written.push_back(stdfs::absolute(page, ec));
   }
   return result;
 }

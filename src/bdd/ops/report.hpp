@@ -19,9 +19,9 @@ namespace bdd::ops {
 
 struct ReportOptions {
   ExportFilterArgs filters; // as `bdd export` takes them (make_export_filter)
-  // --output DIR: the full tables as CSV files there (created if missing); never inside the
-  // study folder; an existing non-empty folder only with `force` (files of the same names are
-  // then replaced, others left alone).
+  // --output DIR: the full tables as CSV files and report.html there (created if missing); never
+  // inside the study folder; an existing non-empty folder only with `force` (files of the same
+  // names are then replaced, others left alone).
   std::optional<std::filesystem::path> output;
   bool force = false;
   report::Limits limits; // silence_days from --silence-days
@@ -40,15 +40,18 @@ struct ReportResult {
   std::vector<std::filesystem::path> written; // with `output`: the files written, absolute
 };
 
-// The CSV files `--output DIR` holds, in this order.
+// The CSV files `--output DIR` holds, in this order, then the page drawn from the report
+// document (report/html.hpp).
 inline constexpr std::array<std::string_view, 4> k_report_files = {
     "participants.csv", "activity.csv", "missing_fields.csv", "sequence_gaps.csv"};
+inline constexpr std::string_view k_report_page = "report.html";
 
 // `bdd report`: reads the local copy of `config.study_name` (never the server) once, through
 // the stream `export_study` reads (the same lock, checks and filters), into a report::Report,
-// and with `output` writes its tables (each file replaced atomically). Fails as `export_study`
-// does for the study and the filters; with Errc::usage for an output inside the study folder or
-// an existing non-empty one without `force`; Errc::storage when a table cannot be written.
+// and with `output` writes its tables and report.html (each file replaced atomically). Fails as
+// `export_study` does for the study and the filters; with Errc::usage for an output inside the
+// study folder or an existing non-empty one without `force`; Errc::storage when a table cannot be
+// written.
 Result<ReportResult> report_study(const config::Config& config, const ReportOptions& options);
 
 } // namespace bdd::ops

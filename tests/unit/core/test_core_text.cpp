@@ -30,3 +30,11 @@ TEST_CASE("core::edit_distance counts edits, an adjacent transposition as one", 
   CHECK(bdd::edit_distance("rm", "dl") == 2);
   CHECK(bdd::edit_distance("kitten", "sitting") == 3);
 }
+
+TEST_CASE("core::group_digits puts a comma between groups of three digits", "[core]") {
+  CHECK(bdd::group_digits(0) == "0");
+  CHECK(bdd::group_digits(999) == "999");
+  CHECK(bdd::group_digits(1000) == "1,000");
+  CHECK(bdd::group_digits(1234567) == "1,234,567");
+  CHECK(bdd::group_digits(18446744073709551615ULL) == "18,446,744,073,709,551,615");
+}
