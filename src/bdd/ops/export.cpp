@@ -1,9 +1,8 @@
 #include "export.hpp"
 
+#include "events.hpp"
 #include "study_paths.hpp"
 
-#include <bdd/core/file_lock.hpp>
-#include <bdd/core/format.hpp>
 #include <bdd/core/fs.hpp>
 #include <bdd/export/flatten.hpp>
 #include <bdd/export/inputs.hpp>
@@ -13,7 +12,6 @@
 #include <bdd/export/zip_archive.hpp>
 #include <bdd/storage/layout.hpp>
 #include <bdd/tracking/records.hpp>
-#include <bdd/tracking/state.hpp>
 
 #include <fcntl.h>
 #include <stdio.h> // renameat2
@@ -50,27 +48,6 @@ bool is_inside(const stdfs::path& inner, const stdfs::path& outer) {
     ++it;
   }
   return true;
-}
-
-Result<std::vector<storage::Level>> levels_of(const tracking::Metadata& metadata) {
-  std::vector<storage::Level> levels;
-  for (const auto& name : metadata.folder_structure) {
-    const auto level = storage::parse_level(name);
-    if (!level) {
-      return Error(Errc::storage,
-                   "\".metadata.json\" names an unknown folder level \"" + name
-                       + "\" (run `bdd verify " + metadata.study_name + "`)");
-    }
-    levels.push_back(*level);
-  }
-  return levels;
-}
-
-// $TMPDIR of `environment` (core/environment.hpp: bdd itself never calls getenv), else /tmp.
-stdfs::path temp_folder(const std::map<std::string, std::string>& environment) {
-  const auto tmp = environment.find("TMPDIR");
-  return tmp != environment.end() && !tmp->second.empty() ? stdfs::path(tmp->second)
-                                                          : stdfs::path("/tmp");
 }
 
 // The rows of one pass go through `transform` (on a copy: the stream compares the events it
@@ -357,9 +334,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   }
   std::error_code ec;
   if (!stdfs::is_directory(paths.study_dir, ec)) {
-    return Error(Errc::usage,
-                 "no local data for study \"" + study + "\" in \"" + paths.study_dir.string()
-                     + "\" (run `bdd download " + study + "` first)");
+    return no_local_data(study, paths.study_dir);
   }
   if (!to_stdout && is_inside(output, paths.study_dir)) {
     return Error(Errc::usage,
@@ -400,36 +375,9 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     options.transform = [&transform](model::Event& event) { transform->apply(event); };
   }
 
-  BDD_TRY_ASSIGN(FileLock lock,
-                 FileLock::acquire_shared(paths.lock, options.on_wait, options.stop));
-  BDD_TRY_ASSIGN(auto metadata, tracking::read_metadata(paths.study_dir));
-  if (!metadata) {
-    return Error(Errc::usage,
-                 "no local data for study \"" + study + "\" in \"" + paths.study_dir.string()
-                     + "\" (run `bdd download " + study + "` first)");
-  }
-  const FormatInfo& stored = format_info(metadata->format);
-  if (has_leaf_files(stored) && fs::regular_file_size(tracking::state_path(paths.study_dir))) {
-    BDD_TRY_ASSIGN(auto state, tracking::open_state(paths.study_dir));
-    BDD_TRY_ASSIGN(auto pending, state->pending());
-    if (!pending.empty()) {
-      return Error(Errc::storage,
-                   "the local copy of study \"" + study
-                       + "\" has an unfinished commit from an interrupted "
-                         "download (run `bdd download "
-                       + study + "` first, which completes it)");
-    }
-  }
-  BDD_TRY_ASSIGN(auto levels, levels_of(*metadata));
-  const auto naming = storage::parse_partition_naming(metadata->partition_naming);
-  if (!naming) {
-    return Error(Errc::storage,
-                 "\".metadata.json\" names an unknown partition naming \""
-                     + metadata->partition_naming + "\" (run `bdd verify " + study + "`)");
-  }
-  BDD_TRY_ASSIGN(
-      auto inputs,
-      exporting::plan_inputs(paths.study_dir, metadata->format, levels, *naming, options.filter));
+  BDD_TRY_ASSIGN(auto local,
+                 open_local_copy(config, options.filter, options.on_wait, options.stop));
+  const tracking::Metadata& metadata = local.metadata;
 
   // --zip: the zip's own output file, and the export file in a private folder beside it.
   std::optional<exporting::OutputFile> zip_file;
@@ -471,8 +419,8 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   exporting::StreamOptions stream_options;
   stream_options.study_dir = paths.study_dir;
   stream_options.study_name = study;
-  stream_options.format = metadata->format;
-  stream_options.inputs = std::move(inputs);
+  stream_options.format = metadata.format;
+  stream_options.inputs = std::move(local.inputs);
   stream_options.filter = options.filter;
   stream_options.temp_parent =
       to_stdout ? temp_folder(options.environment)
@@ -501,7 +449,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
   // A first pass when the writer must know the events before the first row: the flattened
   // columns, or whether an xlsx sheet can hold them (the stored count says so when it is below).
   const bool xlsx = options.format == "xlsx";
-  const bool count_first = xlsx && metadata->events_stored + 1 > options.xlsx_max_rows;
+  const bool count_first = xlsx && metadata.events_stored + 1 > options.xlsx_max_rows;
   std::optional<exporting::FlatColumns> columns;
   if (options.flatten) {
     columns.emplace();
@@ -561,7 +509,7 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
 
   ExportReport report;
   report.format = options.format;
-  report.stored_format = metadata->format;
+  report.stored_format = metadata.format;
   report.output = to_stdout ? stdfs::path("-") : stdfs::absolute(output, ec);
   report.rows = stream.stats().events;
   report.files = stream.stats().files;
@@ -579,9 +527,9 @@ Result<ExportReport> run_export(const config::Config& config, const ExportOption
     manifest.exported_at = std::chrono::system_clock::now();
     manifest.filters = options.manifest_filters;
     manifest.options = options.manifest_options;
-    manifest.events_stored = metadata->events_stored;
-    manifest.remote_total = metadata->remote_total;
-    manifest.last_download = metadata->last_update;
+    manifest.events_stored = metadata.events_stored;
+    manifest.remote_total = metadata.remote_total;
+    manifest.last_download = metadata.last_update;
     BDD_TRY(exporting::write_export_zip(
         zip_file->target().path, manifest, {{data_path, zipped_name, report.rows}}));
     BDD_TRY(zip_file->commit());
