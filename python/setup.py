@@ -34,11 +34,15 @@ class CMakeExtension(Extension):
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         build_dir = Path(os.environ.get("BDD_CMAKE_BUILD_DIR") or ROOT / "build-python").absolute()
-        configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DBDD_PYTHON=ON"]
-        if not (build_dir / "CMakeCache.txt").exists():
-            configure += ["-DCMAKE_BUILD_TYPE=Release", "-DBUILD_TESTING=OFF",
-                          f"-DPython3_EXECUTABLE={sys.executable}"]
-        subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
+        cache = build_dir / "CMakeCache.txt"
+        if not cache.exists():
+            subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DBDD_PYTHON=ON",
+                            "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_TESTING=OFF",
+                            f"-DPython3_EXECUTABLE={sys.executable}"],
+                           check=True, stdout=subprocess.DEVNULL)
+        elif "BDD_PYTHON:BOOL=ON" not in cache.read_text():
+            subprocess.run(["cmake", "-B", str(build_dir), "-DBDD_PYTHON=ON"], check=True,
+                           stdout=subprocess.DEVNULL)
         subprocess.run(["cmake", "--build", str(build_dir), "--target", "bdd_python",
                         "-j", str(os.cpu_count() or 1)], check=True)
         built = build_dir / "python" / "bdd" / ("_native" + sysconfig.get_config_var("EXT_SUFFIX"))

@@ -102,9 +102,10 @@ struct EventQuery {
   std::vector<std::string> event_types;
 };
 
-// The stored events of one study, read on a thread of its own a few thousand ahead of `next`
-// (so memory stays flat whatever the study's size). Holds the study's lock shared until it ends
-// or is destroyed: a download of the study waits meanwhile. Destroying it early stops the reading.
+// The stored events of one study, read on a thread of its own at most 4,096 events (8 MiB) ahead
+// of `next`, so memory stays flat whatever the study's size. Holds the study's lock shared while
+// that thread reads (a download of the study started meanwhile fails with kind "locked"), until
+// it has read the last event or the reader is destroyed, which stops the reading.
 class EventReader {
 public:
   EventReader(EventReader&&) noexcept;
@@ -113,7 +114,8 @@ public:
   EventReader& operator=(const EventReader&) = delete;
   ~EventReader();
 
-  // The next event, in export order (stored_timestamp, then id: the server's order), as one
+  // The next event, in export order (stored_timestamp, then id: the server's order, except
+  // among events stored at the same instant, whose server order the copy does not record), as one
   // compact JSON object with the keys id, study_name, user_id, event_type, element_id, timestamp,
   // stored_timestamp, page_url and data (the server's event, unchanged), as `bdd export --format
   // jsonl` writes it; nullopt at the end or on failure (`outcome` then says which).

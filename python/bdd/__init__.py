@@ -266,17 +266,19 @@ class Study:
                users: Union[None, str, Iterable[str]] = None,
                event_types: Union[None, str, Iterable[str]] = None,
                time_field: str = "timestamp") -> Iterator[Event]:
-        """The stored events (never the server's), lazily, as :class:`Event` dicts in
-        stored-time order (the server's order), each once, with flat memory whatever the
-        study's size.
+        """The stored events (never the server's), lazily, as :class:`Event` dicts, each once,
+        with flat memory whatever the study's size, in ``bdd export``'s order: stored time,
+        then id (the server's order, except among events stored at the same instant, whose
+        order on the server the local copy does not record).
 
         The filters are ``bdd export``'s: ``since`` (inclusive) and ``until`` (exclusive) are
         ISO-8601 times or dates (``"2025-11-18"``, ``"2025-11-18T10:00:00+01:00"``), applied to
         ``timestamp`` or, with ``time_field="stored"``, to ``stored_timestamp``; ``users`` and
         ``event_types`` keep events whose user_id / event_type is one of those given. A bad
         time, a study never downloaded or an unfinished commit raise here, before the first
-        event; a damaged file raises :class:`StorageError` when reached. While the iterator is
-        open it holds the study's lock shared: a download of the study waits for it.
+        event; a damaged file raises :class:`StorageError` when reached. While it reads (a few
+        thousand events ahead of you) it holds the study's lock shared: a download of the study
+        started then fails with :class:`LockedError`. ``close()`` it, or drop it, to stop.
         """
         if time_field not in ("timestamp", "stored"):
             raise UsageError(f'time_field: unknown value "{time_field}" '

@@ -9,8 +9,6 @@
 #include <bdd/ops/study.hpp>
 #include <bdd/ops/verify.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -132,7 +130,7 @@ History Downloader::history(const std::string& study) const {
     return history;
   }
   for (const auto& run : *runs) {
-    history.runs.push_back(ops::run_to_json(run).dump());
+    history.runs.push_back(ops::run_to_json(run).dump()); // records.hpp brings nlohmann's json
   }
   return history;
 }
