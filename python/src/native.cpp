@@ -16,6 +16,14 @@ namespace py = pybind11;
 
 namespace {
 
+// `call()` with the GIL released, so that other Python threads run during bdd's disk and network
+// work.
+template <typename Call>
+auto without_gil(const Call& call) {
+  const py::gil_scoped_release release;
+  return call();
+}
+
 py::object error_of(const bdd::Outcome& outcome) {
   if (outcome.ok) {
     return py::none();
@@ -99,15 +107,12 @@ py::dict download(const bdd::Downloader& downloader,
       if (!raised && PyErr_CheckSignals() != 0) {
         throw py::error_already_set();
       }
-    } catch (py::error_already_set& error) {
-      raised = std::move(error);
+    } catch (const py::error_already_set& error) {
+      raised = error; // shares the Python exception (pybind11 holds it by reference count)
       stop = true;
     }
   }
-  {
-    const py::gil_scoped_release release;
-    worker.join();
-  }
+  without_gil([&worker] { worker.join(); });
   if (raised) {
     throw std::move(*raised);
   }
@@ -123,11 +128,7 @@ py::dict download(const bdd::Downloader& downloader,
 }
 
 py::dict status(const bdd::Downloader& downloader, const std::string& study) {
-  bdd::LocalStatus local;
-  {
-    const py::gil_scoped_release release;
-    local = downloader.status(study);
-  }
+  const auto local = without_gil([&] { return downloader.status(study); });
   py::dict out;
   out["error"] = error_of(local.outcome);
   out["downloaded"] = local.downloaded;
@@ -142,11 +143,7 @@ py::dict status(const bdd::Downloader& downloader, const std::string& study) {
 }
 
 py::dict history(const bdd::Downloader& downloader, const std::string& study) {
-  bdd::History runs;
-  {
-    const py::gil_scoped_release release;
-    runs = downloader.history(study);
-  }
+  const auto runs = without_gil([&] { return downloader.history(study); });
   py::dict out;
   out["error"] = error_of(runs.outcome);
   out["runs"] = runs.runs;
@@ -154,11 +151,7 @@ py::dict history(const bdd::Downloader& downloader, const std::string& study) {
 }
 
 py::dict verify(const bdd::Downloader& downloader, const std::string& study, bool remote) {
-  bdd::VerifyResult result;
-  {
-    const py::gil_scoped_release release;
-    result = downloader.verify(study, remote);
-  }
+  const auto result = without_gil([&] { return downloader.verify(study, remote); });
   py::list findings;
   for (const auto& finding : result.findings) {
     py::dict item;
@@ -210,8 +203,7 @@ bdd::EventReader events(const bdd::Downloader& downloader,
                         const std::vector<std::string>& users,
                         const std::vector<std::string>& event_types) {
   const bdd::EventQuery query{since, until, stored_time, users, event_types};
-  const py::gil_scoped_release release;
-  return downloader.events(study, query);
+  return without_gil([&] { return downloader.events(study, query); });
 }
 
 } // namespace
