@@ -45,7 +45,7 @@ struct DownloadSummary {
 // How `Downloader::download` runs; the defaults are `bdd download <study>`'s.
 struct DownloadRequest {
   bool fresh = false; // `--fresh`
-  // Called after every page, on one of the download's threads (one call at a time). May be empty.
+  // Called after every page, on the thread that called `download`. May be empty.
   std::function<void(const Progress&)> on_progress;
   // When set (from a signal handler, another thread), the download stops after the current
   // commit, records the run and fails with kind "interrupted", as the CLI does on Ctrl-C.
@@ -120,7 +120,8 @@ public:
   // stored_timestamp, page_url and data (the server's event, unchanged), as `bdd export --format
   // jsonl` writes it; nullopt at the end or on failure (`outcome` then says which).
   std::optional<std::string> next();
-  const Outcome& outcome() const;
+  // Ok until the reading fails; final once `next` has returned nullopt.
+  Outcome outcome() const;
 
   struct Impl;
 

@@ -180,7 +180,11 @@ struct EventReader::Impl {
   std::thread reader;
 
   ~Impl() {
-    stop = true;
+    {
+      // Under the mutex: the reading thread cannot miss it between its check and its wait.
+      const std::lock_guard lock(mutex);
+      stop = true;
+    }
     changed.notify_all();
     if (reader.joinable()) {
       reader.join();
@@ -230,7 +234,8 @@ std::optional<std::string> EventReader::next() {
   return event;
 }
 
-const Outcome& EventReader::outcome() const {
+Outcome EventReader::outcome() const {
+  const std::lock_guard lock(m_impl->mutex); // the reading thread sets it when it ends
   return m_impl->outcome;
 }
 
