@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fail when an #include in src/bdd/ or include/bdd/ breaks the dependency rules of ARCHITECTURE.md.
+# Fail when an #include in src/bdd/, include/bdd/ or python/src/ breaks the dependency rules of
+# ARCHITECTURE.md.
 #   bash scripts/check-deps.sh
 # The rules are the "May depend on" column of ARCHITECTURE.md's module table, read from there
 # (the one source of truth): a module may include its own headers, the headers of the modules
@@ -28,6 +29,7 @@ libraries = {
     "libxlsxwriter": ("xlsxwriter.h", "xlsxwriter/"),
     "libzip": ("zip.h", "zipconf.h"),
     "libzstd": ("zstd.h", "zstd_errors.h"),
+    "pybind11": ("pybind11/", "Python.h"),
 }
 # Headers of libraries the product must not use at all (tests only).
 test_only = ("catch2/", "httplib.h", "openssl/")
@@ -62,7 +64,7 @@ for line in (root / "ARCHITECTURE.md").read_text().splitlines():
                  f"a module ({', '.join(modules)}, include) nor a library ({', '.join(libraries)})")
         deps.add(token)
     allowed[match.group(1)] = deps
-for module in modules + ["include"]:
+for module in modules + ["include", "python"]:
     if module not in allowed:
         fail(f"ARCHITECTURE.md: the module table has no row for `{module}/`")
 
@@ -71,6 +73,8 @@ def module_of(path):
     parts = path.parts
     if parts[:1] == ("include",):
         return "include"
+    if parts[:2] == ("python", "src"):
+        return "python"
     if parts[:2] == ("src", "bdd") and len(parts) > 3:
         return parts[2]
     return None
@@ -89,7 +93,7 @@ def target_of(header, including):
 
 violations = set()
 sources = sorted(p for p in list(root.glob("src/bdd/*/*")) + list(root.glob("include/bdd/*"))
-                 if p.suffix in (".hpp", ".cpp", ".h"))
+                 + list(root.glob("python/src/*")) if p.suffix in (".hpp", ".cpp", ".h"))
 for path in sources:
     module = module_of(path)
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):

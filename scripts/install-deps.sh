@@ -15,7 +15,11 @@ packages=(g++ cmake make pkg-config libcli11-dev libcurl4-openssl-dev nlohmann-j
           # tests/loaders: the README's one-liners in pandas and R
           python3-pandas r-base-core r-cran-jsonlite r-cran-rsqlite
           # tests/report: report.html opened in headless chromium
-          chromium)
+          chromium
+          # the Python module (python/: pybind11, `pip install --no-build-isolation ./python`
+          # with the system's setuptools) and its tests (pytest, a venv)
+          pybind11-dev python3-pybind11 python3-dev python3-setuptools python3-wheel python3-pip
+          python3-venv python3-pytest)
 # ... and in DuckDB, through its npm package: Debian's node and npm unless a node with npm is
 # already installed (another distribution's nodejs conflicts with Debian's npm).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
