@@ -31,13 +31,18 @@ Result<std::size_t> compact_parts(tracking::State& state,
                                   const std::string& study_name,
                                   const storage::CompactionRule& rule,
                                   const std::atomic<bool>* stop) {
-  BDD_TRY_ASSIGN(const auto files, state.files());
+  // Each step's inputs are freed before the next: a nested layout's fresh download has tens of
+  // thousands of parts, and their records, names and merges would otherwise all be held at once.
   std::vector<storage::PartFile> parts;
-  parts.reserve(files.size());
-  for (const auto& file : files) {
-    parts.push_back({file.path, file.size});
+  {
+    BDD_TRY_ASSIGN(const auto files, state.files());
+    parts.reserve(files.size());
+    for (const auto& file : files) {
+      parts.push_back({file.path, file.size});
+    }
   }
   const std::vector<storage::Compaction> plan = storage::plan_compactions(parts, rule);
+  std::vector<storage::PartFile>().swap(parts);
   std::size_t merged = 0;
   while (merged < plan.size()) {
     if (stop != nullptr && stop->load()) {

@@ -170,6 +170,9 @@ Result<void> remove_data_files(const stdfs::path& study_dir,
       return Error(Errc::storage, "cannot remove \"" + file + "\": not a path inside the study");
     }
     BDD_TRY(remove_created_file(root_fd.get(), study_dir, stdfs::path(file), &dirs_to_sync));
+    if (sync_whole_fs) {
+      dirs_to_sync.clear(); // syncfs() covers them
+    }
   }
   if (!sync_whole_fs) {
     return sync_directories(dirs_to_sync);
