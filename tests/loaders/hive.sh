@@ -11,6 +11,8 @@ set -euo pipefail
 bdd="$(realpath "$1")"
 server="$(realpath "$2")"
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../support/fake_server.sh
+source "$here/../support/fake_server.sh"
 node_modules="${BDD_LOADERS_NODE_MODULES:-$here/node_modules}"
 
 fail() {
@@ -22,16 +24,9 @@ command -v node >/dev/null || fail "node is missing: run 'bash scripts/install-d
     || fail "DuckDB is missing: run 'bash scripts/install-deps.sh' (npm ci in tests/loaders)"
 
 work="$(mktemp -d)"
-"$server" --port 0 --port-file "$work/port" --nasty --users 15 --days 3 \
-    --study my-study:key:1500 >"$work/server.log" 2>&1 &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || fail "the fake server did not start: $(cat "$work/server.log")"
-port="$(cat "$work/port")"
+server_pid=""
+trap '[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+start_fake_server "$server" "$work" --nasty --users 15 --days 3 --study my-study:key:1500
 
 # Values that URL decoding would change if bdd did not escape them, as user ids and types; the
 # last one is long enough for the hashed tail.

@@ -9,6 +9,8 @@ sample="$(realpath "$1")"
 bdd="$(realpath "$2")"
 server="$(realpath "$3")"
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../support/fake_server.sh
+source "$here/../support/fake_server.sh"
 modules="${BDD_LOADERS_NODE_MODULES:-$here/node_modules}"
 command -v node >/dev/null || { echo "FAIL: node is missing: run 'bash scripts/install-deps.sh'" >&2; exit 1; }
 for package in @duckdb/node-api hyparquet hyparquet-compressors; do
@@ -24,17 +26,10 @@ for case in mixed nulls empty; do
 done
 
 # --- bdd export --format parquet ----------------------------------------------------------
-"$server" --port 0 --port-file "$work/port" --nasty --users 20 --days 3 \
-    --study my-study:key:5000 >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || { echo "FAIL: the fake server did not start: $(cat "$work/server.log")" >&2; exit 1; }
+start_fake_server "$server" "$work" --nasty --users 20 --days 3 --study my-study:key:5000
 mkdir -p "$work/study/study_configs"
 printf '{"api": {"base_url": "http://127.0.0.1:%s", "api_key": "key"}, "storage": {"default_format": "jsonl", "folder_structure": ["by_user_id"]}}\n' \
-    "$(cat "$work/port")" >"$work/study/study_configs/my-study.json"
+    "$port" >"$work/study/study_configs/my-study.json"
 "$bdd" -q -C "$work/study" download my-study >/dev/null
 "$bdd" -q -C "$work/study" export my-study --format jsonl -o "$work/export.jsonl"
 "$bdd" -q -C "$work/study" export my-study --format parquet -o "$work/export.parquet"

@@ -16,6 +16,8 @@ shift 3
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(pandas R duckdb)
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../support/fake_server.sh
+source "$here/../support/fake_server.sh"
 events=3000 # per study; enough for several pages and commits, small enough for 60 s in all
 
 fail() {
@@ -64,17 +66,9 @@ snippet() {
 
 # --- the server and the studies --------------------------------------------------------------
 work="$(mktemp -d)"
-port_file="$work/port"
-"$server" --port 0 --port-file "$port_file" --nasty --users 20 --days 3 \
-    --study my-study:key:$events >"$work/server.log" 2>&1 &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    [ -s "$port_file" ] && break
-    sleep 0.1
-done
-[ -s "$port_file" ] || fail "the fake server did not start: $(cat "$work/server.log")"
-port="$(cat "$port_file")"
+server_pid=""
+trap '[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+start_fake_server "$server" "$work" --nasty --users 20 --days 3 --study my-study:key:$events
 
 # study <dir> <storage settings as JSON, or "" for the defaults>: download my-study into <dir>.
 study() {

@@ -12,6 +12,8 @@ render="$(realpath "$1")"
 bdd="$(realpath "$2")"
 server="$(realpath "$3")"
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../support/fake_server.sh
+source "$here/../support/fake_server.sh"
 browser="$(command -v chromium || true)"
 [ -n "$browser" ] || { echo "FAIL: chromium is missing: run 'bash scripts/install-deps.sh'" >&2; exit 1; }
 work="$(mktemp -d)"
@@ -24,16 +26,9 @@ for case in study hostile empty large; do
 done
 
 # The demo server's study: per-participant indexes with two gaps (bdd-demo-server --help).
-"$server" --port 0 --port-file "$work/port" --users 40 --days 20 --study demo-study:demo-key:4000 \
-    >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$work/port" ] && break
-    sleep 0.1
-done
-[ -s "$work/port" ] || { echo "FAIL: the fake server did not start: $(cat "$work/server.log")" >&2; exit 1; }
+start_fake_server "$server" "$work" --users 40 --days 20 --study demo-study:demo-key:4000
 mkdir -p "$work/ws/study_configs"
-printf '{"api": {"base_url": "http://127.0.0.1:%s", "api_key": "demo-key"}}\n' "$(cat "$work/port")" \
+printf '{"api": {"base_url": "http://127.0.0.1:%s", "api_key": "demo-key"}}\n' "$port" \
     >"$work/ws/study_configs/demo-study.json"
 "$bdd" -q -C "$work/ws" download demo-study || { echo "FAIL: bdd download failed" >&2; exit 1; }
 "$bdd" -q -C "$work/ws" report demo-study --output "$work/report" >/dev/null \
