@@ -8,8 +8,8 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <support/memory.hpp>
 #include <support/temp_dir.hpp>
-#include <sys/resource.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -396,12 +396,6 @@ std::string plain_value(std::string_view value) {
   return out;
 }
 
-std::size_t peak_rss_kib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<std::size_t>(usage.ru_maxrss);
-}
-
 } // namespace
 
 // A study's part files are untrusted: a page of a few KiB must not make the reader allocate
@@ -447,13 +441,13 @@ TEST_CASE("storage::parquet refuses a ZSTD bomb before allocating for it", "[sto
   header.uncompressed_page_size = bomb.page_says;
   bdd::test::write_text(path, with_data_page(good, header, frame));
 
-  const std::size_t before = peak_rss_kib();
+  const std::size_t before = bdd::test::peak_rss_bytes();
   const auto error = read_error(path);
   REQUIRE(error);
   CHECK(error->code == bdd::Errc::storage);
   CHECK_THAT(error->message, Catch::Matchers::Contains(bomb.message));
   // Nothing near the expanded size was ever held (the peak of this process moved < 64 MiB).
-  CHECK(peak_rss_kib() - before < std::size_t{64} << 10);
+  CHECK(bdd::test::peak_rss_bytes() - before < std::size_t{64} << 20);
 }
 
 // Within the bound a frame is decompressed, and what it holds is still checked: zeros are not
